@@ -1,0 +1,5 @@
+"""`python -m axoc` runs the CLI."""
+
+from axoc.cli import entry
+
+entry()

@@ -1,0 +1,168 @@
+"""Semantic checks on a valid `Config`: ids, references, roles, budgets, models, secrets.
+
+In: the `Document` (for positions) and the `Config`. Out: diagnostics, all at once. Dependency
+cycles are `axoc.cycles`; lattice analysis is `axoc.lattice`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+
+from axoc.config import BUILTIN_PROVIDERS, BUILTIN_TOOLS, Config
+from axoc.diagnostics import Diagnostic, Path, error, warning
+from axoc.yamlload import Document
+
+_SECTIONS = ("agents", "workflows", "skills", "schedules", "proactive", "tools")
+_PLAIN_SECRET = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}")
+
+
+def check(doc: Document, config: Config) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for section in _SECTIONS:
+        out += duplicate_ids(doc, section, [item.id for item in getattr(config, section)])
+    out += references(doc, config)
+    out += roles(doc, config)
+    out += budgets(doc, config)
+    out += models(doc, config)
+    out += plain_secrets(doc)
+    return out
+
+
+def duplicate_ids(doc: Document, section: str, ids: Sequence[str]) -> list[Diagnostic]:
+    first: dict[str, int] = {}
+    out = []
+    for i, ident in enumerate(ids):
+        if ident in first:
+            line = doc.span((section, first[ident], "id")).line
+            msg = f"duplicate id '{ident}' in {section} (first defined on line {line})"
+            out.append(error("AX301", msg, doc.span((section, i, "id")), (section, i, "id")))
+        else:
+            first[ident] = i
+    return out
+
+
+def unresolved(doc: Document, path: Path, kind: str, name: str, valid: Iterable[str]) -> Diagnostic:
+    names = sorted(set(valid))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint += f"valid {kind}s: {shown}" if names else f"no {kind}s are defined"
+    return error("AX302", f"unknown {kind} '{name}'", doc.span(path), path, hint)
+
+
+def references(doc: Document, config: Config) -> list[Diagnostic]:
+    agents = {a.id for a in config.agents}
+    workflows = {w.id for w in config.workflows}
+    tools = {t.id for t in config.tools} | set(BUILTIN_TOOLS)
+    providers = set(BUILTIN_PROVIDERS) | set(config.providers.model_extra or {})
+    out = []
+    for i, agent in enumerate(config.agents):
+        for j, dep in enumerate(agent.depends_on):
+            if dep not in agents:
+                out.append(unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agents))
+        for j, tool in enumerate(agent.tools):
+            if tool not in tools:
+                out.append(unresolved(doc, ("agents", i, "tools", j), "tool", tool, tools))
+        if agent.provider not in providers:
+            path: Path = ("agents", i, "provider")
+            out.append(unresolved(doc, path, "provider", agent.provider, providers))
+    for i, flow in enumerate(config.workflows):
+        for j, member in enumerate(flow.agents):
+            if member not in agents:
+                out.append(unresolved(doc, ("workflows", i, "agents", j), "agent", member, agents))
+        if flow.entry_point is not None and flow.entry_point not in flow.agents:
+            path = ("workflows", i, "entry_point")
+            out.append(unresolved(doc, path, "workflow agent", flow.entry_point, flow.agents))
+    for i, skill in enumerate(config.skills):
+        for j, holder in enumerate(skill.agents):
+            if holder not in agents:
+                out.append(unresolved(doc, ("skills", i, "agents", j), "agent", holder, agents))
+    for i, schedule in enumerate(config.schedules):
+        if schedule.workflow not in workflows:
+            path = ("schedules", i, "workflow")
+            out.append(unresolved(doc, path, "workflow", schedule.workflow, workflows))
+    for i, item in enumerate(config.proactive):
+        if item.agent not in agents:
+            out.append(unresolved(doc, ("proactive", i, "agent"), "agent", item.agent, agents))
+    return out
+
+
+def roles(doc: Document, config: Config) -> list[Diagnostic]:
+    """A worker has no depends_on and belongs to a coordinator-led workflow; a coordinator is
+    some workflow's entry_point."""
+    role = {a.id: a.role for a in config.agents}
+    entries = {w.entry_point for w in config.workflows}
+    led = {m for w in config.workflows if role.get(w.entry_point or "") == "coordinator" for m in w.agents}
+    out = []
+    for i, agent in enumerate(config.agents):
+        if agent.role == "worker":
+            if agent.depends_on:
+                msg = f"worker '{agent.id}' has depends_on; workers are assigned tasks by a coordinator"
+                out.append(error("AX402", msg, doc.span(("agents", i, "depends_on")), ("agents", i)))
+            if agent.id not in led:
+                msg = f"worker '{agent.id}' is in no workflow whose entry_point is a coordinator"
+                hint = "add it to a workflow led by a coordinator, or use role: autonomous"
+                out.append(error("AX402", msg, doc.span(("agents", i, "role")), ("agents", i), hint))
+        elif agent.role == "coordinator" and agent.id not in entries:
+            msg = f"coordinator '{agent.id}' is not the entry_point of any workflow"
+            hint = f"set entry_point: {agent.id} in the workflow it leads"
+            out.append(error("AX402", msg, doc.span(("agents", i, "role")), ("agents", i), hint))
+    return out
+
+
+def budgets(doc: Document, config: Config) -> list[Diagnostic]:
+    out = []
+    for i, agent in enumerate(config.agents):
+        budget = agent.token_budget
+        base: Path = ("agents", i, "token_budget")
+        if budget.per_execution is not None and budget.per_call > budget.per_execution:
+            msg = (
+                f"per_call {budget.per_call} exceeds per_execution {budget.per_execution} "
+                f"of agent '{agent.id}'"
+            )
+            hint = "one call can never use more than the whole activation may"
+            out.append(error("AX403", msg, doc.span((*base, "per_call")), (*base, "per_call"), hint))
+        max_tokens = agent.sampling.max_tokens
+        if max_tokens is not None and max_tokens >= budget.per_call:
+            path: Path = ("agents", i, "sampling", "max_tokens")
+            msg = (
+                f"max_tokens {max_tokens} leaves no room for input within per_call "
+                f"{budget.per_call} of agent '{agent.id}'"
+            )
+            make = error if budget.overflow_policy == "abort" else warning
+            out.append(make("AX403", msg, doc.span(path), path, "every call would be refused"))
+    return out
+
+
+def models(doc: Document, config: Config) -> list[Diagnostic]:
+    """Every agent that talks to a model names one, itself or through its provider."""
+    out = []
+    for i, agent in enumerate(config.agents):
+        if agent.model is not None or agent.provider == "echo":
+            continue
+        settings = getattr(config.providers, agent.provider, None)
+        if settings is None:
+            settings = (config.providers.model_extra or {}).get(agent.provider)
+        if settings is None or settings.model is None:
+            msg = f"agent '{agent.id}' has no model"
+            hint = f"set model on the agent, or providers.{agent.provider}.model"
+            out.append(error("AX306", msg, doc.span(("agents", i, "id")), ("agents", i), hint))
+    return out
+
+
+def plain_secrets(doc: Document) -> list[Diagnostic]:
+    """An api_key written as a literal instead of ${VAR} (the value is never shown)."""
+    out = []
+    providers = doc.data.get("providers")
+    if not isinstance(providers, dict):
+        return out
+    for name, settings in providers.items():
+        key = settings.get("api_key") if isinstance(settings, dict) else None
+        if isinstance(key, str) and key and not _PLAIN_SECRET.fullmatch(key.strip()):
+            path: Path = ("providers", name, "api_key")
+            msg = f"providers.{name}.api_key is written in plain text"
+            hint = f"write api_key: ${{{name.upper()}_API_KEY}} and set the variable"
+            out.append(warning("AX305", msg, doc.span(path), path, hint))
+    return out

@@ -1,0 +1,107 @@
+"""The command line: the only composition root. It parses options, wires pieces, does no work.
+
+`main(argv) -> int` returns the exit code; `entry()` is the console script. Exit codes (SPEC §3):
+0 no errors, 1 errors found, 2 usage error or unreadable path, 3 internal error. An unexpected
+exception is reported in one line (exit 3), never as a traceback, unless AXOC_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from axoc import __version__
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+UNREADABLE = frozenset({"AX100", "AX112", "AX113"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="axoc",
+        description="Check, plan and run multi-agent LLM configs.",
+    )
+    parser.add_argument("--version", action="version", version=f"axoc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="validate configs and report every problem at its line and column",
+        description="Validate configs; directories are searched for axoc.yaml and *.axoc.yaml.",
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument(
+        "--format", choices=("text", "json", "github", "sarif"), default="text", help="output format"
+    )
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(handler=run_check)
+
+    schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    schema.set_defaults(handler=run_schema)
+    return parser
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from axoc.diagnostics import Severity
+    from axoc.discover import discover
+    from axoc.pipeline import compile_file
+    from axoc.report import REPORTERS
+
+    files, problems = discover(args.paths or ["."])
+    units = [compile_file(path, os.environ) for path in files]
+    diagnostics = problems + [d for unit in units for d in unit.diagnostics]
+    sources = {unit.file: unit.text for unit in units if unit.text is not None}
+    sys.stdout.write(REPORTERS[args.format](diagnostics, len(files), sources))
+    if any(d.code in UNREADABLE for d in diagnostics):
+        return EXIT_USAGE
+    failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
+    return EXIT_ERRORS if any(d.severity in failing for d in diagnostics) else EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from axoc.schema import config_schema, dumps
+
+    text = dumps(config_schema())
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 0 after --help/--version, 2 on usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        code: int = args.handler(args)
+        return code
+    except KeyboardInterrupt:
+        print("axoc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        print(f"axoc: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        if os.environ.get("AXOC_DEBUG") == "1":
+            raise
+        print(
+            f"axoc: internal error: {type(exc).__name__}: {exc} "
+            "(set AXOC_DEBUG=1 for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def entry() -> None:
+    code = main()
+    sys.stdout.flush()
+    sys.exit(code)

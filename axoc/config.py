@@ -1,0 +1,443 @@
+"""The config language: pydantic models of an axoc (Axocoatl-compatible superset) config.
+
+In: plain data from `axoc.yamlload`. Out: a validated `Config`. The models are the single source
+of truth: `axoc.schema` generates `schema/axoc.schema.json` from them, and validation uses them
+directly (pydantic-core), so the schema an editor uses and the checks `axoc check` runs agree by
+construction. Every model forbids unknown keys and validates strictly (`"1000"` is not an integer,
+`yes` is not a boolean). Semantic checks (references, cycles, roles) live in `axoc.checks`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+INTERVAL_PATTERN = r"^[1-9][0-9]*[smhd]$"
+EVENT_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+EVENT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}(\([A-Za-z0-9][A-Za-z0-9_-]{0,63}\))?$"
+BUILTIN_PROVIDERS = ("echo", "ollama", "openai", "anthropic", "gemini", "mistral", "openrouter")
+BUILTIN_TOOLS = (
+    "emit",
+    "core_memory_append",
+    "core_memory_replace",
+    "core_memory_set",
+    "recall_search",
+    "recall_timeframe",
+)
+UNSUPPORTED_AXOCOATL_KEYS = (
+    "webhooks",
+    "mcp_servers",
+    "server",
+    "sandbox",
+    "consolidation",
+    "web_search",
+    "hooks",
+)
+_ID = re.compile(ID_PATTERN)
+_INTERVAL = re.compile(INTERVAL_PATTERN)
+_EVENT = re.compile(EVENT_PATTERN)
+_EVENT_REF = re.compile(EVENT_REF_PATTERN)
+
+
+def explain_id(value: str) -> str:
+    """Why `value` is not a valid id, in words a user can act on."""
+    for index, char in enumerate(value):
+        if ord(char) > 127:
+            name = unicodedata.name(char, "unnamed character")
+            return (
+                f"invalid id '{value}': character {index + 1} is U+{ord(char):04X} {name}, "
+                "not ASCII (a look-alike?)"
+            )
+    if not value:
+        return "invalid id: empty"
+    if len(value) > 64:
+        return f"invalid id '{value[:20]}…': {len(value)} characters, at most 64"
+    return (
+        f"invalid id '{value}': use letters, digits, '_' and '-', starting with a letter or digit"
+    )
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise PydanticCustomError("axoc_id", "{reason}", {"reason": explain_id(value)})
+    return value
+
+
+def _check_interval(value: str) -> str:
+    if not _INTERVAL.match(value):
+        raise PydanticCustomError(
+            "axoc_interval",
+            "invalid interval '{value}': write a whole number and a unit s, m, h or d (30s, 5m, 1h)",
+            {"value": value},
+        )
+    return value
+
+
+def _check_event(value: str) -> str:
+    if not _EVENT.match(value):
+        raise PydanticCustomError(
+            "axoc_event",
+            "invalid event name '{value}': letters, digits and '_', starting with a letter",
+            {"value": value},
+        )
+    return value
+
+
+def _check_event_ref(value: str) -> str:
+    if not _EVENT_REF.match(value):
+        raise PydanticCustomError(
+            "axoc_event",
+            "invalid event pattern '{value}': write Name or Name(source), e.g. AgentFailed(coder)",
+            {"value": value},
+        )
+    return value
+
+
+def _schema(**extra: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", **extra})
+
+
+Id = Annotated[str, AfterValidator(_check_id), _schema(pattern=ID_PATTERN)]
+Interval = Annotated[
+    str, AfterValidator(_check_interval), _schema(pattern=INTERVAL_PATTERN, examples=["30s", "5m"])
+]
+EventName = Annotated[str, AfterValidator(_check_event), _schema(pattern=EVENT_PATTERN)]
+EventRef = Annotated[str, AfterValidator(_check_event_ref), _schema(pattern=EVENT_REF_PATTERN)]
+PositiveInt = Annotated[int, Field(gt=0)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+class TokenBudget(Model):
+    """Token limits checked before every LLM call."""
+
+    per_call: PositiveInt = Field(
+        8192,
+        description="Most tokens one LLM call may use: estimated input plus max_tokens.",
+        examples=[1000],
+    )
+    per_execution: PositiveInt | None = Field(
+        None,
+        description="Most tokens one activation of the agent may use across all its calls.",
+        examples=[2000],
+    )
+    overflow_policy: Literal["abort", "warn", "summarize"] = Field(
+        "abort",
+        description=(
+            "What happens when a call would exceed a budget: abort refuses the call (nothing is "
+            "sent) and fails the activation; warn logs and sends. summarize is a deprecated "
+            "alias of warn."
+        ),
+    )
+
+
+class RecallSettings(Model):
+    """Passive recall of semantic memory into each turn's prompt."""
+
+    passive_inject: bool = Field(True, description="Inject the top hits into every turn.")
+    top_k: PositiveInt = Field(5, description="How many memories to recall per turn.")
+    min_score: float = Field(
+        0.15, ge=0, le=1, description="Smallest cosine similarity a recalled memory must reach."
+    )
+
+
+class CoreBlock(Model):
+    """One core-memory block the agent edits with the core_memory_* tools."""
+
+    label: Id = Field(description="Block name, e.g. persona, human, project.", examples=["persona"])
+    value: str = Field("", description="Initial text of the block.")
+    limit: int = Field(2000, ge=0, description="Character limit of the block; 0 means unlimited.")
+    shared: bool = Field(False, description="Shared by every agent that declares this label.")
+    description: str = Field("", description="What the block is for, shown to the agent.")
+
+
+class CoreMemory(Model):
+    """Core (MemGPT-style) memory blocks rendered into the system prompt."""
+
+    blocks: list[CoreBlock] = Field(
+        default_factory=list,
+        description="Blocks of this agent; none listed means persona 2000, human 2000, project 3000.",
+    )
+
+
+class AgentMemory(Model):
+    """Per-agent memory settings."""
+
+    recall: RecallSettings = Field(
+        default=RecallSettings(), description="Semantic recall settings."
+    )
+    core: CoreMemory = Field(default=CoreMemory(), description="Core memory blocks.")
+
+
+class Sampling(Model):
+    """Sampling parameters sent with every request of the agent."""
+
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
+    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling probability mass.")
+    max_tokens: PositiveInt | None = Field(
+        None, description="Most output tokens per call; sent with the request and budgeted."
+    )
+    response_format: Literal["text", "json"] | None = Field(
+        None, description="Ask the provider for plain text or a JSON object."
+    )
+
+
+class Supervision(Model):
+    """Restart intensity for unexpected failures (Erlang/OTP style)."""
+
+    max_restarts: int = Field(3, ge=0, description="Restarts allowed within the window.")
+    within: Seconds = Field(60.0, description="Window in seconds for counting restarts.")
+    backoff: Seconds = Field(1.0, description="First retry delay in seconds; doubles each retry.")
+
+
+class Agent(Model):
+    """One agent: a model, a prompt, and how it is activated."""
+
+    id: Id = Field(description="Unique agent id; also used in file names.", examples=["researcher"])
+    name: str | None = Field(None, description="Human-readable name.", examples=["Researcher"])
+    provider: str = Field(
+        "ollama",
+        description="Provider name: a built-in one or a named server under providers.",
+        examples=["ollama", "openai", "echo"],
+    )
+    model: str | None = Field(
+        None, description="Model name; defaults to the provider's model.", examples=["llama3.2"]
+    )
+    system_prompt: str = Field("", description="System prompt of every activation.")
+    depends_on: list[Id] = Field(
+        default_factory=list,
+        description="Agents whose completion activates this one (all of them, unless activation).",
+        examples=[["researcher"]],
+    )
+    activation: str | None = Field(
+        None,
+        description="Activation expression replacing all(depends_on), e.g. '2 of (a, b, c)'.",
+        examples=["all(researcher, critic)", "any(a, b)", "AgentFailed(coder)"],
+    )
+    tools: list[Id] = Field(
+        default_factory=list, description="Allow-list of tool ids this agent may call."
+    )
+    token_budget: TokenBudget = Field(
+        default=TokenBudget(), description="Token limits checked before every call."
+    )
+    memory: AgentMemory = Field(default=AgentMemory(), description="Memory settings.")
+    role: Literal["autonomous", "coordinator", "worker"] = Field(
+        "autonomous", description="coordinator leads a workflow; workers take assigned tasks."
+    )
+    activation_threshold: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Overrides the threshold θ of the agent."
+    )
+    activation_decay: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Overrides the decay λ (per second)."
+    )
+    sampling: Sampling = Field(default=Sampling(), description="Sampling parameters.")
+    supervision: Supervision = Field(
+        default=Supervision(), description="Restart intensity after unexpected failures."
+    )
+    timeout: Seconds | None = Field(
+        None, description="Seconds one activation may take.", examples=[120]
+    )
+
+
+# --- workflows, skills, schedules, proactive --------------------------------------------------
+
+
+class Workflow(Model):
+    """A set of agents run together from one input."""
+
+    id: Id = Field(description="Unique workflow id.", examples=["hello-world"])
+    name: str | None = Field(None, description="Human-readable name.")
+    description: str | None = Field(None, description="What the workflow does.")
+    agents: list[Id] = Field(description="Agents taking part.", examples=[["researcher"]])
+    entry_point: Id | None = Field(
+        None, description="Agent receiving the input; default: agents without depends_on."
+    )
+    max_activations: PositiveInt | None = Field(
+        None, description="Cycle guard: most activations per run (default 3 × agents)."
+    )
+    timeout: Seconds | None = Field(None, description="Seconds a whole run may take.")
+    token_budget: PositiveInt | None = Field(None, description="Tokens a whole run may use.")
+
+
+class Skill(Model):
+    """A reusable capability: a trigger, holders that run its prompt, events on completion."""
+
+    id: Id = Field(description="Unique skill id.", examples=["review"])
+    name: str | None = Field(None, description="Human-readable name.")
+    description: str | None = Field(None, description="What the skill does.")
+    emits: list[EventName] = Field(
+        default_factory=list, description="Events published when a holder completes the skill."
+    )
+    reacts_to: list[EventRef] = Field(
+        default_factory=list,
+        description="Event patterns that trigger the skill: Name or Name(source).",
+        examples=[["CodeReady", "AgentFailed(coder)"]],
+    )
+    agents: list[Id] = Field(
+        default_factory=list, description="Agents holding the skill (its holders)."
+    )
+    prompt: str = Field("", description="Prompt a holder runs when the skill triggers.")
+    threshold: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Threshold θ of each holder (default 0.5)."
+    )
+    decay: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Decay λ per second (default 0.01)."
+    )
+
+
+class Schedule(Model):
+    """Runs a workflow every interval."""
+
+    id: Id = Field(description="Unique schedule id.")
+    name: str | None = Field(None, description="Human-readable name.")
+    workflow: Id = Field(description="Workflow to run.")
+    every: Interval = Field(description="Interval: <int>s, m, h or d.")
+    input: str = Field("", description="Input given to the workflow.")
+    enabled: bool = Field(True, description="Whether the schedule is active.")
+
+
+class ScheduleTrigger(Model):
+    """Fire every interval."""
+
+    type: Literal["schedule"] = Field(description="Trigger kind.")
+    every: Interval = Field(description="Interval: <int>s, m, h or d.")
+
+
+class EventTrigger(Model):
+    """Fire on each matching event (30 s cooldown)."""
+
+    type: Literal["on_event"] = Field(description="Trigger kind.")
+    event: EventRef = Field(description="Event pattern: Name or Name(source).")
+
+
+class Proactive(Model):
+    """An agent that acts without a user: on a schedule or on events."""
+
+    id: Id = Field(description="Unique proactive trigger id.")
+    name: str | None = Field(None, description="Human-readable name.")
+    agent: Id = Field(description="Agent to activate.")
+    trigger: Annotated[ScheduleTrigger | EventTrigger, Field(discriminator="type")] = Field(
+        description="When to activate the agent."
+    )
+    input: str = Field("", description="Input given to the agent.")
+    enabled: bool = Field(True, description="Whether the trigger is active.")
+
+
+# --- providers, tools, memory, lattice ---------------------------------------------------------
+
+
+class OllamaProvider(Model):
+    """A local Ollama server."""
+
+    base_url: str = Field("http://localhost:11434", description="Server URL.")
+    model: str | None = Field(None, description="Default model.", examples=["llama3.2"])
+
+
+class HostedProvider(Model):
+    """A hosted API; api_key is read from ${VAR} and never printed."""
+
+    api_key: str | None = Field(
+        None, description="API key; write ${VAR}, never the key itself.", examples=["${API_KEY}"]
+    )
+    base_url: str | None = Field(None, description="Override of the API URL.")
+    model: str | None = Field(None, description="Default model.")
+
+
+class CompatibleProvider(Model):
+    """A named OpenAI-compatible server (LM Studio, vLLM, MLX, ...)."""
+
+    kind: Literal["openai_compatible"] = Field(description="Protocol spoken by the server.")
+    base_url: str = Field(description="Server URL.", examples=["http://localhost:1234/v1"])
+    api_key: str | None = Field(None, description="API key if the server wants one; use ${VAR}.")
+    model: str | None = Field(None, description="Default model.")
+
+
+class Providers(Model):
+    """Provider settings; other keys name OpenAI-compatible servers."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, CompatibleProvider] = Field(init=False)  # type: ignore[assignment]
+
+    ollama: OllamaProvider | None = Field(None, description="Ollama settings.")
+    openai: HostedProvider | None = Field(None, description="OpenAI settings.")
+    anthropic: HostedProvider | None = Field(None, description="Anthropic settings.")
+    gemini: HostedProvider | None = Field(None, description="Google Gemini settings.")
+    mistral: HostedProvider | None = Field(None, description="Mistral settings.")
+    openrouter: HostedProvider | None = Field(None, description="OpenRouter settings.")
+
+
+class ToolLimits(Model):
+    """Sandbox limits of one WASM tool call."""
+
+    fuel: PositiveInt = Field(100_000_000, description="Instructions budget (wasmtime fuel).")
+    memory_mb: PositiveInt = Field(64, description="Linear memory limit in MiB.")
+    timeout_ms: PositiveInt = Field(5000, description="Wall-clock limit in milliseconds.")
+
+
+class Tool(Model):
+    """A sandboxed WASM tool: JSON arguments on stdin, a JSON result on stdout."""
+
+    id: Id = Field(description="Unique tool id.", examples=["word_count"])
+    kind: Literal["wasm"] = Field("wasm", description="Tool kind.")
+    module: str = Field(description="Path of the .wasm module.", examples=["tools/wc.wasm"])
+    description: str = Field("", description="What the tool does, shown to the model.")
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object"},
+        description="JSON schema of the arguments.",
+    )
+    limits: ToolLimits = Field(default=ToolLimits(), description="Sandbox limits.")
+
+
+class SemanticMemory(Model):
+    """Global semantic-memory settings."""
+
+    enabled: bool = Field(True, description="Store and recall semantic memories.")
+    embed_model: str | None = Field(None, description="Path of an all-MiniLM-L6-v2 ONNX model.")
+    tokenizer: str | None = Field(None, description="Path of the matching tokenizer.json.")
+
+
+class Lattice(Model):
+    """Global signal constants."""
+
+    weights: dict[EventName, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Event strengths overriding the defaults, e.g. {AgentFailed: 1.0}.",
+        examples=[{"AgentFailed": 1.0}],
+    )
+
+
+class Config(Model):
+    """An axoc config: agents, how they are activated, and what they may use."""
+
+    schema_: str | None = Field(None, alias="$schema", description="JSON schema URL (ignored).")
+    agents: list[Agent] = Field(default_factory=list, description="The agents.")
+    workflows: list[Workflow] = Field(default_factory=list, description="The workflows.")
+    skills: list[Skill] = Field(default_factory=list, description="Skills (emits / reacts_to).")
+    schedules: list[Schedule] = Field(default_factory=list, description="Scheduled workflows.")
+    proactive: list[Proactive] = Field(
+        default_factory=list, description="Agents triggered by schedules or events."
+    )
+    providers: Providers = Field(default=Providers(), description="Provider settings.")
+    tools: list[Tool] = Field(default_factory=list, description="WASM tools.")
+    memory: SemanticMemory = Field(
+        default=SemanticMemory(), description="Semantic memory settings."
+    )
+    lattice: Lattice = Field(default=Lattice(), description="Global signal constants.")
+    webhooks: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    mcp_servers: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    server: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    sandbox: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    consolidation: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    web_search: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    hooks: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")

@@ -1,0 +1,47 @@
+"""Find config files: explicit files as given; directories searched for axoc configs.
+
+A directory yields `axoc.yaml`, `axocoatl.yaml` and `*.axoc.yaml` files below it (hidden
+directories, `node_modules` and virtualenvs skipped), sorted. A path that does not exist, or a
+directory without configs, is a diagnostic (AX100 / AX113) and makes `check` exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from axoc.diagnostics import Diagnostic, Span, error
+
+CONFIG_NAMES = frozenset({"axoc.yaml", "axocoatl.yaml"})
+_SKIP = frozenset({"node_modules", "venv", "__pycache__", "site-packages"})
+
+
+def is_config_name(name: str) -> bool:
+    return name in CONFIG_NAMES or name.endswith(".axoc.yaml")
+
+
+def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
+    files: list[str] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(_walk(path))
+            if not found:
+                msg = "no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml) in this directory"
+                problems.append(error("AX113", msg, Span.point(raw, 1, 1)))
+            files += found
+        elif path.exists() or path.is_symlink():
+            files.append(raw)
+        else:
+            problems.append(error("AX100", "no such file or directory", Span.point(raw, 1, 1)))
+    return list(dict.fromkeys(files)), problems
+
+
+def _walk(root: Path) -> Iterable[str]:
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP]
+        for name in names:
+            if is_config_name(name):
+                yield os.path.join(folder, name)

@@ -1,0 +1,77 @@
+"""`${VAR}` interpolation inside string scalars, after parsing (never in keys or comments).
+
+Syntax: `${NAME}` is the variable's value; `${NAME:-default}` falls back to `default` when NAME is
+unset or empty; `$$` is a literal `$`. In: a `Document`'s data and the environment. Out: new data,
+plus diagnostics: an unset variable without default is a warning at check time (AX303) — `run`
+refuses it before any request — and a malformed reference is an error (AX304). Values of secrets
+are never put into diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from axoc.diagnostics import Diagnostic, Path, error, warning
+from axoc.yamlload import Document
+
+_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
+
+
+def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[Any, list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    return _walk(doc, doc.data, (), env, diagnostics), diagnostics
+
+
+def unset_variables(data: Any, env: Mapping[str, str]) -> list[tuple[Path, str]]:
+    """Every `${VAR}` without default whose variable is unset, with where it is used."""
+    found: list[tuple[Path, str]] = []
+    _collect(data, (), env, found)
+    return found
+
+
+def _walk(doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]) -> Any:
+    if isinstance(value, str):
+        return _substitute(doc, value, path, env, out) if "$" in value else value
+    if isinstance(value, list):
+        return [_walk(doc, item, (*path, i), env, out) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _walk(doc, v, (*path, k), env, out) for k, v in value.items()}
+    return value
+
+
+def _substitute(doc: Document, text: str, path: Path, env: Mapping[str, str], out: list[Diagnostic]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        whole, name, default = match.group(0), match.group(1), match.group(2)
+        if whole == "$$":
+            return "$"
+        if name is None:
+            msg = "malformed interpolation: write ${NAME} with a name of letters, digits and '_'"
+            out.append(error("AX304", msg, doc.span(path), path, "write $$ for a literal $"))
+            return whole
+        value = env.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        msg = f"environment variable {name} is not set"
+        hint = f"export {name}=… before `axoc run`, or write ${{{name}:-default}}"
+        out.append(warning("AX303", msg, doc.span(path), path, hint))
+        return whole
+
+    return _REF.sub(replace, text)
+
+
+def _collect(value: Any, path: Path, env: Mapping[str, str], found: list[tuple[Path, str]]) -> None:
+    if isinstance(value, str) and "${" in value:
+        for match in _REF.finditer(value):
+            name = match.group(1)
+            if name and match.group(2) is None and not env.get(name):
+                found.append((path, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _collect(item, (*path, i), env, found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _collect(item, (*path, key), env, found)

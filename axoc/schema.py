@@ -1,0 +1,61 @@
+"""Generate the config's JSON schema (draft-07) from the pydantic models.
+
+Out: a dict written to `schema/axoc.schema.json` by `axoc schema`. Guaranteed: draft-07
+keywords only (`definitions`, no tuples), a description on every property, defaults, enums and
+examples where the models declare them. A test regenerates the committed file and fails on drift.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from axoc.config import Config
+
+SCHEMA_ID = "https://axoc.dev/schema/axoc.schema.json"
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+
+
+class _Draft7(GenerateJsonSchema):
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        # `X | None = None` means "may be left out", not "write null": show X to editors.
+        return self.generate_inner(schema["schema"])
+
+
+def config_schema() -> dict[str, Any]:
+    generated = Config.model_json_schema(
+        by_alias=True, ref_template="#/definitions/{model}", schema_generator=_Draft7
+    )
+    definitions = generated.pop("$defs", {})
+    _draft7_refs(generated)
+    _draft7_refs(definitions)
+    return {
+        "$schema": DRAFT_07,
+        "$id": SCHEMA_ID,
+        "title": "axoc config",
+        **{k: v for k, v in generated.items() if k != "title"},
+        "definitions": dict(sorted(definitions.items())),
+    }
+
+
+def dumps(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _draft7_refs(node: Any) -> None:
+    """Draft-07 ignores keywords beside `$ref`: wrap such refs in `allOf`; close pattern maps."""
+    if isinstance(node, list):
+        for item in node:
+            _draft7_refs(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if "$ref" in node and len(node) > 1:
+        node["allOf"] = [{"$ref": node.pop("$ref")}]
+    if "patternProperties" in node:
+        node.setdefault("additionalProperties", False)
+    for value in node.values():
+        _draft7_refs(value)

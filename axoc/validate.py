@@ -1,0 +1,250 @@
+"""Schema validation: plain data → `Config`, with every violation located at its line and column.
+
+In: a `Document` and its (interpolated) data. Out: the `Config` when valid, and diagnostics for
+every schema problem at once — unknown keys with did-you-mean (AX201), wrong types (AX202),
+missing keys (AX203), invalid values (AX204), ids (AX207), intervals (AX404), event patterns
+(AX510) — plus warnings for Axocoatl keys axoc ignores (AX205) and deprecated values (AX206).
+Inputs of secret-bearing keys are never quoted in messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
+from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
+from axoc.yamlload import Document
+
+SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+_BOUNDS = {
+    "greater_than": ("gt", ">"),
+    "greater_than_equal": ("ge", "≥"),
+    "less_than": ("lt", "<"),
+    "less_than_equal": ("le", "≤"),
+}
+_CUSTOM_CODES = {"axoc_id": "AX207", "axoc_interval": "AX404", "axoc_event": "AX510"}
+
+
+def validate(doc: Document, data: dict[str, Any]) -> tuple[Config | None, list[Diagnostic]]:
+    diagnostics = _compat_warnings(doc, data)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        diagnostics += [_diagnostic(doc, data, err) for err in errors]
+        if any(err["type"] != "extra_forbidden" for err in errors):
+            return None, diagnostics
+        # Only unknown keys: check the rest as if they were not there, so that one run reports
+        # references and cycles too. The errors above still fail the check.
+        try:
+            config = Config.model_validate(_without(data, [err["loc"] for err in errors]))
+        except ValidationError:
+            return None, diagnostics
+    return config, diagnostics + _deprecations(doc, config)
+
+
+def _without(data: Any, locations: list[tuple[int | str, ...]]) -> Any:
+    """A copy of `data` with the keys at `locations` removed."""
+    drop = {tuple(loc) for loc in locations}
+
+    def walk(node: Any, path: tuple[int | str, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, (*path, k)) for k, v in node.items() if (*path, k) not in drop}
+        if isinstance(node, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(node)]
+        return node
+
+    return walk(data, ())
+
+
+def _compat_warnings(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    out = []
+    for key in UNSUPPORTED_AXOCOATL_KEYS:
+        if key in data:
+            msg = f"'{key}' is an Axocoatl key that axoc does not support yet; it is ignored"
+            out.append(warning("AX205", msg, doc.span((key,), key=True), (key,)))
+    return out
+
+
+def _deprecations(doc: Document, config: Config) -> list[Diagnostic]:
+    out = []
+    for i, agent in enumerate(config.agents):
+        if agent.token_budget.overflow_policy == "summarize":
+            path: Path = ("agents", i, "token_budget", "overflow_policy")
+            msg = "overflow_policy 'summarize' is a deprecated alias of 'warn'"
+            out.append(warning("AX206", msg, doc.span(path), path, "write overflow_policy: warn"))
+    return out
+
+
+def _data_path(loc: tuple[int | str, ...], data: Any) -> Path:
+    """pydantic's loc with union tags and other non-data parts dropped."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _diagnostic(doc: Document, data: dict[str, Any], err: Any) -> Diagnostic:
+    kind: str = err["type"]
+    loc: tuple[int | str, ...] = err["loc"]
+    path = _data_path(loc, data)
+    where = format_path(path) or "the top level"
+    secret = any(part in SECRET_KEYS for part in path)
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_key(doc, path, where)
+    if kind == "missing":
+        missing = loc[-1]
+        parent = _data_path(loc[:-1], data)
+        if parent[:1] == ("providers",) and len(parent) == 2 and missing == "kind":
+            return _unknown_provider(doc, parent)
+        msg = f"missing required key '{missing}' in {format_path(parent) or 'the top level'}"
+        return error("AX203", msg, doc.span(parent), parent)
+    if kind in _EXPECTED:
+        return _wrong_type(doc, path, where, _EXPECTED[kind], value, secret)
+    if kind in _CUSTOM_CODES:
+        return error(_CUSTOM_CODES[kind], err["msg"], doc.span(path), path)
+    if kind == "literal_error":
+        return _not_one_of(doc, path, where, err["ctx"]["expected"], value)
+    if kind == "union_tag_invalid":
+        return _not_one_of(doc, (*path, "type"), where, err["ctx"]["expected_tags"], value.get("type"))
+    if kind == "union_tag_not_found":
+        msg = f"missing required key '{err['ctx']['discriminator'].strip(chr(39))}' in {where}"
+        return error("AX203", msg, doc.span(path), path)
+    if kind in _BOUNDS:
+        name, symbol = _BOUNDS[kind]
+        msg = f"{where} must be {symbol} {err['ctx'][name]}, got {_describe(value, secret)}"
+        return error("AX204", msg, doc.span(path), path)
+    if kind == "finite_number":
+        return error("AX204", f"{where} must be a finite number", doc.span(path), path)
+    return error("AX204", f"{where}: {err['msg']}", doc.span(path), path)
+
+
+def _unknown_key(doc: Document, path: Path, where: str) -> Diagnostic:
+    key = str(path[-1])
+    valid = _valid_keys(path[:-1])
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean '{close[0]}'?"
+    else:
+        hint = f"valid keys: {', '.join(valid)}" if valid else None
+    parent = format_path(path[:-1]) or "the top level"
+    return error("AX201", f"unknown key '{key}' in {parent}", doc.span(path, key=True), path, hint)
+
+
+def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
+    name = str(path[-1])
+    known = list(Config.model_fields["providers"].annotation.model_fields)  # type: ignore[union-attr]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else f"built-in providers: {', '.join(known)}; a named server needs kind: openai_compatible"
+    )
+    msg = f"unknown provider '{name}' (a named server needs kind: openai_compatible)"
+    return error("AX201", msg, doc.span(path, key=True), path, hint)
+
+
+def _wrong_type(doc: Document, path: Path, where: str, expected: str, value: Any, secret: bool) -> Diagnostic:
+    hint = None
+    text = doc.number_text(path) if expected == "a string" else None
+    if text is not None:
+        hint = f'YAML reads {text} as a number; quote it: "{text}"'
+    elif expected == "true or false" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off"):
+        hint = "only true and false are booleans (YAML 1.2); write true or false"
+    elif expected == "an integer" and isinstance(value, str) and value.strip().isdigit():
+        hint = f"write the number without quotes: {value.strip()}"
+    msg = f"{where} must be {expected}, got {_describe(value, secret)}"
+    return error("AX202", msg, doc.span(path), path, hint)
+
+
+def _not_one_of(doc: Document, path: Path, where: str, expected: str, value: Any) -> Diagnostic:
+    options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
+    close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'?" if close else None
+    msg = f"{where} is {_describe(value, False)}; expected one of: {', '.join(options)}"
+    return error("AX204", msg, doc.span(path), path, hint)
+
+
+def _describe(value: Any, secret: bool) -> str:
+    if secret:
+        return "a value that is not shown (secret)"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "…"
+        return f"the string '{shown}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _valid_keys(path: Path) -> list[str]:
+    """Keys allowed in the mapping at `path`, found by walking the models."""
+    model: Any = Config
+    for part in path:
+        model = _step(model, part)
+        if model is None:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            if part in (name, info.alias):
+                return _unwrap(info.annotation)
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is list and isinstance(part, int):
+        return _unwrap(args[0])
+    if origin is dict:
+        return _unwrap(args[1])
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional; a union of models keeps its first model."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0]
+        else:
+            return annotation

@@ -1,0 +1,425 @@
+"""Load one YAML config into plain data plus the position of every key and value.
+
+In: a file path (or its text). Out: a `Document` — JSON-like data (dict, list, str, int, float,
+bool, None), a `Span` for every value and every mapping key keyed by its path, and the source
+text — together with the diagnostics found on the way.
+
+Guaranteed: safe loading only (no tags but the standard scalar ones); scalars are typed by the
+YAML 1.2 core schema, so only `true`/`false` are booleans and a bare `no`/`on`/`yes` is a string
+with a warning (AX103); duplicate keys are errors naming the first key's line (AX102); hostile
+input (huge files, binary, bad encodings, deep nesting, alias bombs, recursive aliases) gets one
+located diagnostic in bounded time, never a traceback or a crash of libyaml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from axoc.diagnostics import Diagnostic, Path, Span, error, warning
+
+MAX_BYTES = 20 * 1024 * 1024  # a 50,000-agent config is about 6 MB
+MAX_DEPTH = 100  # nesting of collections in the document
+MAX_FLOW_DEPTH = 1000  # libyaml composes recursively in C; deeper flow nesting can crash it
+MAX_ALIAS_NODES = 100_000  # nodes produced by alias expansion ("billion laughs")
+
+_AUTO = "axoc:auto"  # the tag our resolver gives every node that has no explicit tag
+_STD = "tag:yaml.org,2002:"
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_VERSION_LIKE = re.compile(r"[1-9][0-9]*\.[0-9]*0")  # 1.10, 3.20: the trailing zero is lost
+_OCTAL_LIKE = re.compile(r"[-+]?0[0-9]+")  # 0755: YAML 1.1 reads octal, 1.2 decimal
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_YAML11_BOOLS = frozenset("yes Yes YES no No NO on On ON off Off OFF".split())
+
+
+@dataclass(slots=True)
+class Document:
+    """The data of one config and the node tree it came from, for locating any path on demand."""
+
+    file: str
+    text: str
+    data: Any
+    root: Node
+
+    def node(self, path: Path, *, key: bool = False) -> Node | None:
+        """The node of the value (or, with `key`, of the mapping key) at `path`, if it exists."""
+        node: Node | None = self.root
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            if isinstance(node, SequenceNode) and isinstance(part, int):
+                node = node.value[part] if 0 <= part < len(node.value) else None
+            elif isinstance(node, MappingNode):
+                pair = _find_key(node, str(part))
+                node = None if pair is None else pair[0 if (key and last) else 1]
+            else:
+                return None
+            if node is None:
+                return None
+        return node
+
+    def span(self, path: Path, *, key: bool = False) -> Span:
+        """The span of the value (or key) at `path`, or of its nearest existing ancestor."""
+        for end in range(len(path), -1, -1):
+            found = self.node(path[:end], key=key and end == len(path))
+            if found is not None:
+                return _span(self.file, found)
+        return Span.point(self.file, 1, 1)
+
+    def number_text(self, path: Path) -> str | None:
+        """The source text of a plain scalar read as a number, when it differs from the number."""
+        node = self.node(path)
+        if isinstance(node, ScalarNode) and not node.style and node.tag == _AUTO:
+            value = _resolve_plain(node.value)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return None if str(value) == node.value else str(node.value)
+        return None
+
+
+def _find_key(node: MappingNode, key: str) -> tuple[Node, Node] | None:
+    """The last (key, value) pair for `key`, looking into `<<` merges as loading does."""
+    found = None
+    for key_node, value_node in node.value:
+        if _is_merge_key(key_node):
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if found is None and isinstance(source, MappingNode):
+                    found = _find_key(source, key)
+        elif isinstance(key_node, ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    return found
+
+
+def _span(file: str, node: Node) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
+    text, diagnostics = read_text(path)
+    if text is None:
+        return None, diagnostics
+    return parse(path, text)
+
+
+def read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
+    """Read a config file as UTF-8 text; refuse huge, binary and mis-encoded files with a location."""
+    where = Span.point(path, 1, 1)
+    fs = FsPath(path)
+    try:
+        size = fs.stat().st_size
+        if size > MAX_BYTES:
+            mb = size / 1024 / 1024
+            limit = MAX_BYTES // 1024 // 1024
+            return None, [error("AX112", f"file is {mb:.1f} MB; configs are limited to {limit} MB", where)]
+        data = fs.read_bytes()
+    except FileNotFoundError:
+        return None, [error("AX100", "no such file", where)]
+    except IsADirectoryError:
+        return None, [error("AX100", "is a directory, expected a file", where)]
+    except OSError as exc:
+        return None, [error("AX100", f"cannot read: {exc.strerror or exc}", where)]
+    return decode(path, data)
+
+
+def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = "file is UTF-16 encoded; save it as UTF-8"
+        return None, [error("AX105", msg, Span.point(path, 1, 1))]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        span = _byte_span(path, data, nul)
+        return None, [error("AX106", "binary file: NUL byte found; expected YAML text", span)]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        span = _byte_span(path, data, exc.start)
+        return None, [error("AX105", f"invalid UTF-8 byte 0x{bad}; save the file as UTF-8", span)]
+
+
+def _byte_span(path: str, data: bytes, offset: int) -> Span:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return Span.point(path, data.count(b"\n", 0, offset) + 1, column)
+
+
+class _Loader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
+    """libyaml's composer with typing left to us: every untagged node gets the tag `_AUTO`."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return _AUTO
+
+
+def parse(file: str, text: str) -> tuple[Document | None, list[Diagnostic]]:
+    deep = _flow_depth_guard(file, text)
+    if deep is not None:
+        return None, [deep]
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax_error(file, exc)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_error(file, text, exc)]
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports everything with a mark
+        return None, [error("AX101", f"YAML error: {exc}", Span.point(file, 1, 1))]
+    if root is None:
+        msg = "empty config: expected a mapping with keys such as agents and workflows"
+        return None, [error("AX109", msg, Span.point(file, 1, 1))]
+    builder = _Builder(file)
+    try:
+        data = builder.convert(root, 0)
+    except _Abort as stop:
+        return None, [*_located(root, builder.found), stop.diagnostic]
+    diagnostics = _located(root, builder.found)
+    if not isinstance(data, dict):
+        found = _kind_of(data)
+        msg = f"top level is {found}; expected a mapping with keys such as agents and workflows"
+        return None, [*diagnostics, error("AX110", msg, _span(file, root))]
+    return Document(file, text, data, root), diagnostics
+
+
+def _located(root: Node, found: list[tuple[Diagnostic, Node]]) -> list[Diagnostic]:
+    """Give each diagnostic its path; drop repeats (a merged anchor is converted again)."""
+    if not found:
+        return []
+    paths = _paths_of(root, {id(node) for _, node in found})
+    located = [replace(d, path=paths.get(id(node), ())) for d, node in found]
+    return list(dict.fromkeys(located))
+
+
+def _flow_depth_guard(file: str, text: str) -> Diagnostic | None:
+    """Refuse flow collections nested deeper than libyaml can compose safely.
+
+    Brackets inside quoted strings are counted too: the bound is far above any real config.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return None
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_FLOW_DEPTH:
+            offset = match.start()
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            msg = f"collections nested deeper than {MAX_FLOW_DEPTH} levels"
+            return error("AX108", msg, Span.point(file, line, column))
+    return None
+
+
+def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
+    problem = exc.problem or "invalid YAML"
+    if "expected a single document" in (exc.context or ""):
+        return error("AX111", "more than one YAML document; a config is a single document", span)
+    context = f" ({exc.context})" if exc.context else ""
+    return error("AX101", f"YAML syntax error: {problem}{context}", span)
+
+
+def _reader_error(file: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
+    offset = min(exc.position, len(text))
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    msg = f"YAML forbids the control character U+{ord(char):04X} here"
+    return error("AX101", msg, Span.point(file, line, column))
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
+class _Abort(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+class _Builder:
+    """Turns a node graph into data; aborts on hostile structure. Paths are not tracked here
+    (that would cost more than parsing): diagnostics carry nodes, paths are found afterwards."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.found: list[tuple[Diagnostic, Node]] = []
+        self._done: set[int] = set()  # collections converted once; meeting one again is an alias
+        self._active: set[int] = set()  # collections being converted: meeting one is recursion
+        self._aliasing = 0
+        self._alias_nodes = 0
+
+    def report(self, diagnostic: Diagnostic, node: Node) -> None:
+        self.found.append((diagnostic, node))
+
+    def convert(self, node: Node, depth: int) -> Any:
+        if self._aliasing:
+            self._alias_nodes += 1
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                msg = f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes"
+                raise _Abort(error("AX107", msg, _span(self.file, node)))
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if depth > MAX_DEPTH:
+            msg = f"nested deeper than {MAX_DEPTH} levels"
+            raise _Abort(error("AX108", msg, _span(self.file, node)))
+        ident = id(node)
+        if ident in self._active:
+            msg = "recursive alias: a node contains itself"
+            raise _Abort(error("AX107", msg, _span(self.file, node)))
+        again = ident in self._done
+        self._aliasing += again
+        self._active.add(ident)
+        try:
+            if isinstance(node, SequenceNode):
+                self.check_tag(node, "seq")
+                return [self.convert(child, depth + 1) for child in node.value]
+            assert isinstance(node, MappingNode)
+            self.check_tag(node, "map")
+            return self.mapping(node, depth)
+        finally:
+            self._active.discard(ident)
+            self._done.add(ident)
+            self._aliasing -= again
+
+    def check_tag(self, node: Node, kind: str) -> None:
+        if node.tag not in (_AUTO, _STD + kind, "!"):
+            raise _Abort(error("AX114", f"unsupported YAML tag {node.tag}", _span(self.file, node)))
+
+    def mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if _is_merge_key(key_node):
+                self.merge(out, value_node, depth)
+                continue
+            key = self.key(key_node)
+            if key in first:
+                line = first[key].start_mark.line + 1
+                msg = f"duplicate key '{key}' (first defined on line {line})"
+                self.report(error("AX102", msg, _span(self.file, key_node)), key_node)
+                continue
+            first[key] = key_node
+            out[key] = self.convert(value_node, depth + 1)
+        return out
+
+    def merge(self, out: dict[str, Any], value: Node, depth: int) -> None:
+        """`<<: *defaults` (or a list of them): keys not set explicitly come from the aliases."""
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                msg = "'<<' merges mappings only"
+                raise _Abort(error("AX204", msg, _span(self.file, source)))
+            for key, item in self.convert(source, depth + 1).items():
+                out.setdefault(key, item)
+
+    def key(self, node: Node) -> str:
+        if not isinstance(node, ScalarNode):
+            raise _Abort(error("AX204", "mapping keys must be plain text", _span(self.file, node)))
+        if not node.style and node.value in _YAML11_BOOLS:
+            self.warn_yaml11_bool(node)
+        return str(node.value)
+
+    def scalar(self, node: ScalarNode) -> Any:
+        text: str = node.value
+        tag = node.tag
+        if tag == _AUTO:
+            return self.plain(node, text) if not node.style else text
+        if tag in ("!", _STD + "str"):
+            return text
+        wanted = tag.removeprefix(_STD)
+        if wanted in ("int", "float", "bool", "null"):
+            value = _resolve_plain(text)
+            ok = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[wanted]
+            if isinstance(value, ok) and not (wanted != "bool" and isinstance(value, bool)):
+                return float(value) if wanted == "float" else value
+            msg = f"'{text}' is not a valid !!{wanted}"
+            raise _Abort(error("AX204", msg, _span(self.file, node)))
+        raise _Abort(error("AX114", f"unsupported YAML tag {tag}", _span(self.file, node)))
+
+    def plain(self, node: ScalarNode, text: str) -> Any:
+        value = _resolve_plain(text)
+        if isinstance(value, str):
+            if text in _YAML11_BOOLS:
+                self.warn_yaml11_bool(node)
+        elif (
+            not isinstance(value, bool)
+            and value is not None
+            and (_VERSION_LIKE.fullmatch(text) or _OCTAL_LIKE.fullmatch(text))
+        ):
+            msg = f"'{text}' is read as the number {value}, not the text '{text}'"
+            hint = f'quote it ("{text}") if you mean the text'
+            self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
+        return value
+
+    def warn_yaml11_bool(self, node: ScalarNode) -> None:
+        word = node.value
+        msg = f"'{word}' is read as the string '{word}'; only true and false are booleans"
+        hint = f'write true or false for a boolean, or quote it ("{word}") to keep the text'
+        self.report(warning("AX103", msg, _span(self.file, node), (), hint), node)
+
+
+def _paths_of(root: Node, wanted: set[int]) -> dict[int, Path]:
+    """Paths of the nodes in `wanted` (by id), found in one walk of the tree."""
+    found: dict[int, Path] = {}
+    stack: list[tuple[Node, Path]] = [(root, ())]
+    seen: set[int] = set()
+    while stack and len(found) < len(wanted):
+        node, path = stack.pop()
+        if id(node) in wanted:
+            found.setdefault(id(node), path)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend((child, (*path, i)) for i, child in enumerate(node.value))
+        elif isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                name = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
+                if id(key_node) in wanted:
+                    found.setdefault(id(key_node), (*path, name))
+                stack.append((value_node, (*path, name)))
+    return found
+
+
+def _is_merge_key(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "<<" and not node.style
+
+
+def _resolve_plain(text: str) -> Any:
+    """YAML 1.2 core schema typing of a plain scalar."""
+    if text in _NULLS:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if not text or text[0] not in "0123456789+-.":
+        return text
+    if _INT.fullmatch(text):
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        special = text.lower().lstrip("+")
+        if special.endswith((".inf", ".nan")):
+            return float(special.replace(".", ""))
+        return float(text)
+    return text
