@@ -1,4 +1,5 @@
-"""Semantic checks on a valid `Config`: ids, references, roles, budgets, models, secrets.
+"""Semantic checks on a valid `Config`: ids, references, roles, budgets, models; plus the
+plain-text secret check, which needs only the document.
 
 In: the `Document` (for positions) and the `Config`. Out: diagnostics, all at once. Dependency
 cycles are `axoc.cycles`; lattice analysis is `axoc.lattice`.
@@ -23,10 +24,10 @@ def check(doc: Document, config: Config) -> list[Diagnostic]:
     for section in _SECTIONS:
         out += duplicate_ids(doc, section, [item.id for item in getattr(config, section)])
     out += references(doc, config)
+    out += workflows(doc, config)
     out += roles(doc, config)
     out += budgets(doc, config)
     out += models(doc, config)
-    out += plain_secrets(doc)
     return out
 
 
@@ -89,22 +90,49 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
     return out
 
 
+def workflows(doc: Document, config: Config) -> list[Diagnostic]:
+    out = []
+    for i, flow in enumerate(config.workflows):
+        if not flow.agents:
+            msg = f"workflow '{flow.id}' has no agents"
+            out.append(error("AX405", msg, doc.span(("workflows", i, "agents")), ("workflows", i)))
+        seen: dict[str, int] = {}
+        for j, member in enumerate(flow.agents):
+            if member in seen:
+                path: Path = ("workflows", i, "agents", j)
+                msg = f"agent '{member}' is listed twice in workflow '{flow.id}'"
+                out.append(error("AX405", msg, doc.span(path), path))
+            seen.setdefault(member, j)
+    return out
+
+
 def roles(doc: Document, config: Config) -> list[Diagnostic]:
     """A worker has no depends_on and belongs to a coordinator-led workflow; a coordinator is
     some workflow's entry_point."""
     role = {a.id: a.role for a in config.agents}
     entries = {w.entry_point for w in config.workflows}
-    led = {m for w in config.workflows if role.get(w.entry_point or "") == "coordinator" for m in w.agents}
+    led = {
+        m
+        for w in config.workflows
+        if role.get(w.entry_point or "") == "coordinator"
+        for m in w.agents
+    }
     out = []
     for i, agent in enumerate(config.agents):
         if agent.role == "worker":
             if agent.depends_on:
-                msg = f"worker '{agent.id}' has depends_on; workers are assigned tasks by a coordinator"
-                out.append(error("AX402", msg, doc.span(("agents", i, "depends_on")), ("agents", i)))
+                msg = (
+                    f"worker '{agent.id}' has depends_on; a coordinator assigns workers their tasks"
+                )
+                out.append(
+                    error("AX402", msg, doc.span(("agents", i, "depends_on")), ("agents", i))
+                )
             if agent.id not in led:
                 msg = f"worker '{agent.id}' is in no workflow whose entry_point is a coordinator"
                 hint = "add it to a workflow led by a coordinator, or use role: autonomous"
-                out.append(error("AX402", msg, doc.span(("agents", i, "role")), ("agents", i), hint))
+                out.append(
+                    error("AX402", msg, doc.span(("agents", i, "role")), ("agents", i), hint)
+                )
         elif agent.role == "coordinator" and agent.id not in entries:
             msg = f"coordinator '{agent.id}' is not the entry_point of any workflow"
             hint = f"set entry_point: {agent.id} in the workflow it leads"
@@ -123,7 +151,9 @@ def budgets(doc: Document, config: Config) -> list[Diagnostic]:
                 f"of agent '{agent.id}'"
             )
             hint = "one call can never use more than the whole activation may"
-            out.append(error("AX403", msg, doc.span((*base, "per_call")), (*base, "per_call"), hint))
+            out.append(
+                error("AX403", msg, doc.span((*base, "per_call")), (*base, "per_call"), hint)
+            )
         max_tokens = agent.sampling.max_tokens
         if max_tokens is not None and max_tokens >= budget.per_call:
             path: Path = ("agents", i, "sampling", "max_tokens")
@@ -154,7 +184,7 @@ def models(doc: Document, config: Config) -> list[Diagnostic]:
 
 def plain_secrets(doc: Document) -> list[Diagnostic]:
     """An api_key written as a literal instead of ${VAR} (the value is never shown)."""
-    out = []
+    out: list[Diagnostic] = []
     providers = doc.data.get("providers")
     if not isinstance(providers, dict):
         return out

@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     check.add_argument(
-        "--format", choices=("text", "json", "github", "sarif"), default="text", help="output format"
+        "--format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="output format",
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.set_defaults(handler=run_check)

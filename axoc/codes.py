@@ -43,16 +43,7 @@ CODES: dict[str, str] = {
     "AX402": "role rule violated",
     "AX403": "budget that cannot be met",
     "AX404": "invalid interval",
-    "AX405": "workflow problem",
-    # AX5xx: activation expressions and lattice analysis
-    "AX501": "activation expression syntax error",
-    "AX502": "activation expression cannot be lowered",
-    "AX503": "unit can never fire",
-    "AX504": "decaying join cannot fire",
-    "AX505": "unbounded reactive feedback loop",
-    "AX506": "agent unreachable from the workflow entry",
-    "AX507": "dependency outside the workflow",
-    "AX508": "event emitted that nothing reacts to",
-    "AX509": "reacts_to pattern that nothing emits",
+    "AX405": "workflow without agents or listing one twice",
+    # AX5xx: events, activation expressions and lattice analysis
     "AX510": "invalid event pattern",
 }

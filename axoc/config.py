@@ -72,7 +72,7 @@ def _check_interval(value: str) -> str:
     if not _INTERVAL.match(value):
         raise PydanticCustomError(
             "axoc_interval",
-            "invalid interval '{value}': write a whole number and a unit s, m, h or d (30s, 5m, 1h)",
+            "invalid interval '{value}': write a whole number and s, m, h or d (30s, 5m, 1h)",
             {"value": value},
         )
     return value
@@ -167,7 +167,7 @@ class CoreMemory(Model):
 
     blocks: list[CoreBlock] = Field(
         default_factory=list,
-        description="Blocks of this agent; none listed means persona 2000, human 2000, project 3000.",
+        description="Blocks of this agent; none means persona 2000, human 2000, project 3000.",
     )
 
 
@@ -367,7 +367,7 @@ class Providers(Model):
     """Provider settings; other keys name OpenAI-compatible servers."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, CompatibleProvider] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, CompatibleProvider] = Field(init=False)
 
     ollama: OllamaProvider | None = Field(None, description="Ollama settings.")
     openai: HostedProvider | None = Field(None, description="OpenAI settings.")
@@ -433,7 +433,7 @@ class Config(Model):
     memory: SemanticMemory = Field(
         default=SemanticMemory(), description="Semantic memory settings."
     )
-    lattice: Lattice = Field(default=Lattice(), description="Global signal constants.")
+    lattice: Lattice = Field(default=Lattice(), description="Signal constants, e.g. event weights.")
     webhooks: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
     mcp_servers: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
     server: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from axoc.config import Config
 from axoc.diagnostics import Diagnostic, error
 from axoc.yamlload import Document
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def dependency_cycles(doc: Document, config: Config) -> list[Diagnostic]:
@@ -52,7 +56,7 @@ def topological_order(depends_on: Mapping[str, Sequence[str]]) -> list[str] | No
 def _report(doc: Document, index: dict[str, int], graph: dict[str, list[str]]) -> list[Diagnostic]:
     import networkx as nx
 
-    digraph = nx.DiGraph()
+    digraph: nx.DiGraph[str] = nx.DiGraph()
     digraph.add_nodes_from(graph)
     digraph.add_edges_from((a, d) for a, deps in graph.items() for d in deps)
     out = []
@@ -69,8 +73,8 @@ def _report(doc: Document, index: dict[str, int], graph: dict[str, list[str]]) -
     return out
 
 
-def _cyclic(digraph: object, component: set[str]) -> bool:
+def _cyclic(digraph: nx.DiGraph[str], component: set[str]) -> bool:
     if len(component) > 1:
         return True
     (node,) = component
-    return bool(digraph.has_edge(node, node))  # type: ignore[attr-defined]
+    return bool(digraph.has_edge(node, node))

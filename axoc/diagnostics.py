@@ -49,7 +49,9 @@ class Diagnostic:
         return (self.span.file, self.span.line, self.span.column, self.code)
 
 
-def error(code: str, message: str, span: Span, path: Path = (), hint: str | None = None) -> Diagnostic:
+def error(
+    code: str, message: str, span: Span, path: Path = (), hint: str | None = None
+) -> Diagnostic:
     return Diagnostic(code, Severity.ERROR, message, span, path, hint)
 
 

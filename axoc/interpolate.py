@@ -31,7 +31,9 @@ def unset_variables(data: Any, env: Mapping[str, str]) -> list[tuple[Path, str]]
     return found
 
 
-def _walk(doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]) -> Any:
+def _walk(
+    doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]
+) -> Any:
     if isinstance(value, str):
         return _substitute(doc, value, path, env, out) if "$" in value else value
     if isinstance(value, list):
@@ -41,7 +43,9 @@ def _walk(doc: Document, value: Any, path: Path, env: Mapping[str, str], out: li
     return value
 
 
-def _substitute(doc: Document, text: str, path: Path, env: Mapping[str, str], out: list[Diagnostic]) -> str:
+def _substitute(
+    doc: Document, text: str, path: Path, env: Mapping[str, str], out: list[Diagnostic]
+) -> str:
     def replace(match: re.Match[str]) -> str:
         whole, name, default = match.group(0), match.group(1), match.group(2)
         if whole == "$$":

@@ -53,7 +53,7 @@ def validate_schema(unit: Compilation) -> list[Diagnostic]:
     if unit.document is None or unit.data is None:
         return []
     unit.config, found = validate.validate(unit.document, unit.data)
-    return found
+    return checks.plain_secrets(unit.document) + found
 
 
 def check_semantics(unit: Compilation) -> list[Diagnostic]:
@@ -82,7 +82,9 @@ Stage = Callable[[Compilation], list[Diagnostic]]
 STAGES: tuple[Stage, ...] = (load, interpolate_env, validate_schema, check_semantics)
 
 
-def compile_file(path: str, env: Mapping[str, str], stages: tuple[Stage, ...] = STAGES) -> Compilation:
+def compile_file(
+    path: str, env: Mapping[str, str], stages: tuple[Stage, ...] = STAGES
+) -> Compilation:
     unit = Compilation(path, env)
     with gc_paused():
         for stage in stages:

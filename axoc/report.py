@@ -110,8 +110,15 @@ def render_sarif(diagnostics: Sequence[Diagnostic], files: int, sources: Mapping
     rules = [
         {
             "id": code,
-            "name": CODES[code].title().replace(" ", "").replace("$", "").replace("{", "")
-            .replace("}", "").replace("/", "").replace(".", "").replace("'", ""),
+            "name": CODES[code]
+            .title()
+            .replace(" ", "")
+            .replace("$", "")
+            .replace("{", "")
+            .replace("}", "")
+            .replace("/", "")
+            .replace(".", "")
+            .replace("'", ""),
             "shortDescription": {"text": CODES[code]},
             "helpUri": f"https://axoc.dev/docs/diagnostics#{code.lower()}",
         }

@@ -32,6 +32,9 @@ def config_schema() -> dict[str, Any]:
     definitions = generated.pop("$defs", {})
     _draft7_refs(generated)
     _draft7_refs(definitions)
+    generated["patternProperties"] = {
+        "^x-": {"description": "Extension field, ignored: a place for YAML anchors to reuse."}
+    }
     return {
         "$schema": DRAFT_07,
         "$id": SCHEMA_ID,

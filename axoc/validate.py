@@ -20,6 +20,7 @@ from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
 from axoc.yamlload import Document
 
+EXTENSION_PREFIX = "x-"  # top-level extension fields (anchors for reuse), as in docker-compose
 SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
 
 _EXPECTED = {
@@ -44,6 +45,7 @@ _CUSTOM_CODES = {"axoc_id": "AX207", "axoc_interval": "AX404", "axoc_event": "AX
 
 def validate(doc: Document, data: dict[str, Any]) -> tuple[Config | None, list[Diagnostic]]:
     diagnostics = _compat_warnings(doc, data)
+    data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -98,13 +100,13 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> Path:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        if isinstance(node, dict):
+            found = part in node
         else:
-            continue
-        path.append(part)
+            found = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if found:
+            node = node[part]
+            path.append(part)
     return tuple(path)
 
 
@@ -131,7 +133,9 @@ def _diagnostic(doc: Document, data: dict[str, Any], err: Any) -> Diagnostic:
     if kind == "literal_error":
         return _not_one_of(doc, path, where, err["ctx"]["expected"], value)
     if kind == "union_tag_invalid":
-        return _not_one_of(doc, (*path, "type"), where, err["ctx"]["expected_tags"], value.get("type"))
+        return _not_one_of(
+            doc, (*path, "type"), where, err["ctx"]["expected_tags"], value.get("type")
+        )
     if kind == "union_tag_not_found":
         msg = f"missing required key '{err['ctx']['discriminator'].strip(chr(39))}' in {where}"
         return error("AX203", msg, doc.span(path), path)
@@ -148,10 +152,9 @@ def _unknown_key(doc: Document, path: Path, where: str) -> Diagnostic:
     key = str(path[-1])
     valid = _valid_keys(path[:-1])
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint: str | None = f"valid keys: {', '.join(valid)}" if valid else None
     if close:
         hint = f"did you mean '{close[0]}'?"
-    else:
-        hint = f"valid keys: {', '.join(valid)}" if valid else None
     parent = format_path(path[:-1]) or "the top level"
     return error("AX201", f"unknown key '{key}' in {parent}", doc.span(path, key=True), path, hint)
 
@@ -169,12 +172,18 @@ def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
     return error("AX201", msg, doc.span(path, key=True), path, hint)
 
 
-def _wrong_type(doc: Document, path: Path, where: str, expected: str, value: Any, secret: bool) -> Diagnostic:
+def _wrong_type(
+    doc: Document, path: Path, where: str, expected: str, value: Any, secret: bool
+) -> Diagnostic:
     hint = None
     text = doc.number_text(path) if expected == "a string" else None
     if text is not None:
         hint = f'YAML reads {text} as a number; quote it: "{text}"'
-    elif expected == "true or false" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off"):
+    elif (
+        expected == "true or false"
+        and isinstance(value, str)
+        and value.lower() in ("yes", "no", "on", "off")
+    ):
         hint = "only true and false are booleans (YAML 1.2); write true or false"
     elif expected == "an integer" and isinstance(value, str) and value.strip().isdigit():
         hint = f"write the number without quotes: {value.strip()}"

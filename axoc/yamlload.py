@@ -36,10 +36,18 @@ _FLOAT = re.compile(
 )
 _VERSION_LIKE = re.compile(r"[1-9][0-9]*\.[0-9]*0")  # 1.10, 3.20: the trailing zero is lost
 _OCTAL_LIKE = re.compile(r"[-+]?0[0-9]+")  # 0755: YAML 1.1 reads octal, 1.2 decimal
+_EXPLICIT: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "null": type(None),
+}
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
-_YAML11_BOOLS = frozenset("yes Yes YES no No NO on On ON off Off OFF".split())
+_YAML11_BOOLS = frozenset(
+    {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"}
+)
 
 
 @dataclass(slots=True)
@@ -112,7 +120,7 @@ def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
 
 
 def read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Read a config file as UTF-8 text; refuse huge, binary and mis-encoded files with a location."""
+    """Read a config as UTF-8 text; refuse huge, binary and mis-encoded files, with a location."""
     where = Span.point(path, 1, 1)
     fs = FsPath(path)
     try:
@@ -120,7 +128,9 @@ def read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
         if size > MAX_BYTES:
             mb = size / 1024 / 1024
             limit = MAX_BYTES // 1024 // 1024
-            return None, [error("AX112", f"file is {mb:.1f} MB; configs are limited to {limit} MB", where)]
+            return None, [
+                error("AX112", f"file is {mb:.1f} MB; configs are limited to {limit} MB", where)
+            ]
         data = fs.read_bytes()
     except FileNotFoundError:
         return None, [error("AX100", "no such file", where)]
@@ -153,7 +163,7 @@ def _byte_span(path: str, data: bytes, offset: int) -> Span:
     return Span.point(path, data.count(b"\n", 0, offset) + 1, column)
 
 
-class _Loader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
+class _Loader(yaml.CSafeLoader):
     """libyaml's composer with typing left to us: every untagged node gets the tag `_AUTO`."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
@@ -345,10 +355,9 @@ class _Builder:
         if tag in ("!", _STD + "str"):
             return text
         wanted = tag.removeprefix(_STD)
-        if wanted in ("int", "float", "bool", "null"):
+        if wanted in _EXPLICIT:
             value = _resolve_plain(text)
-            ok = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[wanted]
-            if isinstance(value, ok) and not (wanted != "bool" and isinstance(value, bool)):
+            if _fits(value, wanted):
                 return float(value) if wanted == "float" else value
             msg = f"'{text}' is not a valid !!{wanted}"
             raise _Abort(error("AX204", msg, _span(self.file, node)))
@@ -360,8 +369,9 @@ class _Builder:
             if text in _YAML11_BOOLS:
                 self.warn_yaml11_bool(node)
         elif (
-            not isinstance(value, bool)
-            and value is not None
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and str(value) != text
             and (_VERSION_LIKE.fullmatch(text) or _OCTAL_LIKE.fullmatch(text))
         ):
             msg = f"'{text}' is read as the number {value}, not the text '{text}'"
@@ -401,6 +411,13 @@ def _paths_of(root: Node, wanted: set[int]) -> dict[int, Path]:
 
 def _is_merge_key(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.value == "<<" and not node.style
+
+
+def _fits(value: Any, wanted: str) -> bool:
+    """Whether a plain-typed value may carry the explicit tag `!!wanted` (a bool is no int)."""
+    if isinstance(value, bool) and wanted != "bool":
+        return False
+    return isinstance(value, _EXPLICIT[wanted])
 
 
 def _resolve_plain(text: str) -> Any:

@@ -1,0 +1,63 @@
+"""Architecture rules, each checked in a fresh interpreter.
+
+- The kernel imports the standard library only: never the compiler or an adapter.
+- `axoc check` loads none of the heavy run-time dependencies, and a clean config not even networkx.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+HEAVY = ("httpx", "onnxruntime", "tokenizers", "usearch", "wasmtime")
+
+
+def modules_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_kernel_imports_nothing_of_the_compiler() -> None:
+    loaded = modules_after("import axoc.kernel")
+    ours = {m for m in loaded if m == "axoc" or m.startswith("axoc.")}
+    assert ours <= {"axoc", "axoc.kernel"} | {m for m in ours if m.startswith("axoc.kernel.")}
+    third_party = {"pydantic", "yaml", "networkx", "lark", "jsonschema", *HEAVY}
+    assert not {m.split(".")[0] for m in loaded} & third_party
+
+
+def test_kernel_sources_import_only_stdlib_and_the_kernel() -> None:
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    for path in (ROOT / "kernel").rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if words[:1] in (["import"], ["from"]) and len(words) > 1:
+                top = words[1].split(".")[0]
+                assert top in stdlib or words[1].startswith(("axoc.kernel", ".")), (
+                    f"{path.name}: {line.strip()}"
+                )
+
+
+def test_check_loads_no_heavy_dependency() -> None:
+    example = ROOT / "examples" / "research-pipeline.axoc.yaml"
+    loaded = modules_after(
+        f"from axoc.cli import main\nassert main(['check', {str(example)!r}]) == 0"
+    )
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & set(HEAVY)
+    assert "networkx" not in tops, "a clean check should not pay for networkx"
+
+
+def test_a_cycle_report_uses_networkx(tmp_path: object) -> None:
+    loaded = modules_after(
+        "from axoc.cli import main\nimport tempfile, os\n"
+        "d = tempfile.mkdtemp(); p = os.path.join(d, 'c.axoc.yaml')\n"
+        "open(p, 'w').write('agents:\\n  - {id: a, provider: echo, depends_on: [a]}\\n')\n"
+        "assert main(['check', p]) == 1"
+    )
+    assert "networkx" in {m.split(".")[0] for m in loaded}

@@ -1,0 +1,107 @@
+"""The position-keeping loader: typing, positions, duplicates, merges, and a round-trip law."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from axoc.diagnostics import Span
+from axoc.yamlload import parse
+
+
+def load(text: str) -> tuple[Any, list[tuple[str, int, int]]]:
+    doc, found = parse("f.yaml", text)
+    return (doc.data if doc else None), [(d.code, d.span.line, d.span.column) for d in found]
+
+
+def test_yaml_12_core_typing() -> None:
+    data, found = load(
+        "a: true\nb: False\nc: ~\nd: 0x1f\ne: 0o17\nf: -1.5e3\ng: .inf\nh: '5'\ni: 1_000\nj: 1:30\n"
+    )
+    assert data == {
+        "a": True, "b": False, "c": None, "d": 31, "e": 15, "f": -1500.0,
+        "g": math.inf, "h": "5", "i": "1_000", "j": "1:30",
+    }  # fmt: skip
+    assert found == []
+
+
+def test_yaml_11_booleans_are_strings_with_a_warning() -> None:
+    data, found = load("enabled: yes\nother: Off\n'on': 1\non: 2\n")
+    assert data == {"enabled": "yes", "other": "Off", "on": 1}  # the first of duplicates counts
+    assert ("AX103", 1, 10) in found and ("AX103", 2, 8) in found and ("AX103", 4, 1) in found
+    assert ("AX102", 4, 1) in found  # quoted 'on' and plain on are the same key
+
+
+def test_version_and_octal_like_numbers_warn() -> None:
+    data, found = load("a: 1.10\nb: 0755\nc: 1.0\nd: 0.5\n")
+    assert data == {"a": 1.1, "b": 755, "c": 1.0, "d": 0.5}
+    assert found == [("AX104", 1, 4), ("AX104", 2, 4)]
+
+
+def test_duplicate_key_names_first_line() -> None:
+    doc, found = parse("f.yaml", "agents: []\nx: 1\nagents: [a]\n")
+    assert doc is not None and doc.data["agents"] == []
+    assert [d.message for d in found] == ["duplicate key 'agents' (first defined on line 1)"]
+    assert found[0].span == Span("f.yaml", 3, 1, 3, 7)
+    assert found[0].path == ("agents",)
+
+
+def test_spans_of_keys_and_values() -> None:
+    doc, _ = parse("f.yaml", "agents:\n  - id: a\n    depends_on: [b, c]\n")
+    assert doc is not None
+    assert doc.span(("agents", 0, "depends_on", 1)) == Span("f.yaml", 3, 21, 3, 22)
+    assert doc.span(("agents", 0, "depends_on"), key=True) == Span("f.yaml", 3, 5, 3, 15)
+    # a missing path is located at its nearest existing ancestor
+    assert doc.span(("agents", 0, "nope", 3)).line == 2
+
+
+def test_merge_keys() -> None:
+    doc, found = parse("f.yaml", "x-d: &d {p: 1, q: 2}\na:\n  <<: *d\n  q: 3\n")
+    assert doc is not None and found == []
+    assert doc.data["a"] == {"p": 1, "q": 3}
+    assert doc.span(("a", "p")).line == 1  # found through the merge
+    assert doc.span(("a", "q")).line == 4
+
+
+def test_explicit_standard_tags() -> None:
+    data, found = load("a: !!str 12\nb: !!float 3\nc: !!int '7'\n")
+    assert data == {"a": "12", "b": 3.0, "c": 7}
+    data, found = load("a: !!int nope\n")
+    assert data is None and found == [("AX204", 1, 4)]
+
+
+def test_number_text_of_lossy_numbers() -> None:
+    doc, _ = parse("f.yaml", "a: 1.10\nb: 2\nc: '1.10'\n")
+    assert doc is not None
+    assert doc.number_text(("a",)) == "1.10"
+    assert doc.number_text(("b",)) is None
+    assert doc.number_text(("c",)) is None
+
+
+json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text("abcxyz_-", min_size=1, max_size=6), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text("abcdefgh", min_size=1, max_size=5), json_like, max_size=5))
+def test_round_trip_of_safe_dump(data: dict[str, Any]) -> None:
+    """What PyYAML writes (it quotes YAML 1.1 ambiguities), axoc reads back unchanged."""
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    doc, found = parse("f.yaml", text)
+    assert doc is not None, found
+    assert doc.data == data
+    assert not [d for d in found if d.code not in ("AX103", "AX104")]
