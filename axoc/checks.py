@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from axoc.config import BUILTIN_PROVIDERS, BUILTIN_TOOLS, Config
 from axoc.diagnostics import Diagnostic, Path, error, warning
@@ -75,7 +76,11 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
                 out.append(unresolved(doc, ("workflows", i, "agents", j), "agent", member, agents))
         if flow.entry_point is not None and flow.entry_point not in flow.agents:
             path = ("workflows", i, "entry_point")
-            out.append(unresolved(doc, path, "workflow agent", flow.entry_point, flow.agents))
+            found = unresolved(doc, path, "workflow agent", flow.entry_point, flow.agents)
+            msg = (
+                f"entry_point '{flow.entry_point}' is not one of the agents of workflow '{flow.id}'"
+            )
+            out.append(replace(found, message=msg))
     for i, skill in enumerate(config.skills):
         for j, holder in enumerate(skill.agents):
             if holder not in agents:
@@ -161,8 +166,11 @@ def budgets(doc: Document, config: Config) -> list[Diagnostic]:
                 f"max_tokens {max_tokens} leaves no room for input within per_call "
                 f"{budget.per_call} of agent '{agent.id}'"
             )
-            make = error if budget.overflow_policy == "abort" else warning
-            out.append(make("AX403", msg, doc.span(path), path, "every call would be refused"))
+            if budget.overflow_policy == "abort":
+                out.append(error("AX403", msg, doc.span(path), path, "every call would be refused"))
+            else:
+                hint = "every call would exceed per_call; under warn it is sent anyway"
+                out.append(warning("AX403", msg, doc.span(path), path, hint))
     return out
 
 
@@ -190,7 +198,12 @@ def plain_secrets(doc: Document) -> list[Diagnostic]:
         return out
     for name, settings in providers.items():
         key = settings.get("api_key") if isinstance(settings, dict) else None
-        if isinstance(key, str) and key and not _PLAIN_SECRET.fullmatch(key.strip()):
+        if (
+            isinstance(key, str)
+            and key
+            and "${" not in key
+            and not _PLAIN_SECRET.fullmatch(key.strip())
+        ):
             path: Path = ("providers", name, "api_key")
             msg = f"providers.{name}.api_key is written in plain text"
             hint = f"write api_key: ${{{name.upper()}_API_KEY}} and set the variable"

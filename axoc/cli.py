@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=run_check)
 
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
+    schema.add_argument(
+        "--format", choices=("json", "markdown"), default="json", help="schema or reference doc"
+    )
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(handler=run_schema)
     return parser
@@ -65,9 +68,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from axoc.reference import render
     from axoc.schema import config_schema, dumps
 
-    text = dumps(config_schema())
+    schema = config_schema()
+    text = dumps(schema) if args.format == "json" else render(schema)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text)

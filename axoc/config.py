@@ -72,7 +72,7 @@ def _check_interval(value: str) -> str:
     if not _INTERVAL.match(value):
         raise PydanticCustomError(
             "axoc_interval",
-            "invalid interval '{value}': write a whole number and s, m, h or d (30s, 5m, 1h)",
+            "invalid interval '{value}': write a whole number from 1 and s, m, h or d (30s, 5m)",
             {"value": value},
         )
     return value

@@ -52,7 +52,8 @@ def _substitute(
             return "$"
         if name is None:
             msg = "malformed interpolation: write ${NAME} with a name of letters, digits and '_'"
-            out.append(error("AX304", msg, doc.span(path), path, "write $$ for a literal $"))
+            where = doc.span_in(path, match.start(), 2)
+            out.append(error("AX304", msg, where, path, "write $$ for a literal $"))
             return whole
         value = env.get(name)
         if value:

@@ -16,7 +16,7 @@ from typing import Any
 
 from axoc import checks, cycles, interpolate, validate, yamlload
 from axoc.config import Config
-from axoc.diagnostics import Diagnostic, has_errors
+from axoc.diagnostics import Diagnostic, Path, has_errors
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Compilation:
     file: str
     env: Mapping[str, str]
     text: str | None = None
+    pruned: list[Path] = field(default_factory=list)  # values dropped after schema errors
     document: yamlload.Document | None = None
     data: dict[str, Any] | None = None
     config: Config | None = None
@@ -52,16 +53,20 @@ def interpolate_env(unit: Compilation) -> list[Diagnostic]:
 def validate_schema(unit: Compilation) -> list[Diagnostic]:
     if unit.document is None or unit.data is None:
         return []
-    unit.config, found = validate.validate(unit.document, unit.data)
+    validated, found = validate.validate(unit.document, unit.data)
+    if validated is not None:
+        unit.config, unit.pruned = validated.config, validated.pruned
     return checks.plain_secrets(unit.document) + found
 
 
 def check_semantics(unit: Compilation) -> list[Diagnostic]:
     if unit.document is None or unit.config is None:
         return []
-    return checks.check(unit.document, unit.config) + cycles.dependency_cycles(
-        unit.document, unit.config
-    )
+    found = checks.check(unit.document, unit.config)
+    found += cycles.dependency_cycles(unit.document, unit.config)
+    # A schema error's value was dropped to get this far: say nothing more about its item.
+    suspect = [path[:-1] for path in unit.pruned]
+    return [d for d in found if not any(d.path[: len(s)] == s for s in suspect)]
 
 
 @contextmanager

@@ -15,7 +15,10 @@ from axoc import __version__
 from axoc.codes import CODES
 from axoc.diagnostics import Diagnostic, Summary, format_path
 
-_SECRET_LINE = re.compile(r"^(\s*-?\s*[\"']?(?:api_key|token|secret|password)[\"']?\s*:\s*)(\S.*)$")
+_SECRET_VALUE = re.compile(
+    r"(?i)((?:api[_-]?key|token|secret|password)[\"']?\s*:[ \t]*)"  # the key, then a value that
+    r"(?![\"']?\$\{)([^\s,}#][^,}#]*?)(?=\s*(?:[,}#]|$))"  # is not a ${VAR} reference
+)
 
 Reporter = Callable[[Sequence[Diagnostic], int, Mapping[str, str]], str]
 
@@ -50,7 +53,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _mask(line: str) -> str:
-    return _SECRET_LINE.sub(lambda m: m.group(1) + "****", line)
+    """Hide the value of every secret-looking key on a shown source line (block or flow style,
+    misspelt keys such as `apikey` included)."""
+    return _SECRET_VALUE.sub(lambda m: m.group(1) + "****", line)
 
 
 def as_dict(d: Diagnostic) -> dict[str, object]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
+from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config, Providers
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
 from axoc.yamlload import Document
 
@@ -43,7 +44,15 @@ _BOUNDS = {
 _CUSTOM_CODES = {"axoc_id": "AX207", "axoc_interval": "AX404", "axoc_event": "AX510"}
 
 
-def validate(doc: Document, data: dict[str, Any]) -> tuple[Config | None, list[Diagnostic]]:
+@dataclass
+class Validated:
+    config: Config
+    # Data paths removed so the rest could validate; later stages must not trust what is below
+    # their parents (a removed `model` would make "agent has no model" a false report).
+    pruned: list[Path] = field(default_factory=list)
+
+
+def validate(doc: Document, data: dict[str, Any]) -> tuple[Validated | None, list[Diagnostic]]:
     diagnostics = _compat_warnings(doc, data)
     data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     try:
@@ -51,26 +60,35 @@ def validate(doc: Document, data: dict[str, Any]) -> tuple[Config | None, list[D
     except ValidationError as exc:
         errors = exc.errors()
         diagnostics += [_diagnostic(doc, data, err) for err in errors]
-        if any(err["type"] != "extra_forbidden" for err in errors):
+        # Check the rest as if the offending values were not there, so one run also reports
+        # references, cycles and roles. Impossible when something required is missing.
+        if any(err["type"] in _UNPRUNABLE for err in errors):
             return None, diagnostics
-        # Only unknown keys: check the rest as if they were not there, so that one run reports
-        # references and cycles too. The errors above still fail the check.
+        pruned = [_data_path(err["loc"], data) for err in errors]
         try:
-            config = Config.model_validate(_without(data, [err["loc"] for err in errors]))
+            config = Config.model_validate(_without(data, pruned))
         except ValidationError:
             return None, diagnostics
-    return config, diagnostics + _deprecations(doc, config)
+        # An unknown key never meant anything: only dropped values make their item suspect.
+        values = [
+            p for p, err in zip(pruned, errors, strict=True) if err["type"] != "extra_forbidden"
+        ]
+        return Validated(config, values), diagnostics + _deprecations(doc, config)
+    return Validated(config), diagnostics + _deprecations(doc, config)
 
 
-def _without(data: Any, locations: list[tuple[int | str, ...]]) -> Any:
-    """A copy of `data` with the keys at `locations` removed."""
-    drop = {tuple(loc) for loc in locations}
+_UNPRUNABLE = frozenset({"missing", "union_tag_invalid", "union_tag_not_found"})
 
-    def walk(node: Any, path: tuple[int | str, ...]) -> Any:
+
+def _without(data: Any, locations: list[Path]) -> Any:
+    """A copy of `data` with the keys and list items at `locations` removed."""
+    drop = set(locations)
+
+    def walk(node: Any, path: Path) -> Any:
         if isinstance(node, dict):
             return {k: walk(v, (*path, k)) for k, v in node.items() if (*path, k) not in drop}
         if isinstance(node, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(node)]
+            return [walk(v, (*path, i)) for i, v in enumerate(node) if (*path, i) not in drop]
         return node
 
     return walk(data, ())
@@ -129,12 +147,14 @@ def _diagnostic(doc: Document, data: dict[str, Any], err: Any) -> Diagnostic:
     if kind in _EXPECTED:
         return _wrong_type(doc, path, where, _EXPECTED[kind], value, secret)
     if kind in _CUSTOM_CODES:
-        return error(_CUSTOM_CODES[kind], err["msg"], doc.span(path), path)
+        on_key = loc[-1:] == ("[key]",)
+        return error(_CUSTOM_CODES[kind], err["msg"], doc.span(path, key=on_key), path)
     if kind == "literal_error":
         return _not_one_of(doc, path, where, err["ctx"]["expected"], value)
     if kind == "union_tag_invalid":
+        tag = (*path, "type")
         return _not_one_of(
-            doc, (*path, "type"), where, err["ctx"]["expected_tags"], value.get("type")
+            doc, tag, format_path(tag), err["ctx"]["expected_tags"], value.get("type")
         )
     if kind == "union_tag_not_found":
         msg = f"missing required key '{err['ctx']['discriminator'].strip(chr(39))}' in {where}"
@@ -161,14 +181,10 @@ def _unknown_key(doc: Document, path: Path, where: str) -> Diagnostic:
 
 def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
     name = str(path[-1])
-    known = list(Config.model_fields["providers"].annotation.model_fields)  # type: ignore[union-attr]
+    known = ["echo", *Providers.model_fields]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = (
-        f"did you mean '{close[0]}'?"
-        if close
-        else f"built-in providers: {', '.join(known)}; a named server needs kind: openai_compatible"
-    )
-    msg = f"unknown provider '{name}' (a named server needs kind: openai_compatible)"
+    hint = f"did you mean '{close[0]}'?" if close else f"built-in providers: {', '.join(known)}"
+    msg = f"unknown provider '{name}': a named server needs kind: openai_compatible"
     return error("AX201", msg, doc.span(path, key=True), path, hint)
 
 
@@ -176,7 +192,8 @@ def _wrong_type(
     doc: Document, path: Path, where: str, expected: str, value: Any, secret: bool
 ) -> Diagnostic:
     hint = None
-    text = doc.number_text(path) if expected == "a string" else None
+    number = expected == "a string" and _is_number(value) and not secret
+    text = doc.scalar_text(path) if number else None
     if text is not None:
         hint = f'YAML reads {text} as a number; quote it: "{text}"'
     elif (
@@ -197,6 +214,10 @@ def _not_one_of(doc: Document, path: Path, where: str, expected: str, value: Any
     hint = f"did you mean '{close[0]}'?" if close else None
     msg = f"{where} is {_describe(value, False)}; expected one of: {', '.join(options)}"
     return error("AX204", msg, doc.span(path), path, hint)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _describe(value: Any, secret: bool) -> str:

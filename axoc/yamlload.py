@@ -83,14 +83,22 @@ class Document:
                 return _span(self.file, found)
         return Span.point(self.file, 1, 1)
 
-    def number_text(self, path: Path) -> str | None:
-        """The source text of a plain scalar read as a number, when it differs from the number."""
+    def scalar_text(self, path: Path) -> str | None:
+        """The source text of the scalar at `path`, as written (before typing)."""
         node = self.node(path)
-        if isinstance(node, ScalarNode) and not node.style and node.tag == _AUTO:
-            value = _resolve_plain(node.value)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return None if str(value) == node.value else str(node.value)
-        return None
+        return str(node.value) if isinstance(node, ScalarNode) else None
+
+    def span_in(self, path: Path, offset: int, length: int) -> Span:
+        """The span of `length` characters at `offset` inside the string at `path`; the whole
+        value's span when it is not a plain or quoted scalar on one line."""
+        node = self.node(path)
+        span = self.span(path)
+        if not isinstance(node, ScalarNode) or node.start_mark.line != node.end_mark.line:
+            return span
+        if node.style not in ("", "'", '"'):
+            return span
+        column = span.column + (1 if node.style else 0) + offset
+        return Span(span.file, span.line, column, span.line, column + max(1, length))
 
 
 def _find_key(node: MappingNode, key: str) -> tuple[Node, Node] | None:
@@ -126,11 +134,9 @@ def read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
     try:
         size = fs.stat().st_size
         if size > MAX_BYTES:
-            mb = size / 1024 / 1024
             limit = MAX_BYTES // 1024 // 1024
-            return None, [
-                error("AX112", f"file is {mb:.1f} MB; configs are limited to {limit} MB", where)
-            ]
+            msg = f"file is {size:,} bytes; configs are limited to {limit} MB ({MAX_BYTES:,} bytes)"
+            return None, [error("AX112", msg, where)]
         data = fs.read_bytes()
     except FileNotFoundError:
         return None, [error("AX100", "no such file", where)]
@@ -230,12 +236,27 @@ def _flow_depth_guard(file: str, text: str) -> Diagnostic | None:
     return None
 
 
+_UNCLOSED = {
+    "while scanning a quoted scalar": "this quoted string is never closed",
+    "while parsing a flow sequence": "this '[' is never closed",
+    "while parsing a flow mapping": "this '{' is never closed",
+    "while scanning a block scalar": "this block scalar is malformed",
+}
+
+
 def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    if "expected a single document" in (exc.context or ""):
+        mark = exc.problem_mark
+        span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
+        return error("AX111", "more than one YAML document; a config is a single document", span)
+    problem = exc.problem or "invalid YAML"
+    unclosed = _UNCLOSED.get(exc.context or "")
+    if unclosed and exc.context_mark is not None:
+        start = exc.context_mark
+        span = Span.point(file, start.line + 1, start.column + 1)
+        return error("AX101", f"YAML syntax error: {unclosed} ({problem})", span)
     mark = exc.problem_mark or exc.context_mark
     span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
-    problem = exc.problem or "invalid YAML"
-    if "expected a single document" in (exc.context or ""):
-        return error("AX111", "more than one YAML document; a config is a single document", span)
     context = f" ({exc.context})" if exc.context else ""
     return error("AX101", f"YAML syntax error: {problem}{context}", span)
 
@@ -275,6 +296,7 @@ class _Builder:
         self._active: set[int] = set()  # collections being converted: meeting one is recursion
         self._aliasing = 0
         self._alias_nodes = 0
+        self._alias_root: Node | None = None  # the outermost anchor being expanded
 
     def report(self, diagnostic: Diagnostic, node: Node) -> None:
         self.found.append((diagnostic, node))
@@ -283,8 +305,9 @@ class _Builder:
         if self._aliasing:
             self._alias_nodes += 1
             if self._alias_nodes > MAX_ALIAS_NODES:
-                msg = f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes"
-                raise _Abort(error("AX107", msg, _span(self.file, node)))
+                msg = f"aliases of this anchor expand to more than {MAX_ALIAS_NODES:,} nodes"
+                root = self._alias_root or node
+                raise _Abort(error("AX107", msg, _span(self.file, root)))
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if depth > MAX_DEPTH:
@@ -295,6 +318,8 @@ class _Builder:
             msg = "recursive alias: a node contains itself"
             raise _Abort(error("AX107", msg, _span(self.file, node)))
         again = ident in self._done
+        if again and not self._aliasing:
+            self._alias_root = node
         self._aliasing += again
         self._active.add(ident)
         try:
@@ -311,7 +336,11 @@ class _Builder:
 
     def check_tag(self, node: Node, kind: str) -> None:
         if node.tag not in (_AUTO, _STD + kind, "!"):
-            raise _Abort(error("AX114", f"unsupported YAML tag {node.tag}", _span(self.file, node)))
+            raise _Abort(
+                error(
+                    "AX114", f"unsupported YAML tag {_short_tag(node.tag)}", _span(self.file, node)
+                )
+            )
 
     def mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -361,7 +390,9 @@ class _Builder:
                 return float(value) if wanted == "float" else value
             msg = f"'{text}' is not a valid !!{wanted}"
             raise _Abort(error("AX204", msg, _span(self.file, node)))
-        raise _Abort(error("AX114", f"unsupported YAML tag {tag}", _span(self.file, node)))
+        raise _Abort(
+            error("AX114", f"unsupported YAML tag {_short_tag(tag)}", _span(self.file, node))
+        )
 
     def plain(self, node: ScalarNode, text: str) -> Any:
         value = _resolve_plain(text)
@@ -407,6 +438,10 @@ def _paths_of(root: Node, wanted: set[int]) -> dict[int, Path]:
                     found.setdefault(id(key_node), (*path, name))
                 stack.append((value_node, (*path, name)))
     return found
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STD) if tag.startswith(_STD) else tag
 
 
 def _is_merge_key(node: Node) -> bool:

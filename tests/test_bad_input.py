@@ -108,9 +108,9 @@ def test_fifty_megabyte_file(tmp_path: Path) -> None:
             handle.write(line)
     result = check(path)
     assert result.code == 2
-    assert (
-        first_line(result)
-        == f"{path}:1:1: error: file is 50.0 MB; configs are limited to 20 MB [AX112]"
+    assert first_line(result) == (
+        f"{path}:1:1: error: file is {path.stat().st_size:,} bytes; configs are limited to "
+        "20 MB (20,971,520 bytes) [AX112]"
     )
 
 
@@ -137,7 +137,7 @@ def test_billion_laughs(tmp_path: Path) -> None:
         lines.append(f"a{i}: &a{i} [{refs}]")
     result = check(write(tmp_path, "\n".join(lines) + "\n"))
     assert result.code == 1
-    assert "aliases expand to more than 100,000 nodes [AX107]" in first_line(result)
+    assert "aliases of this anchor expand to more than 100,000 nodes [AX107]" in first_line(result)
 
 
 def test_recursive_alias(tmp_path: Path) -> None:
@@ -150,10 +150,7 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "agents: !!python/object/apply:os.system ['echo pwned']\n")
     result = check(path)
     assert result.code == 1
-    assert (
-        "unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system [AX114]"
-        in first_line(result)
-    )
+    assert "unsupported YAML tag !!python/object/apply:os.system [AX114]" in first_line(result)
     assert "pwned" not in result.err
 
 

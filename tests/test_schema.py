@@ -112,3 +112,15 @@ def test_schema_rejects_what_axoc_rejects_as_schema_errors(case: Path, tmp_path:
     assert doc is not None
     errors = list(jsonschema.Draft7Validator(committed()).iter_errors(doc.data))
     assert errors, f"{case.name}: axoc reports a schema error the JSON schema accepts"
+
+
+def test_config_reference_doc_is_generated_from_the_schema(update_golden: bool) -> None:
+    from axoc.reference import render
+
+    path = ROOT / "docs" / "config-reference.md"
+    fresh = render(config_schema())
+    if update_golden:
+        path.write_text(fresh, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == fresh, "run: axoc schema --format markdown -o …"
+    for name in committed()["definitions"]:
+        assert f"## {name}\n" in fresh

@@ -74,12 +74,20 @@ def test_explicit_standard_tags() -> None:
     assert data is None and found == [("AX204", 1, 4)]
 
 
-def test_number_text_of_lossy_numbers() -> None:
-    doc, _ = parse("f.yaml", "a: 1.10\nb: 2\nc: '1.10'\n")
+def test_scalar_text_is_the_text_as_written() -> None:
+    doc, _ = parse("f.yaml", "a: 1.10\nb: [2]\nc: '1.10'\n")
     assert doc is not None
-    assert doc.number_text(("a",)) == "1.10"
-    assert doc.number_text(("b",)) is None
-    assert doc.number_text(("c",)) is None
+    assert doc.scalar_text(("a",)) == "1.10"
+    assert doc.scalar_text(("b",)) is None
+    assert doc.scalar_text(("c",)) == "1.10"
+
+
+def test_spans_inside_strings() -> None:
+    doc, _ = parse("f.yaml", "a: x and y\nb: 'x and y'\nc: |\n  x and y\n")
+    assert doc is not None
+    assert doc.span_in(("a",), 6, 1) == Span("f.yaml", 1, 10, 1, 11)
+    assert doc.span_in(("b",), 6, 1) == Span("f.yaml", 2, 11, 2, 12)
+    assert doc.span_in(("c",), 6, 1) == doc.span(("c",))  # block scalar: the whole value
 
 
 json_like = st.recursive(
