@@ -41,9 +41,36 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.set_defaults(handler=run_check)
 
+    plan = commands.add_parser(
+        "plan",
+        help="lower a config into its signal table, and show, draw or diff it",
+        description="Lower a config into the signal table the kernel executes.",
+    )
+    plan.add_argument("file", metavar="FILE", help="config file")
+    plan.add_argument("-w", "--workflow", metavar="WORKFLOW", help="show only this workflow")
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "mermaid", "dot", "svg"),
+        default="text",
+        help="text table, JSON table, or a diagram",
+    )
+    plan.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    plan.add_argument(
+        "--against",
+        metavar="OLD.json",
+        help="print what changed since a saved plan; exit 0 unchanged, 2 changed, 1 on errors",
+    )
+    plan.set_defaults(handler=run_plan)
+
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
     schema.add_argument(
         "--format", choices=("json", "markdown"), default="json", help="schema or reference doc"
+    )
+    schema.add_argument(
+        "--target",
+        choices=("config", "signal-table"),
+        default="config",
+        help="the config's schema, or the saved plan's (axoc plan --format json)",
     )
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(handler=run_schema)
@@ -67,11 +94,17 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if any(d.severity in failing for d in diagnostics) else EXIT_OK
 
 
+def run_plan(args: argparse.Namespace) -> int:
+    from axoc.planning import plan_command
+
+    return plan_command(args.file, args.workflow, args.format, args.output, args.against)
+
+
 def run_schema(args: argparse.Namespace) -> int:
     from axoc.reference import render
-    from axoc.schema import config_schema, dumps
+    from axoc.schema import config_schema, dumps, table_schema
 
-    schema = config_schema()
+    schema = config_schema() if args.target == "config" else table_schema()
     text = dumps(schema) if args.format == "json" else render(schema)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:

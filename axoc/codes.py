@@ -45,5 +45,15 @@ CODES: dict[str, str] = {
     "AX404": "invalid interval",
     "AX405": "workflow without agents or listing one twice",
     # AX5xx: events, activation expressions and lattice analysis
+    "AX501": "activation expression syntax error",
+    "AX502": "activation expression cannot be lowered",
+    "AX503": "unit can never fire",
+    "AX504": "decaying join cannot fire",
+    "AX505": "unbounded reactive feedback loop",
+    "AX506": "agent unreachable from the workflow entry",
+    "AX507": "dependency outside the workflow",
+    "AX508": "event emitted that nothing reacts to",
+    "AX509": "reacts_to pattern that nothing emits",
     "AX510": "invalid event pattern",
+    "AX511": "setting that has no effect",
 }

@@ -165,8 +165,11 @@ class CoreBlock(Model):
 class CoreMemory(Model):
     """Core (MemGPT-style) memory blocks rendered into the system prompt."""
 
-    blocks: list[CoreBlock] = Field(
-        default_factory=list,
+    # A tuple, so the default AgentMemory is hashable and pydantic shares it instead of deep-
+    # copying it for every agent; a YAML list is accepted (strict=False on this field only).
+    blocks: tuple[CoreBlock, ...] = Field(
+        (),
+        strict=False,
         description="Blocks of this agent; none means persona 2000, human 2000, project 3000.",
     )
 
@@ -410,7 +413,7 @@ class SemanticMemory(Model):
 class Lattice(Model):
     """Global signal constants."""
 
-    weights: dict[EventName, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+    weights: dict[EventName, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict,
         description="Event strengths overriding the defaults, e.g. {AgentFailed: 1.0}.",
         examples=[{"AgentFailed": 1.0}],

@@ -16,6 +16,7 @@ from pydantic_core import core_schema
 from axoc.config import Config
 
 SCHEMA_ID = "https://axoc.dev/schema/axoc.schema.json"
+TABLE_SCHEMA_ID = "https://axoc.dev/schema/signal-table.schema.json"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
@@ -40,6 +41,39 @@ def config_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "axoc config",
         **{k: v for k, v in generated.items() if k != "title"},
+        "definitions": dict(sorted(definitions.items())),
+    }
+
+
+def table_schema() -> dict[str, Any]:
+    """The schema of a saved plan (`axoc plan --format json`), from the kernel's dataclasses."""
+    from pydantic import TypeAdapter
+
+    from axoc.kernel.table import FORMAT, SignalTable
+
+    generated = TypeAdapter(SignalTable).json_schema(
+        mode="serialization", ref_template="#/definitions/{model}"
+    )  # nullable fields stay nullable: a table writes null where a value is unset
+    definitions = generated.pop("$defs", {})
+    properties = generated["properties"]
+    properties.pop("_index", None)
+    properties["format"] = {"const": FORMAT, "description": "Format version of the table."}
+    properties["digest"] = {
+        "type": "string",
+        "pattern": "^sha256:[0-9a-f]{64}$",
+        "description": "SHA-256 of the canonical table without this field.",
+    }
+    generated["required"] = ["format", "digest", *generated.get("required", [])]
+    for node in (generated, *definitions.values()):
+        node["additionalProperties"] = False
+    _draft7_refs(generated)
+    _draft7_refs(definitions)
+    return {
+        "$schema": DRAFT_07,
+        "$id": TABLE_SCHEMA_ID,
+        "title": "axoc signal table",
+        "description": "A lowered config: units, routes, run settings (axoc plan --format json).",
+        **{k: v for k, v in generated.items() if k not in ("title", "description")},
         "definitions": dict(sorted(definitions.items())),
     }
 

@@ -97,7 +97,11 @@ class Document:
             return span
         if node.style not in ("", "'", '"'):
             return span
-        column = span.column + (1 if node.style else 0) + offset
+        quote = 1 if node.style else 0
+        raw = self.text[node.start_mark.index + quote : node.end_mark.index - quote]
+        if raw != node.value:  # escapes or doubled quotes: offsets into the value do not map
+            return span
+        column = span.column + quote + offset
         return Span(span.file, span.line, column, span.line, column + max(1, length))
 
 
@@ -399,12 +403,19 @@ class _Builder:
         if isinstance(value, str):
             if text in _YAML11_BOOLS:
                 self.warn_yaml11_bool(node)
-        elif (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and str(value) != text
-            and (_VERSION_LIKE.fullmatch(text) or _OCTAL_LIKE.fullmatch(text))
-        ):
+            elif text[:1] in _NUMERIC_START and _yaml11_kind(text) in ("int", "float"):
+                msg = f"'{text}' is read as text; YAML 1.1 tools read it as a number"
+                hint = (
+                    "write the number plainly (1000, 1.5e3), or quote it to make the text explicit"
+                )
+                self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
+            return value
+        if isinstance(value, bool) or value is None:
+            return value
+        lossy = str(value) != text and (
+            _VERSION_LIKE.fullmatch(text) or _OCTAL_LIKE.fullmatch(text)
+        )
+        if lossy or _yaml11_kind(text) == "str":
             msg = f"'{text}' is read as the number {value}, not the text '{text}'"
             hint = f'quote it ("{text}") if you mean the text'
             self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
@@ -446,6 +457,16 @@ def _short_tag(tag: str) -> str:
 
 def _is_merge_key(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.value == "<<" and not node.style
+
+
+_YAML11 = yaml.resolver.Resolver()
+_NUMERIC_START = frozenset("0123456789+-.")
+
+
+def _yaml11_kind(text: str) -> str:
+    """How a YAML 1.1 loader (PyYAML, many others) types a plain scalar: int, float, str, ..."""
+    tag: str = _YAML11.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag.removeprefix(_STD)
 
 
 def _fits(value: Any, wanted: str) -> bool:

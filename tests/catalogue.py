@@ -226,11 +226,101 @@ EXPLANATIONS: dict[str, str] = {
         "A workflow's `agents` list is empty, so it has nothing to run, or names one agent "
         "twice (reported at the second mention)."
     ),
+    "AX501": (
+        "An `activation` expression does not parse. The language has agent ids (a bare id "
+        "means that agent's TaskCompleted), event atoms such as `AgentFailed(coder)`, `and`, "
+        "`or`, parentheses, `all(...)`, `any(...)`, `k of (...)` and weights such as "
+        "`coder * 1.5`. Typical mistakes: a `(` never closed or a `)` too many, a character "
+        "that is not part of the language (`&`, `|`, `!`, `;`: write `and`, `or`), an "
+        "operator with nothing on one side (`a and and b`, `a and`), a missing or extra comma. "
+        "The caret points inside the string at the offending token, or just past the end when "
+        "the expression stops too early. An expression written over several lines (a block "
+        "scalar) is reported at the start of its value."
+    ),
+    "AX502": (
+        "An expression that parses but cannot be lowered to threshold units: `k of (...)` "
+        "with k larger than the number of items or 0 (the caret points at k); a weight that is "
+        "0 or above 1e6 (`a * 0`, `a * 9999999`; the caret points at the number); an event "
+        "atom whose name is not an event name (`9x(coder)`); or an expression that multiplies "
+        "out into more than 16 alternative units. Each conjunction, `any(...)` or `k of (...)` "
+        "of plain atoms is one unit and each alternative of an `or` is another, so an `and` "
+        "of `any(...)` groups multiplies: `any(a, b, c) and any(d, e, f) and any(g, h)` is "
+        "3 × 3 × 2 = 18 units, and the whole expression is underlined."
+    ),
+    "AX503": (
+        "A dependency or activation unit whose threshold θ is larger than the sum of the "
+        "weights of the inputs that can ever arrive in a run of its workflow, so it never "
+        "fires. axoc works out which agents can run, starting from UserInput at the entry and "
+        "following dependencies, activation expressions, skills and proactive triggers, and "
+        "which events they publish (TaskCompleted, AgentFailed, AgentActivated, and the "
+        "`emits` of the skills they hold). Typical causes: an `activation_threshold` above the "
+        "total of the inputs (by default each dependency adds 0.5); an expression that waits "
+        "for an agent that is not in the workflow (AX507) or for an event its source never "
+        "emits; activation expressions that wait for each other. The hint lists the inputs "
+        "that never arrive, and the agent is usually also reported as unreachable (AX506)."
+    ),
+    "AX504": (
+        "A decaying unit (`activation_decay` above 0) that reaches its threshold only when two "
+        "or more inputs arrive at the same instant. Completions arrive one at a time, and by "
+        "the time the second one comes the first has decayed below its weight, so the sum "
+        "never reaches θ: Axocoatl's default λ = 0.01/s on every join made such joins "
+        "unreachable. A completion is a fact, so dependency and activation units do not decay "
+        "by default; remove `activation_decay`, or lower `activation_threshold` to leave room "
+        "for decay (the inputs must then still arrive within a time window)."
+    ),
+    "AX505": (
+        "Skills can fire any number of times in a run. When they trigger each other in a "
+        "cycle, the run loops until `max_activations` stops it, spending tokens all the way: "
+        "skill A emits an event that skill B reacts to, and B emits one that A reacts to; or "
+        "a skill reacts to `TaskCompleted` from any source, which its own holder publishes "
+        "when it completes. The loop is printed as a path of units in which an arrow reads "
+        '"triggers". Break it, or react to a specific source (`TaskCompleted(researcher)`). '
+        "An agent with the built-in `emit` tool is assumed to publish any custom event. "
+        "Proactive `on_event` triggers have a 30 s cooldown and do not count as loops."
+    ),
+    "AX506": (
+        "A workflow agent that nothing in a run of that workflow can activate. It is not an "
+        "entry (with `entry_point` set only that agent is; otherwise every agent without "
+        "`depends_on` or `activation` is), and no chain of dependencies, activation "
+        "expressions, skills or proactive triggers leads to it from the entry. Common causes: "
+        "an `entry_point` plus another agent without `depends_on`; an agent whose only "
+        "dependency is outside the workflow (AX507); an agent whose unit can never fire "
+        "(AX503). It is a warning: the agent is listed, but never runs."
+    ),
+    "AX507": (
+        "A `depends_on` entry, or an agent named in an `activation` expression, that is not "
+        "among the workflow's `agents`. `depends_on` belongs to the agent, so it applies in "
+        "every workflow that lists the agent; in a workflow without the dependency it is "
+        "dropped: the agent waits only for its other dependencies, and when none is left "
+        "nothing activates it (AX506). An expression keeps the outside agent, whose "
+        "completion never arrives in that run unless a skill or proactive trigger runs it, "
+        "which is often also AX503."
+    ),
+    "AX508": (
+        "A skill emits a custom event that no skill's `reacts_to`, no activation expression "
+        "and no proactive `on_event` trigger listens to, so publishing it has no effect. "
+        "Usually a typo in the emitted name or in the pattern meant to catch it (event names "
+        "are case-sensitive), or a skill not written yet."
+    ),
+    "AX509": (
+        "A skill's `reacts_to` pattern names a custom event that no skill emits (`BugFiled`), "
+        "or a source that emits no such event (`CodeReady(reviewer)` when only the coder's "
+        "skill emits CodeReady), so the skill never reacts to it; it can still be fired by "
+        "hand (`axoc run --fire SKILL`). Events the runtime publishes (TaskCompleted, "
+        "AgentFailed, ...) are not checked, and when an agent has the built-in `emit` tool, "
+        "which can publish any event, no pattern is reported."
+    ),
     "AX510": (
         "Event names (in `emits` and `lattice.weights`) start with a letter and continue with "
         "letters, digits and `_`, at most 64 characters. Event patterns (in `reacts_to` and "
         "`on_event` triggers) are `Name` for an event from any source or `Name(source)` with "
         "an agent id, such as `AgentFailed(coder)`."
+    ),
+    "AX511": (
+        "A setting that the lowering cannot use. An `activation` expression replaces the "
+        "implicit `all(depends_on)`, so a `depends_on` beside it does not make the agent wait "
+        "(list the agents in the expression instead); a workflow's entry point starts on the "
+        "workflow's input, so its own `activation` is not used in that workflow."
     ),
 }
 

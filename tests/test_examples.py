@@ -20,6 +20,7 @@ def test_the_examples_are_there() -> None:
         "skills-lattice.axoc.yaml",
         "incident-response.axoc.yaml",
         "multi-provider.axoc.yaml",
+        "quorum.axoc.yaml",
     } <= names
 
 

@@ -51,6 +51,8 @@ STAGE_LABELS = {
     "interpolate_env": "interpolate",
     "validate_schema": "validate",
     "check_semantics": "semantic checks",
+    "lower_table": "lower to table",
+    "analyse_lattice": "lattice analysis",
 }
 FLOORS = {
     "python -c pass": "pass",

@@ -1,0 +1,333 @@
+"""Static lattice analysis of a lowered table (SPEC §4.4), part of `axoc check`.
+
+In: the `Lowered` table with each unit's origin, and the `Document` for positions. Out:
+diagnostics. Errors: an agent none of whose units in a workflow can ever reach θ (AX503; a
+single alternative that cannot, while another can, is a warning); a decaying unit that needs
+several inputs at the same instant (AX504); a cycle of reactive units with no cooldown, which
+only `max_activations` would stop (AX505). Warnings: workflow agents the entry never reaches
+(AX506, unless AX503 already said why); events emitted that nothing reacts to (AX508); patterns
+that nothing emits (AX509).
+
+"Can reach" is a fixed point over the run: starting from UserInput, a unit can fire when the
+weights of the routes whose events the run can produce reach its θ. An agent that can fire
+publishes AgentActivated and TaskCompleted or AgentFailed — one of the two, if it can run only
+once in the run —, ToolResult if it has tools, its skills' `emits`, and with the `emit` tool any
+custom event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from axoc.diagnostics import Diagnostic, Path, error, warning
+from axoc.kernel.table import RUNTIME_EVENTS, Route, SignalTable, Unit
+from axoc.lower import Lowered, parse_pattern
+from axoc.yamlload import Document
+
+_ALWAYS = ("SkillFired", "ScheduleTick")  # manual fires and schedules: outside any run's control
+_EXCLUSIVE = ("TaskCompleted", "AgentFailed")  # a single activation publishes one of them
+Event = tuple[str, str | None]
+
+
+def analyse(doc: Document, lowered: Lowered) -> list[Diagnostic]:
+    table = lowered.table
+    routes: dict[str, list[Route]] = defaultdict(list)
+    for route in table.routes:
+        routes[route.unit].append(route)
+    places = _Places(doc)
+    out: list[Diagnostic] = []
+    for flow in table.workflows:
+        out += _workflow(places, lowered, flow.id, routes)
+    out += _feedback_loops(places, lowered, routes)
+    out += _dangling_events(places, table)
+    return out
+
+
+class _Places:
+    """Where things are in the document, for locating diagnostics."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.agent_index: dict[str, int] = {}
+        for i, raw in enumerate(doc.data.get("agents") or []):
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                self.agent_index.setdefault(raw["id"], i)
+
+    def agent_key(self, agent: str, key: str, fallback: Path) -> Path:
+        path: Path = ("agents", self.agent_index.get(agent, -1), key)
+        return path if self.doc.node(path) is not None else fallback
+
+    def member(self, agent: str, flow_id: str) -> Path:
+        for i, flow in enumerate(self.doc.data.get("workflows") or []):
+            if isinstance(flow, dict) and flow.get("id") == flow_id:
+                members = flow.get("agents") or []
+                if agent in members:
+                    return ("workflows", i, "agents", members.index(agent))
+        return ()
+
+
+class _Producers:
+    """What each agent can publish. Computed once per table."""
+
+    def __init__(self, table: SignalTable) -> None:
+        self.tools = {a.id: bool(a.tools) for a in table.agents}
+        self.emit_tool = {a.id for a in table.agents if "emit" in a.tools}
+        self.skills_of: dict[str, list[str]] = defaultdict(list)
+        for skill in table.skills:
+            for holder in skill.holders:
+                self.skills_of[holder] += skill.emits
+
+    def events(self, agent: str) -> set[Event]:
+        found: set[Event] = {("TaskCompleted", agent), ("AgentFailed", agent)}
+        found.add(("AgentActivated", agent))
+        if self.tools.get(agent):
+            found.add(("ToolResult", agent))
+        found |= {(name, agent) for name in self.skills_of.get(agent, ())}
+        if agent in self.emit_tool:
+            found.add(("*", agent))  # the emit tool can publish any custom event
+        return found
+
+
+def _can_arrive(route: Route, events: set[Event]) -> bool:
+    if route.event in _ALWAYS:
+        return True
+    custom = route.event not in RUNTIME_EVENTS
+    if route.source is not None:
+        return (route.event, route.source) in events or (custom and ("*", route.source) in events)
+    return any(name == route.event or (name == "*" and custom) for name, _ in events)
+
+
+def _reachable(
+    table: SignalTable, units: list[Unit], routes: dict[str, list[Route]]
+) -> tuple[set[str], set[Event]]:
+    """Agents that can fire in the run, and the events the run can produce: a worklist fixed
+    point, linear in units and routes."""
+    by_event: dict[Event, list[Route]] = defaultdict(list)
+    custom: list[Route] = []
+    for unit in units:
+        for route in routes[unit.id]:
+            by_event[(route.event, route.source)].append(route)
+            if route.event not in RUNTIME_EVENTS:
+                custom.append(route)
+    unit_of = {u.id: u for u in units}
+    producers = _Producers(table)
+    gained: dict[str, float] = defaultdict(float)
+    counted: set[int] = set()
+    fired: set[str] = set()
+    events: set[Event] = set()
+    pending: list[Event] = [("UserInput", None)]
+    pending += [(r.event, r.source) for u in units for r in routes[u.id] if r.event in _ALWAYS]
+    while pending:
+        event = pending.pop()
+        if event in events:
+            continue
+        events.add(event)
+        name, source = event
+        if name == "*":
+            matched = [r for r in custom if r.source in (None, source)]
+        else:
+            matched = by_event.get(event, []) + (by_event.get((name, None), []) if source else [])
+        for route in matched:
+            if id(route) in counted:
+                continue
+            counted.add(id(route))
+            unit = unit_of[route.unit]
+            gained[unit.id] += route.weight
+            ready = gained[unit.id] >= unit.threshold - 1e-9 or not unit.latch
+            if ready and unit.agent not in fired:
+                fired.add(unit.agent)
+                pending += producers.events(unit.agent)
+    return fired, events
+
+
+def _most(routes: list[Route], once_only: set[str]) -> float:
+    """The most weight these routes can add in one run: an agent that runs at most once
+    completes or fails, never both."""
+    total = 0.0
+    exclusive: dict[str | None, dict[str, float]] = defaultdict(
+        lambda: dict.fromkeys(_EXCLUSIVE, 0.0)
+    )
+    for route in routes:
+        if route.source in once_only and route.event in _EXCLUSIVE:
+            exclusive[route.source][route.event] += route.weight
+        else:
+            total += route.weight
+    return total + sum(max(pair.values()) for pair in exclusive.values())
+
+
+def _workflow(
+    places: _Places, lowered: Lowered, flow_id: str, routes: dict[str, list[Route]]
+) -> list[Diagnostic]:
+    table = lowered.table
+    flow = table.workflow(flow_id)
+    units = [u for u in table.units if u.workflow in (flow_id, None)]
+    fired, events = _reachable(table, units, routes)
+    once_only = {m for m in flow.agents} - {u.agent for u in units if u.workflow is None}
+    by_agent: dict[str, list[tuple[Unit, float, list[Route]]]] = defaultdict(list)
+    for unit in (u for u in units if u.workflow == flow_id and u.latch):
+        arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
+        by_agent[unit.agent].append((unit, _most(arriving, once_only), arriving))
+    out: list[Diagnostic] = []
+    explained: set[str] = set()
+    for agent, candidates in by_agent.items():
+        dead = [(u, total) for u, total, _ in candidates if total < u.threshold - 1e-9]
+        for unit, total in dead:
+            explained.add(agent)
+            out.append(
+                _never(places, lowered, unit, total, routes, events, len(dead) < len(candidates))
+            )
+        for unit, total, arriving in candidates:
+            if (unit, total) not in dead and unit.decay > 0 and _needs_all_at_once(unit, arriving):
+                where = places.agent_key(agent, "activation_decay", lowered.origins[unit.id])
+                msg = (
+                    f"{_name(unit)} decays (λ {_num(unit.decay)}/s) but needs all of its "
+                    f"{len(arriving)} inputs at the same instant; completions never arrive together"
+                )
+                hint = "set activation_decay: 0 (completions are facts), or lower the threshold"
+                out.append(error("AX504", msg, places.doc.span(where), where, hint))
+    for member in flow.agents:
+        if member not in fired and member not in explained:
+            where = places.member(member, flow_id)
+            msg = f"agent '{member}' is never reached from the entry of workflow '{flow_id}'"
+            out.append(warning("AX506", msg, places.doc.span(where), where))
+    return out
+
+
+def _never(
+    places: _Places, lowered: Lowered, unit: Unit, total: float, routes: dict[str, list[Route]],
+    events: set[Event], alternative: bool,
+) -> Diagnostic:  # fmt: skip
+    where = lowered.origins[unit.id]
+    missing = sorted({_pattern(r) for r in routes[unit.id] if not _can_arrive(r, events)})
+    msg = (
+        f"{_name(unit)} can never fire in workflow '{unit.workflow}': it needs "
+        f"{_num(unit.threshold)} and its inputs can add at most {_num(total)} in one run"
+    )
+    arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
+    if missing:
+        hint = f"these inputs never arrive in this run: {', '.join(missing)}"
+    elif sum(r.weight for r in arriving) >= unit.threshold - 1e-9:
+        hint = (
+            "it waits for an agent to both complete and fail; one that runs once does one of them"
+        )
+    else:
+        hint = "lower activation_threshold, or add inputs"
+    if alternative:
+        return warning(
+            "AX503", msg + " (another alternative can)", places.doc.span(where), where, hint
+        )
+    return error("AX503", msg, places.doc.span(where), where, hint)
+
+
+def _needs_all_at_once(unit: Unit, arriving: list[Route]) -> bool:
+    """Whether firing needs two or more inputs with no slack left for decay."""
+    weights = sorted((r.weight for r in arriving), reverse=True)
+    if len(weights) < 2 or weights[0] >= unit.threshold:
+        return False
+    return sum(weights) - unit.threshold < 1e-9
+
+
+def _feedback_loops(
+    places: _Places, lowered: Lowered, routes: dict[str, list[Route]]
+) -> list[Diagnostic]:
+    table = lowered.table
+    reactive = [u for u in table.units if u.workflow is None and u.cooldown <= 0]
+    if not reactive:
+        return []
+    import networkx as nx
+
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    producers = _Producers(table)
+    by_id = {u.id: u for u in reactive}
+    for unit in reactive:
+        graph.add_node(unit.id)
+        produced = producers.events(unit.agent)
+        for other in reactive:
+            if any(_can_arrive(r, produced) and r.event not in _ALWAYS for r in routes[other.id]):
+                graph.add_edge(unit.id, other.id)
+    out = []
+    for component in sorted(nx.strongly_connected_components(graph), key=min):
+        if len(component) == 1 and not graph.has_edge(*([*component] * 2)):
+            continue
+        start = min(component)
+        cycle = [start, *(v for _, v in nx.find_cycle(graph.subgraph(component), source=start))]
+        origin = lowered.origins[start]
+        where = (*origin, "reacts_to") if origin[:1] == ("skills",) else (*origin, "trigger")
+        names = " → ".join(_name(by_id[u]) for u in cycle)
+        msg = f"reactive feedback loop with no bound: {names} (each triggers the next)"
+        hint = (
+            "only max_activations would stop it; break the loop, or react to a more specific event"
+        )
+        out.append(error("AX505", msg, places.doc.span(where), where, hint))
+    return out
+
+
+def _dangling_events(places: _Places, table: SignalTable) -> list[Diagnostic]:
+    """Custom events emitted that nothing reacts to, and patterns that nothing emits."""
+    listened = {r.event for r in table.routes}
+    emitters: dict[str, set[str]] = defaultdict(set)
+    for skill in table.skills:
+        for event in skill.emits:
+            emitters[event] |= set(skill.holders)
+    emit_tool = {a.id for a in table.agents if "emit" in a.tools}
+    out = []
+    data = places.doc.data
+    for i, raw in enumerate(data.get("skills") or []):
+        if not isinstance(raw, dict):
+            continue
+        for j, event in enumerate(raw.get("emits") or []):
+            if event not in listened:
+                path: Path = ("skills", i, "emits", j)
+                msg = f"event '{event}' is emitted but nothing reacts to it"
+                out.append(warning("AX508", msg, places.doc.span(path), path))
+        for j, pattern in enumerate(raw.get("reacts_to") or []):
+            out += _unemitted(
+                places, ("skills", i, "reacts_to", j), str(pattern), emitters, emit_tool
+            )
+    for i, raw in enumerate(data.get("proactive") or []):
+        trigger = raw.get("trigger") if isinstance(raw, dict) else None
+        if isinstance(trigger, dict) and trigger.get("type") == "on_event":
+            path = ("proactive", i, "trigger", "event")
+            out += _unemitted(places, path, str(trigger.get("event")), emitters, emit_tool)
+    return out
+
+
+def _unemitted(
+    places: _Places, path: Path, pattern: str, emitters: dict[str, set[str]], emit_tool: set[str]
+) -> list[Diagnostic]:
+    name, source = parse_pattern(pattern)
+    if name in RUNTIME_EVENTS:
+        return []
+    who = emitters.get(name, set())
+    possible = (source in who or source in emit_tool) if source else bool(who or emit_tool)
+    if possible:
+        return []
+    by = f" by '{source}'" if source else ""
+    msg = f"nothing emits '{name}'{by}, so this pattern never matches"
+    return [warning("AX509", msg, places.doc.span(path), path)]
+
+
+def _name(unit: Unit) -> str:
+    """How a unit is named to users: by its agent and what made it, not by its id."""
+    if unit.kind == "skill":
+        return f"'{unit.agent}' on skill '{unit.skill}'"
+    if unit.kind == "proactive":
+        return f"'{unit.agent}' on trigger '{unit.proactive}'"
+    if unit.kind == "act":
+        last = unit.id.rsplit("/", 1)[-1]
+        which = (
+            f"alternative {last.split('.')[1]} of its activation"
+            if "." in last
+            else "its activation"
+        )
+        return f"'{unit.agent}' ({which})"
+    return f"'{unit.agent}' ({'its depends_on' if unit.kind == 'deps' else 'the entry'})"
+
+
+def _pattern(route: Route) -> str:
+    return f"{route.event}({route.source})" if route.source else route.event
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if math.isfinite(value) else str(value)

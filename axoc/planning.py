@@ -1,0 +1,102 @@
+"""`axoc plan`: compile a config and print its signal table, a diagram of it, or a diff.
+
+In: a config path and options. Out: the rendering on stdout (or `-o OUT`), diagnostics on
+stderr, and an exit code: 0 ok (with `--against`: unchanged), 2 changed (with `--against`) or a
+usage problem (an unknown workflow, Graphviz missing for svg), 1 when the config has errors or
+the old plan cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+
+from axoc.diagnostics import Severity
+from axoc.kernel.table import SignalTable, TableError
+from axoc.pipeline import compile_file
+from axoc.plan import diff, render_dot, render_mermaid, render_text
+from axoc.report import render_text as render_diagnostics
+
+EXIT_OK, EXIT_ERRORS, EXIT_CHANGED, EXIT_USAGE = 0, 1, 2, 2
+GRAPHVIZ_HELP = (
+    "axoc plan --format svg needs Graphviz's `dot` on PATH: install it with "
+    "`apt-get install graphviz`, `brew install graphviz` or `winget install graphviz`, "
+    "or write --format dot and render it elsewhere"
+)
+
+
+def plan_command(
+    path: str, workflow: str | None, fmt: str, output: str | None, against: str | None
+) -> int:
+    unit = compile_file(path, os.environ)
+    if unit.diagnostics:
+        sources = {unit.file: unit.text} if unit.text is not None else {}
+        sys.stderr.write(render_diagnostics(unit.diagnostics, 1, sources))
+    if unit.lowered is None or any(d.severity is Severity.ERROR for d in unit.diagnostics):
+        codes = {d.code for d in unit.diagnostics}
+        return EXIT_USAGE if codes & {"AX100", "AX112"} else EXIT_ERRORS
+    table = unit.lowered.table
+    if workflow is not None and workflow not in {w.id for w in table.workflows}:
+        names = ", ".join(w.id for w in table.workflows) or "none"
+        print(
+            f"axoc plan: no workflow '{workflow}' in {path} (workflows: {names})", file=sys.stderr
+        )
+        return EXIT_USAGE
+    if against is not None:
+        return _against(table, against)
+    if fmt == "svg":
+        return _svg(render_dot(table, workflow), output)
+    renderers: dict[str, Callable[[], str]] = {
+        "text": lambda: render_text(table, workflow),
+        "json": table.to_json,
+        "mermaid": lambda: render_mermaid(table, workflow),
+        "dot": lambda: render_dot(table, workflow),
+    }
+    text = renderers[fmt]()
+    _write(text, output)
+    return EXIT_OK
+
+
+def _against(table: SignalTable, old_path: str) -> int:
+    try:
+        with open(old_path, encoding="utf-8") as handle:
+            old = SignalTable.from_json(handle.read())
+    except OSError as exc:
+        print(f"axoc plan: cannot read {old_path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except TableError as exc:
+        print(f"axoc plan: {old_path} is not a signal table: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    changes = diff(old, table)
+    if not changes:
+        print(f"unchanged ({table.digest[:19]})")
+        return EXIT_OK
+    print(f"{len(changes)} change{'s' if len(changes) != 1 else ''} since {old_path}:")
+    print("\n".join(changes))
+    return EXIT_CHANGED
+
+
+def _svg(dot_source: str, output: str | None) -> int:
+    dot = shutil.which("dot")
+    if dot is None:
+        print(GRAPHVIZ_HELP, file=sys.stderr)
+        return EXIT_USAGE
+    done = subprocess.run(
+        [dot, "-Tsvg"], input=dot_source, capture_output=True, text=True, timeout=60, check=False
+    )
+    if done.returncode != 0:
+        print(f"axoc plan: Graphviz failed: {done.stderr.strip()}", file=sys.stderr)
+        return EXIT_ERRORS
+    _write(done.stdout, output)
+    return EXIT_OK
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -1,0 +1,400 @@
+"""The signal table: the one artifact the kernel executes, and the only contract with the compiler.
+
+A table holds *units* (one activation path of one agent: an accumulator with threshold θ and
+decay λ per second) and *routes* (an event of type E from source S, or any source, adds weight w
+to a unit), plus everything a run needs about agents, workflows, skills, providers and tools.
+Secrets are never part of a table: a provider names the environment variable holding its key.
+
+Guarantees: every type is a frozen dataclass; `SignalTable.from_json(t.to_json()) == t`;
+`to_json` is canonical (same table, same bytes), one record per line so plans diff well in review;
+`digest` is the SHA-256 of that canonical form without the digest itself. Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT = "axoc.signal-table/1"
+
+#: Default event strengths (Axocoatl's); `lattice.weights` overrides them per table.
+DEFAULT_EVENT_WEIGHTS: Mapping[str, float] = {
+    "TaskAvailable": 1.0,
+    "UserInput": 1.0,
+    "AgentFailed": 0.8,
+    "TaskCompleted": 0.5,
+    "ToolResult": 0.3,
+    "WorkflowCompleted": 0.1,
+    "AgentActivated": 0.1,
+}
+CUSTOM_EVENT_WEIGHT = 0.5
+#: Events the kernel publishes itself: any agent can be their source.
+RUNTIME_EVENTS = frozenset({*DEFAULT_EVENT_WEIGHTS, "SkillFired", "ScheduleTick"})
+
+
+class TableError(ValueError):
+    """A table that cannot be read: wrong format version, missing or mistyped fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    per_call: int
+    per_execution: int | None
+    overflow_policy: str  # "abort" | "warn"
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    response_format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    max_restarts: int = 3
+    within: float = 60.0
+    backoff: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CoreBlock:
+    label: str
+    value: str
+    limit: int
+    shared: bool
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    passive_inject: bool
+    top_k: int
+    min_score: float
+    blocks: tuple[CoreBlock, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    id: str
+    name: str
+    provider: str
+    model: str
+    system_prompt: str
+    depends_on: tuple[str, ...]  # in the config's order: the order of hand-off lines
+    tools: tuple[str, ...]
+    role: str
+    budget: Budget
+    sampling: Sampling
+    supervision: Supervision
+    memory: Memory
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    name: str
+    kind: str  # echo, ollama, openai, anthropic, gemini, mistral, openrouter, openai_compatible
+    base_url: str | None
+    model: str | None
+    api_key_env: str | None  # the variable holding the key; never the key
+
+
+@dataclass(frozen=True, slots=True)
+class ToolLimits:
+    fuel: int
+    memory_mb: int
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    id: str
+    kind: str
+    module: str
+    description: str
+    parameters: Mapping[str, Any]
+    limits: ToolLimits
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSpec:
+    id: str
+    name: str
+    description: str
+    agents: tuple[str, ...]  # topological order, ties by id
+    entry: tuple[str, ...]
+    sinks: tuple[str, ...]  # members no other member waits for, in topological order
+    max_activations: int
+    timeout: float | None
+    token_budget: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SkillSpec:
+    id: str
+    name: str
+    description: str
+    holders: tuple[str, ...]
+    emits: tuple[str, ...]
+    reacts_to: tuple[str, ...]
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    id: str
+    workflow: str
+    every: float  # seconds
+    input: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProactiveSpec:
+    id: str
+    agent: str
+    trigger: str  # "schedule" | "on_event"
+    every: float | None  # seconds, for schedule triggers
+    event: str | None  # pattern, for on_event triggers
+    input: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One activation path of one agent.
+
+    `workflow` is None for reactive units (skills, proactive), which are live in every run.
+    `once`: fires at most once per run, and when one of an agent's once-units fires in a run the
+    agent's other once-units in that run are spent too (the first alternative to fire wins).
+    `latch`: each route adds its weight at most once per run (completion is a fact, not a
+    pheromone); without it, repeated events accumulate.
+    """
+
+    id: str
+    agent: str
+    kind: str  # entry | deps | act | skill | proactive
+    threshold: float
+    decay: float
+    workflow: str | None = None
+    once: bool = False
+    latch: bool = False
+    cooldown: float = 0.0
+    skill: str | None = None
+    proactive: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    event: str
+    source: str | None  # None: any source
+    unit: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignalTable:
+    event_weights: Mapping[str, float]
+    providers: tuple[ProviderSpec, ...]
+    agents: tuple[AgentSpec, ...]
+    workflows: tuple[WorkflowSpec, ...]
+    skills: tuple[SkillSpec, ...]
+    schedules: tuple[ScheduleSpec, ...]
+    proactive: tuple[ProactiveSpec, ...]
+    tools: tuple[ToolSpec, ...]
+    units: tuple[Unit, ...]
+    routes: tuple[Route, ...]
+    format: str = FORMAT
+    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    def agent(self, agent_id: str) -> AgentSpec:
+        return self._lookup("agents", agent_id)  # type: ignore[no-any-return]
+
+    def workflow(self, workflow_id: str) -> WorkflowSpec:
+        return self._lookup("workflows", workflow_id)  # type: ignore[no-any-return]
+
+    def skill(self, skill_id: str) -> SkillSpec:
+        return self._lookup("skills", skill_id)  # type: ignore[no-any-return]
+
+    def unit(self, unit_id: str) -> Unit:
+        return self._lookup("units", unit_id)  # type: ignore[no-any-return]
+
+    def weight(self, event: str) -> float:
+        return self.event_weights.get(event, CUSTOM_EVENT_WEIGHT)
+
+    def _lookup(self, section: str, key: str) -> Any:
+        by_id = self._index.get(section)
+        if by_id is None:
+            by_id = self._index[section] = {item.id: item for item in getattr(self, section)}
+        try:
+            return by_id[key]
+        except KeyError:
+            raise KeyError(f"no {section[:-1]} '{key}' in the signal table") from None
+
+    # --- serialization ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(self.to_json())  # type: ignore[no-any-return]
+
+    def to_json(self) -> str:
+        """Canonical JSON: fixed key order, one list element per line, the digest second."""
+        body = _body_lines(self)
+        return "\n".join(["{", f'"format": {json.dumps(self.format)},', *_digest_line(body), *body])
+
+    @property
+    def digest(self) -> str:
+        return _digest(_body_lines(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> SignalTable:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TableError(
+                f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            ) from exc
+        return cls.from_dict(document)
+
+    @classmethod
+    def from_dict(cls, document: Any) -> SignalTable:
+        if not isinstance(document, dict):
+            raise TableError("a signal table is a JSON object")
+        version = document.get("format")
+        if version != FORMAT:
+            raise TableError(f"unsupported format {version!r}; this kernel reads {FORMAT!r}")
+        body = {k: v for k, v in document.items() if k not in ("format", "digest")}
+        table: SignalTable = _build(cls, body, "table")
+        claimed = document.get("digest")
+        if claimed is not None and claimed != table.digest:
+            raise TableError(
+                f"digest mismatch: the file says {claimed}, its content is {table.digest}"
+            )
+        return table
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _body_lines(table: SignalTable) -> list[str]:
+    """Every field but `format` and `digest`, a list element per line, closing the object."""
+    names = _public_fields(SignalTable)
+    lines = []
+    for n, name in enumerate(names):
+        value = _plain(getattr(table, name))
+        comma = "," if n < len(names) - 1 else ""
+        if isinstance(value, list) and value:
+            last = len(value) - 1
+            lines.append(f'"{name}": [')
+            lines += [
+                _compact(element) + ("," if i < last else "") for i, element in enumerate(value)
+            ]
+            lines.append("]" + comma)
+        else:
+            lines.append(f'"{name}": {_compact(value)}{comma}')
+    lines.append("}\n")
+    return lines
+
+
+def _digest(body: list[str]) -> str:
+    return "sha256:" + hashlib.sha256("\n".join(body).encode("utf-8")).hexdigest()
+
+
+def _digest_line(body: list[str]) -> list[str]:
+    return [f'"digest": "{_digest(body)}",']
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _public_fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(
+            f.name
+            for f in dataclasses.fields(kind)
+            if not f.name.startswith("_") and f.name != "format"
+        )
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to dicts in field order (private fields and `format` left out); mappings
+    sorted by key."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is tuple or kind is list:
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(kind):
+        return {name: _plain(getattr(value, name)) for name in _public_fields(kind)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _build(kind: Any, data: Any, where: str) -> Any:
+    """Rebuild a dataclass from plain data, checking every field's type."""
+    if not isinstance(data, dict):
+        raise TableError(f"{where}: expected an object")
+    hints = _HINTS.get(kind)
+    if hints is None:
+        hints = _HINTS[kind] = typing.get_type_hints(kind)
+    fields = [
+        f for f in dataclasses.fields(kind) if not f.name.startswith("_") and f.name != "format"
+    ]
+    names = {f.name for f in fields}
+    unknown = set(data) - names
+    if unknown:
+        raise TableError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+    values = {}
+    for f in fields:
+        if f.name not in data:
+            if f.default is dataclasses.MISSING:
+                raise TableError(f"{where}: missing field {f.name!r}")
+            continue
+        values[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
+    return kind(**values)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise TableError(f"{where}: expected a list")
+        return tuple(_convert(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
+    if origin is Mapping or hint is Mapping:
+        if not isinstance(value, dict):
+            raise TableError(f"{where}: expected an object")
+        return {k: _convert(args[1], v, f"{where}.{k}") if args else v for k, v in value.items()}
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and type(value) is hint:
+        return value
+    raise TableError(
+        f"{where}: expected {getattr(hint, '__name__', hint)}, got {type(value).__name__}"
+    )
