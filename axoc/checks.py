@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from axoc.config import BUILTIN_PROVIDERS, BUILTIN_TOOLS, Config
 from axoc.diagnostics import Diagnostic, Path, error, warning
+from axoc.validate import SET_ASIDE
 from axoc.yamlload import Document
 
 _SECTIONS = ("agents", "workflows", "skills", "schedules", "proactive", "tools")
@@ -46,7 +47,7 @@ def duplicate_ids(doc: Document, section: str, ids: Sequence[str]) -> list[Diagn
 
 
 def unresolved(doc: Document, path: Path, kind: str, name: str, valid: Iterable[str]) -> Diagnostic:
-    names = sorted(set(valid))
+    names = sorted(n for n in set(valid) if not n.startswith(SET_ASIDE))  # never a placeholder
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
     hint = f"did you mean '{close[0]}'? " if close else ""
@@ -100,13 +101,14 @@ def workflows(doc: Document, config: Config) -> list[Diagnostic]:
     for i, flow in enumerate(config.workflows):
         if not flow.agents:
             msg = f"workflow '{flow.id}' has no agents"
-            out.append(error("AX405", msg, doc.span(("workflows", i, "agents")), ("workflows", i)))
+            path: Path = ("workflows", i, "agents")
+            out.append(error("AX405", msg, doc.span(path), path))
         seen: dict[str, int] = {}
         for j, member in enumerate(flow.agents):
             if member in seen:
-                path: Path = ("workflows", i, "agents", j)
+                again: Path = ("workflows", i, "agents", j)
                 msg = f"agent '{member}' is listed twice in workflow '{flow.id}'"
-                out.append(error("AX405", msg, doc.span(path), path))
+                out.append(error("AX405", msg, doc.span(again), again))
             seen.setdefault(member, j)
     return out
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -128,6 +129,10 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExprError:
         if word:
             return ExprError(f"unexpected '{word.group()}'", pos, len(word.group()), kind="syntax")
         char = text[pos] if pos < len(text) else "?"
+        if ord(char) > 127:
+            name = unicodedata.name(char, "unnamed")
+            msg = f"unexpected character '{char}' (U+{ord(char):04X} {name}: a look-alike?)"
+            return ExprError(msg, pos, kind="syntax")
         return ExprError(f"unexpected character '{char}'", pos, kind="syntax")
     assert isinstance(exc, UnexpectedToken)
     token = exc.token

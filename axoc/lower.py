@@ -314,8 +314,8 @@ class _Lowering:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else "name an agent id or an event"
             raise expr.ExprError(
-                f"unknown agent or event '{name}'", offset, length, kind="reference", hint=hint
-            )
+                f"unknown agent or event '{name}'", offset, length, kind="reference", hint=hint,
+            )  # fmt: skip
         if not EVENT_NAME.match(name):
             msg = f"invalid event name '{name}': letters, digits and '_', starting with a letter"
             raise expr.ExprError(msg, offset, len(name), kind="name")

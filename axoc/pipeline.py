@@ -73,7 +73,7 @@ def check_semantics(unit: Compilation) -> list[Diagnostic]:
 
 def _trusted(unit: Compilation, found: list[Diagnostic]) -> list[Diagnostic]:
     """A schema error's value was dropped to get this far: say nothing more about its item."""
-    suspect = [path[:-1] for path in unit.pruned]
+    suspect = [path[:-1] for path in unit.pruned]  # `(section, i, "*")`: a whole placeholder
     return [d for d in found if not any(d.path[: len(s)] == s for s in suspect)]
 
 

@@ -10,6 +10,7 @@ Inputs of secret-bearing keys are never quoted in messages.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config, Providers
+from axoc.config import ID_PATTERN, UNSUPPORTED_AXOCOATL_KEYS, Config, Providers
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
 from axoc.yamlload import Document
 
+ID_RE = re.compile(ID_PATTERN)
 EXTENSION_PREFIX = "x-"  # top-level extension fields (anchors for reuse), as in docker-compose
 SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
 
@@ -61,24 +63,60 @@ def validate(doc: Document, data: dict[str, Any]) -> tuple[Validated | None, lis
     except ValidationError as exc:
         errors = exc.errors()
         diagnostics += [_diagnostic(doc, data, err) for err in errors]
-        # Check the rest as if the offending values were not there, so one run also reports
-        # references, cycles and roles. Impossible when something required is missing.
-        if any(err["type"] in _UNPRUNABLE for err in errors):
+        validated = _rest(data, errors)
+        if validated is None:
             return None, diagnostics
-        pruned = [_data_path(err["loc"], data) for err in errors]
-        try:
-            config = Config.model_validate(_without(data, pruned))
-        except ValidationError:
-            return None, diagnostics
-        # An unknown key never meant anything: only dropped values make their item suspect.
-        values = [
-            p for p, err in zip(pruned, errors, strict=True) if err["type"] != "extra_forbidden"
-        ]
-        return Validated(config, values), diagnostics + _deprecations(doc, config)
+        return validated, diagnostics + _deprecations(doc, validated.config)
     return Validated(config), diagnostics + _deprecations(doc, config)
 
 
-_UNPRUNABLE = frozenset({"missing", "union_tag_invalid", "union_tag_not_found"})
+def _rest(data: dict[str, Any], errors: list[Any]) -> Validated | None:
+    """The config without what the errors are about, so one run also reports references,
+    cycles and roles: the offending values are dropped; when that leaves something required
+    missing, the list items concerned (an agent, a workflow, ...) are replaced by minimal
+    placeholders with the same id, which keeps every index, and every reference to them, valid.
+    Whatever later stages say about a dropped value's item or a placeholder is not reported."""
+    # A missing key's path is its whole item: that item gets a placeholder below, not a drop.
+    values = [_data_path(err["loc"], data) for err in errors if err["type"] not in _WHOLE_ITEM]
+    unknown = {_data_path(err["loc"], data) for err in errors if err["type"] == "extra_forbidden"}
+    dropped = [p for p in values if p not in unknown]  # an unknown key never meant anything
+    trimmed = _without(data, values)
+    try:
+        return Validated(Config.model_validate(trimmed), dropped)
+    except ValidationError as again:
+        remaining = [_data_path(err["loc"], trimmed) for err in again.errors()]
+    items = {p[:2] for p in remaining if len(p) >= 2}
+    for section, key in items:
+        if section == "providers" and isinstance(key, str):
+            trimmed["providers"][key] = dict(_PLACEHOLDER_PROVIDER)
+        elif isinstance(key, int) and isinstance(trimmed.get(str(section)), list):
+            trimmed[str(section)][key] = _placeholder(str(section), key, data)
+    try:
+        config = Config.model_validate(trimmed)
+    except ValidationError:
+        return None
+    return Validated(config, dropped + [(*item, "*") for item in sorted(items, key=str)])
+
+
+_WHOLE_ITEM = frozenset({"missing", "union_tag_invalid", "union_tag_not_found"})
+SET_ASIDE = "set-aside-"  # prefix of the ids placeholders get when the original id is invalid
+_PLACEHOLDER_PROVIDER = {"kind": "openai_compatible", "base_url": "http://set-aside.invalid"}
+_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "agents": {"provider": "echo"},
+    "workflows": {"agents": []},
+    "skills": {},
+    "schedules": {"workflow": "set-aside", "every": "1d"},
+    "proactive": {"agent": "set-aside", "trigger": {"type": "schedule", "every": "1d"}},
+    "tools": {"module": "set-aside.wasm"},
+}
+
+
+def _placeholder(section: str, index: int, data: dict[str, Any]) -> dict[str, Any]:
+    original = data[section][index]
+    ident = original.get("id") if isinstance(original, dict) else None
+    if not (isinstance(ident, str) and ID_RE.match(ident)):
+        ident = f"{SET_ASIDE}{index}"
+    return {"id": ident, **_PLACEHOLDERS.get(section, {})}
 
 
 def _without(data: Any, locations: list[Path]) -> Any:
