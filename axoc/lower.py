@@ -21,7 +21,6 @@ import operator
 import re
 from dataclasses import dataclass, field
 
-from axoc import expr
 from axoc.config import (
     BUILTIN_PROVIDERS,
     EVENT_PATTERN,
@@ -260,6 +259,8 @@ class _Lowering:
         return set(deps)
 
     def expression_units(self, flow: Workflow, member: str, inside: set[str]) -> set[str]:
+        from axoc import expr  # lark is loaded only for configs that use activation expressions
+
         agent = self.agents[member]
         assert agent.activation is not None
         path: Path = ("agents", self.index[member], "activation")
@@ -302,6 +303,8 @@ class _Lowering:
         self, name: str, source: str | None, offset: int, length: int
     ) -> tuple[str, str | None]:
         """An expression atom as (event, source): a bare agent id is TaskCompleted(id)."""
+        from axoc import expr
+
         if source is None and name in self.agents:
             return "TaskCompleted", name
         if name in ("SkillFired", "ScheduleTick"):

@@ -51,6 +51,15 @@ def test_check_loads_no_heavy_dependency() -> None:
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & set(HEAVY)
     assert "networkx" not in tops, "a clean check should not pay for networkx"
+    assert "lark" not in tops, "a config without activation expressions should not load lark"
+
+
+def test_activation_expressions_load_lark() -> None:
+    example = ROOT / "examples" / "quorum.axoc.yaml"
+    loaded = modules_after(
+        f"from axoc.cli import main\nassert main(['check', {str(example)!r}]) == 0"
+    )
+    assert "lark" in {m.split(".")[0] for m in loaded}
 
 
 def test_a_cycle_report_uses_networkx(tmp_path: object) -> None:
