@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
@@ -68,34 +69,32 @@ def _check_id(value: str) -> str:
     return value
 
 
-def _check_interval(value: str) -> str:
-    if not _INTERVAL.match(value):
-        raise PydanticCustomError(
-            "axoc_interval",
-            "invalid interval '{value}': write a whole number from 1 and s, m, h or d (30s, 5m)",
-            {"value": value},
-        )
-    return value
+def _matching(pattern: re.Pattern[str], kind: str, message: str) -> Callable[[str], str]:
+    """A validator accepting strings that match `pattern`; `message` may use {value}."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise PydanticCustomError(kind, message, {"value": value})
+        return value
+
+    return check
 
 
-def _check_event(value: str) -> str:
-    if not _EVENT.match(value):
-        raise PydanticCustomError(
-            "axoc_event",
-            "invalid event name '{value}': letters, digits and '_', starting with a letter",
-            {"value": value},
-        )
-    return value
-
-
-def _check_event_ref(value: str) -> str:
-    if not _EVENT_REF.match(value):
-        raise PydanticCustomError(
-            "axoc_event",
-            "invalid event pattern '{value}': write Name or Name(source), e.g. AgentFailed(coder)",
-            {"value": value},
-        )
-    return value
+_check_interval = _matching(
+    _INTERVAL,
+    "axoc_interval",
+    "invalid interval '{value}': write a whole number from 1 and s, m, h or d (30s, 5m)",
+)
+_check_event = _matching(
+    _EVENT,
+    "axoc_event",
+    "invalid event name '{value}': letters, digits and '_', starting with a letter",
+)
+_check_event_ref = _matching(
+    _EVENT_REF,
+    "axoc_event",
+    "invalid event pattern '{value}': write Name or Name(source), e.g. AgentFailed(coder)",
+)
 
 
 def _schema(**extra: Any) -> WithJsonSchema:

@@ -24,13 +24,6 @@ def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[Any, list[Diagno
     return _walk(doc, doc.data, (), env, diagnostics), diagnostics
 
 
-def unset_variables(data: Any, env: Mapping[str, str]) -> list[tuple[Path, str]]:
-    """Every `${VAR}` without default whose variable is unset, with where it is used."""
-    found: list[tuple[Path, str]] = []
-    _collect(data, (), env, found)
-    return found
-
-
 def _walk(
     doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]
 ) -> Any:
@@ -66,17 +59,3 @@ def _substitute(
         return whole
 
     return _REF.sub(replace, text)
-
-
-def _collect(value: Any, path: Path, env: Mapping[str, str], found: list[tuple[Path, str]]) -> None:
-    if isinstance(value, str) and "${" in value:
-        for match in _REF.finditer(value):
-            name = match.group(1)
-            if name and match.group(2) is None and not env.get(name):
-                found.append((path, name))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _collect(item, (*path, i), env, found)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _collect(item, (*path, key), env, found)

@@ -33,6 +33,7 @@ from axoc.config import (
 from axoc.cycles import topological_order
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import (
+    CUSTOM_EVENT_WEIGHT,
     DEFAULT_EVENT_WEIGHTS,
     RUNTIME_EVENTS,
     AgentSpec,
@@ -103,7 +104,7 @@ class _Lowering:
         self.diagnostics: list[Diagnostic] = []
 
     def w(self, event: str) -> float:
-        return self.weights.get(event, 0.5)
+        return self.weights.get(event, CUSTOM_EVENT_WEIGHT)
 
     def run(self) -> SignalTable:
         workflows = [self.workflow(i, flow) for i, flow in enumerate(self.config.workflows)]

@@ -217,20 +217,8 @@ class SignalTable:
 
     # --- lookups ---------------------------------------------------------------------------
 
-    def agent(self, agent_id: str) -> AgentSpec:
-        return self._lookup("agents", agent_id)  # type: ignore[no-any-return]
-
     def workflow(self, workflow_id: str) -> WorkflowSpec:
         return self._lookup("workflows", workflow_id)  # type: ignore[no-any-return]
-
-    def skill(self, skill_id: str) -> SkillSpec:
-        return self._lookup("skills", skill_id)  # type: ignore[no-any-return]
-
-    def unit(self, unit_id: str) -> Unit:
-        return self._lookup("units", unit_id)  # type: ignore[no-any-return]
-
-    def weight(self, event: str) -> float:
-        return self.event_weights.get(event, CUSTOM_EVENT_WEIGHT)
 
     def _lookup(self, section: str, key: str) -> Any:
         by_id = self._index.get(section)
