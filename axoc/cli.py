@@ -62,6 +62,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.set_defaults(handler=run_plan)
 
+    run = commands.add_parser(
+        "run",
+        help="execute a workflow (or fire a skill) of a config or a saved plan",
+        description="Run the lattice: activations run concurrently; budgets are checked before "
+        "every call. Exit codes: completed 0, failed 1, config/usage error 2, budget_exhausted 4, "
+        "max_activations 5, timeout 6, interrupted 130.",
+    )
+    run.add_argument("file", metavar="FILE|PLAN.json", help="config file or saved plan")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("-w", "--workflow", metavar="WORKFLOW", help="workflow to run")
+    which.add_argument("--fire", metavar="SKILL", help="fire a skill instead of a workflow")
+    run.add_argument("-i", "--input", default="", metavar="INPUT", help="the run's input")
+    run.add_argument(
+        "--dry-run", action="store_true", help="use the built-in echo provider: no network"
+    )
+    run.add_argument("--json", action="store_true", help="stream one JSON object per event")
+    run.add_argument("--state-dir", metavar="DIR", help="where run records go (default .axoc/)")
+    run.set_defaults(handler=run_run)
+
+    tokens = commands.add_parser("tokens", help="token usage of past runs")
+    tokens_commands = tokens.add_subparsers(dest="tokens_command", metavar="report", required=True)
+    report = tokens_commands.add_parser("report", help="per-agent input/output/total tokens")
+    report.add_argument("--run", metavar="RUN_ID", help="a run id (default: the latest run)")
+    report.add_argument("--format", choices=("text", "json"), default="text")
+    report.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+    report.set_defaults(handler=run_tokens)
+
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
     schema.add_argument(
         "--format", choices=("json", "markdown"), default="json", help="schema or reference doc"
@@ -98,6 +125,20 @@ def run_plan(args: argparse.Namespace) -> int:
     from axoc.planning import plan_command
 
     return plan_command(args.file, args.workflow, args.format, args.output, args.against)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from axoc.running import run_command
+
+    return run_command(
+        args.file, args.workflow, args.fire, args.input, args.dry_run, args.json, args.state_dir
+    )
+
+
+def run_tokens(args: argparse.Namespace) -> int:
+    from axoc.running import tokens_report
+
+    return tokens_report(args.run, args.format, args.state_dir)
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -33,6 +33,8 @@ def config_schema() -> dict[str, Any]:
     definitions = generated.pop("$defs", {})
     _draft7_refs(generated)
     _draft7_refs(definitions)
+    _no_null_defaults(generated)
+    _no_null_defaults(definitions)
     generated["patternProperties"] = {
         "^x-": {"description": "Extension field, ignored: a place for YAML anchors to reuse."}
     }
@@ -96,3 +98,27 @@ def _draft7_refs(node: Any) -> None:
         node.setdefault("additionalProperties", False)
     for value in node.values():
         _draft7_refs(value)
+
+
+def _no_null_defaults(node: Any) -> None:
+    """`None` means "leave it out": editors must not insert `key: null` (which the schema then
+    rejects; yaml-language-server even stops completing at the first null string default)."""
+    if isinstance(node, list):
+        for item in node:
+            _no_null_defaults(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if "default" in node:
+        if node["default"] is None:
+            del node["default"]
+        else:
+            node["default"] = _without_nulls(node["default"])
+    for value in node.values():
+        _no_null_defaults(value)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value

@@ -1,41 +1,74 @@
-"""Route lookup for one run: which units an event feeds, in time proportional to the answer.
+"""The signal table seen from one run: live units, route lookup, and what feeds what.
 
 In: a `SignalTable` and the workflow a run executes (None for a skill-fire run). Out: a
-`RouteIndex` whose `matching(event, source)` returns the routes of the run's live units that the
-event matches — routes naming that source and routes for any source — without looking at any
-other route or unit. Built once per run in O(routes of the table).
+`RunIndex`. `matching(event, source)` returns the routes of the run's live units that the event
+matches — routes naming that source and routes for any source — without looking at any other
+route or unit, so publishing costs time proportional to the routes matched. Built once per run in
+O(routes of the table).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from axoc.kernel.table import Route, SignalTable
+from axoc.kernel.table import Route, SignalTable, Unit
 
 _NONE: tuple[Route, ...] = ()
 
 
-class RouteIndex:
-    __slots__ = ("_any", "_exact", "live")
+class RunIndex:
+    __slots__ = (
+        "_any",
+        "_exact",
+        "fed_by",
+        "max_activations",
+        "members",
+        "once_units",
+        "reactive_agents",
+        "routes_of",
+        "units",
+        "workflow",
+    )
 
     def __init__(self, table: SignalTable, workflow: str | None) -> None:
+        self.workflow = workflow
         # Invariant: a unit is live in a run iff it belongs to the run's workflow or is reactive.
-        self.live = frozenset(u.id for u in table.units if u.workflow in (workflow, None))
+        self.units: dict[str, Unit] = {
+            u.id: u for u in table.units if u.workflow in (workflow, None)
+        }
+        flow = table.workflow(workflow) if workflow is not None else None
+        self.members = frozenset(flow.agents if flow else ())
+        agents = len(table.agents)
+        self.max_activations = flow.max_activations if flow else 3 * max(agents, 1)
+        self.reactive_agents = frozenset(u.agent for u in self.units.values() if u.workflow is None)
+        once: dict[str, list[Unit]] = defaultdict(list)
+        for live in self.units.values():
+            if live.once:
+                once[live.agent].append(live)
+        self.once_units = {agent: tuple(units) for agent, units in once.items()}
         exact: dict[str, dict[str, list[Route]]] = defaultdict(lambda: defaultdict(list))
         any_source: dict[str, list[Route]] = defaultdict(list)
+        routes_of: dict[str, list[Route]] = defaultdict(list)
+        fed_by: dict[str, set[str]] = defaultdict(set)
         for route in table.routes:
-            if route.unit not in self.live:
+            unit = self.units.get(route.unit)
+            if unit is None:
                 continue
+            routes_of[route.unit].append(route)
             if route.source is None:
                 any_source[route.event].append(route)
             else:
                 exact[route.event][route.source].append(route)
+                if unit.once:
+                    fed_by[route.source].add(unit.agent)
         # event → source → routes: a lookup allocates nothing and hashes two cached strings
         self._exact = {
             event: {source: tuple(routes) for source, routes in by_source.items()}
             for event, by_source in exact.items()
         }
         self._any = {key: tuple(routes) for key, routes in any_source.items()}
+        self.routes_of = {unit: tuple(routes) for unit, routes in routes_of.items()}
+        self.fed_by = {source: frozenset(agents) for source, agents in fed_by.items()}
 
     def matching(self, event: str, source: str | None) -> tuple[Route, ...]:
         """Routes fed by `event` published by `source` (None: no particular source)."""

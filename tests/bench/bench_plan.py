@@ -76,9 +76,9 @@ def publish_cost(table: Any, hot: int | None, samples: int = 200_000) -> float:
     """Nanoseconds per `matching()` lookup of a TaskCompleted from a random agent: among the
     first `hot` agents (the same working set whatever the table's size, so the figure is the
     algorithm's cost), or among all agents (None: adds the CPU cache misses of a big table)."""
-    from axoc.kernel.index import RouteIndex
+    from axoc.kernel.index import RunIndex
 
-    index = RouteIndex(table, table.workflows[0].id)
+    index = RunIndex(table, table.workflows[0].id)
     rng = random.Random(7)
     pool = [a.id for a in table.agents[: hot or len(table.agents)]]
     sources = [rng.choice(pool) for _ in range(samples)]

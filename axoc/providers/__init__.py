@@ -1,0 +1,13 @@
+"""Providers: adapters from the kernel's `Provider` port to real LLM wire protocols.
+
+Each adapter is one module exposing one class with `complete(request) -> Response` and
+`aclose()` (see `axoc.kernel.ports`):
+
+- `axoc.providers.ollama.OllamaProvider`: Ollama's native `POST /api/chat`.
+- `axoc.providers.openai.OpenAIProvider`: OpenAI chat completions, which also serves Mistral,
+  OpenRouter and any OpenAI-compatible server (LM Studio, vLLM, MLX) by `base_url`.
+- `axoc.providers.http`: the httpx plumbing they share (timeouts, error translation, redaction).
+
+Adapters raise only the kernel's `ProviderError` tree. This package imports nothing heavy:
+httpx is loaded when an adapter module is imported, never by `axoc check` or `axoc plan`.
+"""

@@ -1,0 +1,268 @@
+"""`axoc run` and `axoc tokens report`: wire a table, providers and the kernel's driver.
+
+In: a config or a saved plan, the run's target (`-w` workflow or `--fire` skill), the input.
+Out: the final output (the sinks' outputs in topological order) on stdout — or, with `--json`,
+one JSON object per event —, a live status on stderr when it is a terminal, a summary with the
+stop reason, a usage record in the state directory, and the exit code of the stop reason
+(completed 0, failed 1, config or usage error 2, budget_exhausted 4, max_activations 5,
+timeout 6, interrupted 130). Nothing is sent to a provider before every check has passed:
+the config compiles without errors, no `${VAR}` is unset, every provider has what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from axoc.kernel.driver import Driver, RunResult
+from axoc.kernel.ports import Provider
+from axoc.kernel.table import SignalTable, TableError
+from axoc.providers.echo import EchoProvider
+from axoc.statedir import new_run_id, runs, state_dir, write_json
+
+EXIT_USAGE = 2
+DEFAULT_URLS = {
+    "ollama": "http://localhost:11434",
+    "openai": "https://api.openai.com/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+}
+_OPENAI_LIKE = ("openai", "mistral", "openrouter", "openai_compatible")
+
+
+class RunRefused(Exception):
+    """The run cannot start; the message says why. Nothing was sent anywhere."""
+
+
+@dataclass
+class Loaded:
+    table: SignalTable
+    secrets: dict[str, str]  # provider name → key written in the config (never printed)
+
+
+def load(path: str) -> Loaded:
+    if path.endswith(".json"):
+        try:
+            return Loaded(SignalTable.from_json(Path(path).read_text(encoding="utf-8")), {})
+        except OSError as exc:
+            raise RunRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except TableError as exc:
+            raise RunRefused(f"{path} is not a signal table: {exc}") from exc
+    from axoc.pipeline import compile_file
+    from axoc.report import render_text
+
+    unit = compile_file(path, os.environ)
+    blocking = [d for d in unit.diagnostics if d.severity == "error" or d.code == "AX303"]
+    if blocking or unit.lowered is None:
+        sources = {unit.file: unit.text} if unit.text is not None else {}
+        shown = render_text(blocking or unit.diagnostics, 1, sources)
+        raise RunRefused(f"{path} cannot run (unset variables are errors at run time):\n{shown}")
+    assert unit.config is not None
+    keys = {
+        name: settings.api_key
+        for name, settings in [
+            *unit.config.providers,
+            *(unit.config.providers.model_extra or {}).items(),
+        ]
+        if settings is not None and getattr(settings, "api_key", None)
+    }
+    return Loaded(unit.lowered.table, keys)
+
+
+def target(
+    table: SignalTable, workflow: str | None, skill: str | None
+) -> tuple[str | None, str | None]:
+    if skill is not None:
+        if skill not in {s.id for s in table.skills}:
+            skills = ", ".join(s.id for s in table.skills) or "none"
+            raise RunRefused(f"no skill '{skill}' (skills: {skills})")
+        return None, skill
+    names = [w.id for w in table.workflows]
+    if workflow is None:
+        if len(names) != 1:
+            raise RunRefused(f"choose a workflow with -w (workflows: {', '.join(names) or 'none'})")
+        return names[0], None
+    if workflow not in names:
+        raise RunRefused(f"no workflow '{workflow}' (workflows: {', '.join(names) or 'none'})")
+    return workflow, None
+
+
+def providers(loaded: Loaded, dry_run: bool) -> dict[str, Provider]:
+    echo = EchoProvider()
+    built: dict[str, Provider] = {"echo": echo}
+    for spec in loaded.table.providers:
+        if dry_run or spec.kind == "echo":
+            built[spec.name] = echo
+        elif spec.kind == "ollama":
+            from axoc.providers.ollama import OllamaProvider
+
+            built[spec.name] = OllamaProvider(base_url=spec.base_url or DEFAULT_URLS["ollama"])
+        elif spec.kind in _OPENAI_LIKE:
+            from axoc.providers.openai import OpenAIProvider
+
+            key = _key(spec.name, spec.kind, spec.api_key_env, loaded.secrets)
+            url = spec.base_url or DEFAULT_URLS.get(spec.kind)
+            if url is None:
+                raise RunRefused(f"provider '{spec.name}' needs a base_url")
+            built[spec.name] = OpenAIProvider(base_url=url, api_key=key)
+        else:
+            raise RunRefused(
+                f"provider '{spec.name}' ({spec.kind}) is not supported by axoc run yet; "
+                "use --dry-run, or an OpenAI-compatible endpoint"
+            )
+    return built
+
+
+def _key(name: str, kind: str, variable: str | None, secrets: dict[str, str]) -> str | None:
+    written = secrets.get(name)
+    if written and "${" not in written:
+        return written
+    if variable and os.environ.get(variable):
+        return os.environ[variable]
+    if kind == "openai_compatible":
+        return None  # local servers usually need no key
+    raise RunRefused(f"provider '{name}' needs an API key: set {variable or 'its api_key'}")
+
+
+class Live:
+    """A one-line status on stderr, redrawn after every event (only on a terminal)."""
+
+    def __init__(self, stream: TextIO, members: int) -> None:
+        self.stream = stream
+        self.counts = {"running": 0, "done": 0, "failed": 0, "skipped": 0}
+        self.members = members
+        self.tokens = 0
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        kind = record["event"]
+        if kind == "activated":
+            self.counts["running"] += 1
+        elif kind in ("completed", "failed"):
+            self.counts["running"] -= 1
+            self.counts["done" if kind == "completed" else "failed"] += 1
+        elif kind == "skipped":
+            self.counts["skipped"] += 1
+        elif kind == "usage":
+            self.tokens += record["input"] + record["output"]
+        c = self.counts
+        waiting = max(0, self.members - c["running"] - c["done"] - c["failed"] - c["skipped"])
+        self.stream.write(
+            f"\r\x1b[2Kwaiting {waiting}  running {c['running']}  done {c['done']}  "
+            f"failed {c['failed']}  skipped {c['skipped']}  tokens {self.tokens}  "
+            f"t {record['t']:.1f}s"
+        )
+        self.stream.flush()
+
+
+def run_command(
+    path: str, workflow: str | None, skill: str | None, text: str, dry_run: bool,
+    as_json: bool, state: str | None,
+) -> int:  # fmt: skip
+    try:
+        loaded = load(path)
+        flow, fire = target(loaded.table, workflow, skill)
+        built = providers(loaded, dry_run)
+    except RunRefused as refused:
+        print(f"axoc run: {refused}", file=sys.stderr)
+        return EXIT_USAGE
+    members = len(loaded.table.workflow(flow).agents) if flow else len(loaded.table.agents)
+    listener = (
+        _json_listener if as_json else (Live(sys.stderr, members) if sys.stderr.isatty() else None)
+    )
+    driver = Driver(loaded.table, built, workflow=flow, skill=fire, input=text, listener=listener)
+    run_id = new_run_id()
+    try:
+        result = asyncio.run(_run(driver, built))
+    except KeyboardInterrupt:
+        print("\naxoc run: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(listener, Live):
+        sys.stderr.write("\n")
+    _report(result, run_id, as_json)
+    _save(result, run_id, state_dir(state, path), flow or f"fire:{fire}", path)
+    return result.exit_code
+
+
+async def _run(driver: Driver, built: dict[str, Provider]) -> RunResult:
+    try:
+        return await driver.run()
+    finally:
+        for provider in {id(p): p for p in built.values()}.values():
+            await provider.aclose()
+
+
+def _json_listener(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _report(result: RunResult, run_id: str, as_json: bool) -> None:
+    if as_json:
+        line = {"event": "output", "outputs": dict(result.outputs)}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    else:
+        for agent, output in result.outputs:
+            sys.stdout.write(output if len(result.outputs) == 1 else f"[{agent}]\n{output}\n")
+            sys.stdout.write("\n")
+    used = result.ledger.used
+    print(
+        f"axoc run {run_id}: {result.stop_reason} (exit {result.exit_code}); "
+        f"{result.activations} activations, {used} tokens, {result.elapsed:.2f} s",
+        file=sys.stderr,
+    )
+
+
+def _save(result: RunResult, run_id: str, root: Path, what: str, config: str) -> None:
+    usage = {
+        agent: {"input": u.input_tokens, "output": u.output_tokens, "total": u.total}
+        for agent, u in sorted(result.ledger.by_agent.items())
+    }
+    record = {
+        "run_id": run_id,
+        "config": str(Path(config).resolve()),
+        "target": what,
+        "stop_reason": result.stop_reason,
+        "status": result.status,
+        "usage": usage,
+        "refused_calls": result.ledger.refused,
+    }
+    try:
+        write_json(root / "runs" / run_id / "usage.json", record)
+    except OSError as exc:
+        print(f"axoc run: could not save the usage record in {root}: {exc}", file=sys.stderr)
+
+
+def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
+    root = state_dir(state, "axoc.yaml")
+    folders = runs(root)
+    chosen = (
+        next((f for f in folders if f.name == run_id), None)
+        if run_id
+        else (folders[-1] if folders else None)
+    )
+    if chosen is None or not (chosen / "usage.json").is_file():
+        which = f"run '{run_id}'" if run_id else "any run"
+        print(f"axoc tokens report: no usage record for {which} in {root}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        record = json.loads((chosen / "usage.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(
+            f"axoc tokens report: unreadable record {chosen / 'usage.json'}: {exc}", file=sys.stderr
+        )
+        return 1
+    totals = {k: sum(u[k] for u in record["usage"].values()) for k in ("input", "output", "total")}
+    if fmt == "json":
+        print(json.dumps({**record, "totals": totals}, indent=2, ensure_ascii=False))
+        return 0
+    width = max([5, *map(len, record["usage"])])
+    print(f"run {record['run_id']} ({record['target']}): {record['stop_reason']}")
+    print(f"{'agent':<{width}}  {'input':>9}  {'output':>9}  {'total':>9}")
+    for agent, u in record["usage"].items():
+        print(f"{agent:<{width}}  {u['input']:>9}  {u['output']:>9}  {u['total']:>9}")
+    print(f"{'total':<{width}}  {totals['input']:>9}  {totals['output']:>9}  {totals['total']:>9}")
+    return 0

@@ -1,0 +1,64 @@
+"""The state directory: where runs leave their records (`--state-dir`, `AXOC_STATE_DIR`, or
+`.axoc/` beside the config). Directories are created 0700 and files written 0600, atomically:
+a temporary file in the same directory, fsync, `os.replace`, then fsync of the directory, so a
+reader sees the old file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def state_dir(explicit: str | None, config_path: str) -> Path:
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("AXOC_STATE_DIR"):
+        return Path(os.environ["AXOC_STATE_DIR"])
+    return Path(config_path).resolve().parent / ".axoc"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create `path` and any missing parents, each 0700 (mkdir's mode covers only the last)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    return path
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Write `document` to `path` atomically, readable by the owner only."""
+    ensure_dir(path.parent)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def runs(root: Path) -> list[Path]:
+    """Run directories, oldest first (run ids sort by start time)."""
+    folder = root / "runs"
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []

@@ -1,0 +1,101 @@
+"""Token budgets, checked before every LLM call.
+
+In: the agents' budgets, the workflow's whole-run budget, and each call's messages and wanted
+`max_tokens`. Out: the `max_tokens` to send (every request carries one), or `BudgetRefused`.
+
+The input estimate is an upper bound, documented in docs/kernel.md: one token per UTF-8 byte of
+every message, plus `PER_MESSAGE` tokens of chat-template overhead per message and
+`PER_REQUEST` per request. Byte-level BPE tokenizers (OpenAI, Llama 3, Qwen, Mistral) never
+produce more tokens than bytes, so for them the bound holds; it is about four times the usual
+count. A call may use `estimate + max_tokens`; under `abort` that must fit in what is left of
+`per_call`, of `per_execution` (this activation) and of the workflow budget, and it is
+*reserved* until the response says what was actually used, so concurrent calls cannot jointly
+overspend. Hence, if providers honour `max_tokens`, recorded usage never exceeds a budget under
+`abort`. `warn` logs what would not fit and sends anyway.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from axoc.kernel.ports import BudgetRefused, Message, Usage
+from axoc.kernel.table import AgentSpec
+
+PER_MESSAGE = 8
+PER_REQUEST = 8
+
+
+def estimate_input(messages: tuple[Message, ...]) -> int:
+    return PER_REQUEST + sum(len(m.content.encode("utf-8")) + PER_MESSAGE for m in messages)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Permission for one call: send `max_tokens`; `reserved` tokens are held until settled."""
+
+    activation: int
+    agent: str
+    reserved: int
+    max_tokens: int | None
+    warning: str | None = None  # set under `warn` when the call may exceed a budget
+
+
+class Ledger:
+    """What each agent, each activation and the whole run used and have reserved."""
+
+    def __init__(self, workflow_budget: int | None) -> None:
+        self.workflow_budget = workflow_budget
+        self.by_agent: dict[str, Usage] = defaultdict(lambda: Usage(0, 0))
+        self.by_activation: dict[int, int] = defaultdict(int)
+        self.used = 0
+        self.reserved = 0
+        self.held_by: dict[int, int] = defaultdict(int)  # reserved per activation
+        self.refused = 0
+
+    def authorize(self, agent: AgentSpec, activation: int, messages: tuple[Message, ...]) -> Grant:
+        estimate = estimate_input(messages)
+        wanted = agent.sampling.max_tokens
+        rooms = {"per_call": agent.budget.per_call - estimate}
+        if agent.budget.per_execution is not None:
+            held = self.by_activation[activation] + self.held_by[activation]
+            rooms["per_execution"] = agent.budget.per_execution - held - estimate
+        if self.workflow_budget is not None:
+            rooms["workflow"] = self.workflow_budget - self.used - self.reserved - estimate
+        which, room = min(rooms.items(), key=lambda item: item[1])
+        max_tokens = min(wanted, room) if wanted is not None else room
+        if agent.budget.overflow_policy == "abort":
+            if room < 1 or (wanted is not None and wanted > room):
+                self.refused += 1
+                need = estimate + (wanted if wanted is not None else 1)
+                raise BudgetRefused(agent.id, need, max(0, room + estimate), which)
+            return self._reserve(activation, agent.id, estimate + max_tokens, max_tokens)
+        if room < 1 or (wanted is not None and wanted > room):
+            note = f"'{agent.id}' may exceed its {which} budget ({max(0, room + estimate)} left)"
+            return self._reserve(activation, agent.id, 0, wanted, note)
+        return self._reserve(activation, agent.id, estimate + max_tokens, max_tokens)
+
+    def _reserve(
+        self,
+        activation: int,
+        agent: str,
+        tokens: int,
+        max_tokens: int | None,
+        note: str | None = None,
+    ) -> Grant:
+        self.reserved += tokens
+        self.held_by[activation] += tokens
+        return Grant(activation, agent, tokens, max_tokens, note)
+
+    def settle(self, grant: Grant, usage: Usage | None) -> None:
+        """Release the reservation; record what the call used (None: it failed, nothing used)."""
+        self.reserved -= grant.reserved
+        self.held_by[grant.activation] -= grant.reserved
+        if usage is None:
+            return
+        before = self.by_agent[grant.agent]
+        self.by_agent[grant.agent] = Usage(
+            before.input_tokens + usage.input_tokens, before.output_tokens + usage.output_tokens
+        )
+        self.by_activation[grant.activation] += usage.total
+        self.used += usage.total

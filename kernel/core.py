@@ -1,0 +1,187 @@
+"""The lattice core: a deterministic state machine executing a signal table, one run at a time.
+
+In: a `RunIndex` (the table seen from one run), the run's `RunState`, a batch of events and the
+kernel time `now` in seconds. Out: the activations the batch triggers, in order. `step` performs
+no I/O and reads no clock: the same state, events and times give the same activations, byte for
+byte. It mutates the state it is given (a snapshot is `RunState.to_dict()`).
+
+Arithmetic (docs/lattice.md): before adding, a unit's level decays `I ← I·e^(−λΔt)`; the
+route's weight is added; at `I ≥ θ` the unit fires and `I ← 0`. Once-units (entry, deps, act)
+fire at most once per run, and the first of an agent's once-units to fire spends the others;
+latched units count each route once; a unit in cooldown ignores events; the run's
+`max_activations` caps every firing. When an agent fails or is skipped, `settle` marks at once
+every agent that can no longer fire as skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from axoc.kernel.index import RunIndex
+from axoc.kernel.table import Route, Unit
+
+EPSILON = 1e-9  # thresholds are compared with this slack against float rounding
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    source: str | None  # an agent id, a skill id (SkillFired), a trigger id (ScheduleTick)
+    payload: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    seq: int  # 1, 2, 3... in the order the run started them: the deterministic tie-breaker
+    agent: str
+    unit: str
+    kind: str  # entry | deps | act | skill | proactive
+    trigger: Event
+    at: float  # kernel time
+    skill: str | None = None
+    proactive: str | None = None
+
+
+class Status(enum.StrEnum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class RunState:
+    """Everything that changes during a run. Invariant: an agent in `spent` has no once-unit
+    that may fire again in this run; `level[u]` is the value at time `updated[u]`."""
+
+    level: dict[str, float] = field(default_factory=dict)
+    updated: dict[str, float] = field(default_factory=dict)
+    counted: dict[str, set[tuple[str, str | None]]] = field(default_factory=dict)
+    cooldown_until: dict[str, float] = field(default_factory=dict)
+    spent: set[str] = field(default_factory=set)
+    status: dict[str, Status] = field(default_factory=dict)
+    activations: int = 0
+    capped: bool = False  # a unit reached θ after max_activations: the run stops with that reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": dict(sorted(self.level.items())),
+            "updated": dict(sorted(self.updated.items())),
+            "counted": {u: sorted(map(list, keys)) for u, keys in sorted(self.counted.items())},
+            "cooldown_until": dict(sorted(self.cooldown_until.items())),
+            "spent": sorted(self.spent),
+            "status": {a: str(s) for a, s in sorted(self.status.items())},
+            "activations": self.activations,
+            "capped": self.capped,
+        }
+
+
+def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> list[Activation]:
+    """Publish `events` (in order) at time `now`; return the activations they trigger."""
+    fired: list[Activation] = []
+    for event in events:
+        for route in index.matching(event.name, event.source):
+            activation = _deliver(index, state, route, event, now)
+            if activation is not None:
+                fired.append(activation)
+    return fired
+
+
+def _deliver(
+    index: RunIndex, state: RunState, route: Route, event: Event, now: float
+) -> Activation | None:
+    unit = index.units[route.unit]
+    if unit.once and unit.agent in state.spent:
+        return None
+    if unit.latch:
+        seen = state.counted.setdefault(unit.id, set())
+        key = (route.event, route.source)
+        if key in seen:
+            return None
+        seen.add(key)
+    if now < state.cooldown_until.get(unit.id, -math.inf):
+        return None
+    level = state.level.get(unit.id, 0.0)
+    if unit.decay > 0 and level:
+        level *= math.exp(-unit.decay * (now - state.updated.get(unit.id, now)))
+    level += route.weight
+    state.updated[unit.id] = now
+    if level < unit.threshold - EPSILON:
+        state.level[unit.id] = level
+        return None
+    state.level[unit.id] = 0.0
+    if state.activations >= index.max_activations:
+        state.capped = True
+        return None
+    return _fire(state, unit, event, now)
+
+
+def _fire(state: RunState, unit: Unit, event: Event, now: float) -> Activation:
+    state.activations += 1
+    if unit.once:
+        state.spent.add(unit.agent)
+    if unit.cooldown:
+        state.cooldown_until[unit.id] = now + unit.cooldown
+    state.status[unit.agent] = Status.RUNNING
+    return Activation(
+        seq=state.activations,
+        agent=unit.agent,
+        unit=unit.id,
+        kind=unit.kind,
+        trigger=event,
+        at=now,
+        skill=unit.skill,
+        proactive=unit.proactive,
+    )
+
+
+def settle(index: RunIndex, state: RunState, agent: str) -> list[str]:
+    """After `agent` failed or was skipped: mark every agent that can no longer fire in this run
+    as skipped, transitively, and return them in the order they were found."""
+    skipped: list[str] = []
+    pending = [agent]
+    while pending:
+        source = pending.pop()
+        for candidate in sorted(index.fed_by.get(source, ())):
+            if candidate in state.spent or not _dead(index, state, candidate):
+                continue
+            state.spent.add(candidate)
+            state.status[candidate] = Status.SKIPPED
+            skipped.append(candidate)
+            pending.append(candidate)
+    return skipped
+
+
+def _dead(index: RunIndex, state: RunState, agent: str) -> bool:
+    """No once-unit of `agent` can reach its threshold with the inputs still to come."""
+    units = index.once_units.get(agent, ())
+    return bool(units) and all(not _can_fire(index, state, unit) for unit in units)
+
+
+def _can_fire(index: RunIndex, state: RunState, unit: Unit) -> bool:
+    level = state.level.get(unit.id, 0.0)
+    seen = state.counted.get(unit.id, set())
+    possible = sum(
+        route.weight
+        for route in index.routes_of[unit.id]
+        if (route.event, route.source) not in seen and _may_arrive(index, state, route)
+    )
+    return level + possible >= unit.threshold - EPSILON
+
+
+def _may_arrive(index: RunIndex, state: RunState, route: Route) -> bool:
+    source = route.source
+    if source is None or source not in index.members:
+        return True  # any source, or a skill/trigger id: cannot be ruled out
+    if source in index.reactive_agents:
+        return True  # may run again through a skill or trigger
+    status = state.status.get(source, Status.WAITING)
+    if status in (Status.WAITING, Status.RUNNING):
+        return True
+    if status is Status.DONE:
+        return route.event not in ("AgentFailed", "TaskCompleted", "AgentActivated")
+    return False  # failed or skipped: it publishes nothing more

@@ -1,0 +1,298 @@
+"""The driver: the imperative shell that runs one workflow (or one skill fire) over the core.
+
+In: a `SignalTable`, providers by name, the run's input, and a clock mode. Out: a `RunResult`
+(stop reason, exit code, the sinks' outputs in topological order, per-agent status and token
+usage) and, through `listener`, one record per thing that happened (the event log).
+
+Activations run concurrently (LLM calls are I/O); their completions come back as TaskCompleted /
+AgentFailed events (and a skill's `emits`) at tick boundaries, ordered by activation sequence.
+With `logical=True`, kernel time is a tick counter and an activation of agent `a` takes
+`durations.get(a, 1)` ticks, so the same inputs give the same event log byte for byte. Budgets
+are checked before every call (`axoc.kernel.budget`). The run ends at quiescence: nothing running
+and nothing left to publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from axoc.kernel.budget import Ledger
+from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
+from axoc.kernel.index import RunIndex
+from axoc.kernel.ports import BudgetRefused, Message, Provider, ProviderError, Request
+from axoc.kernel.table import AgentSpec, SignalTable
+
+EXIT_CODES = {
+    "completed": 0,
+    "failed": 1,
+    "budget_exhausted": 4,
+    "max_activations": 5,
+    "timeout": 6,
+    "interrupted": 130,
+}
+DEFAULT_CALL_TIMEOUT = 300.0  # seconds, when the agent sets none
+Listener = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Outcome:
+    activation: Activation
+    text: str | None = None
+    error: str | None = None
+    refused: bool = False  # failed because a budget refused the call
+
+
+@dataclass
+class RunResult:
+    stop_reason: str
+    outputs: list[tuple[str, str]]
+    status: dict[str, str]
+    ledger: Ledger
+    activations: int
+    elapsed: float
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.stop_reason]
+
+
+class Driver:
+    def __init__(
+        self,
+        table: SignalTable,
+        providers: Mapping[str, Provider],
+        *,
+        workflow: str | None = None,
+        skill: str | None = None,
+        input: str = "",
+        logical: bool = False,
+        durations: Mapping[str, int] | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        if (workflow is None) == (skill is None):
+            raise ValueError("a run starts from exactly one workflow or one skill")
+        self.table = table
+        self.providers = providers
+        self.flow = table.workflow(workflow) if workflow is not None else None
+        self.skill = skill
+        self.input = input
+        self.logical = logical
+        self.durations = durations or {}
+        self.listener = listener
+        self.index = RunIndex(table, workflow)
+        self.state = RunState()
+        self.ledger = Ledger(self.flow.token_budget if self.flow else None)
+        self.outputs: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self.refusals = 0
+        self.now = 0.0
+        self.log: list[dict[str, Any]] = []
+        self._agents = {a.id: a for a in table.agents}
+        self._skills = {s.id: s for s in table.skills}
+        self._proactive = {p.id: p for p in table.proactive}
+        self._started = 0.0
+        self.started: list[Activation] = []
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        self._started = time.monotonic()
+        if self.flow is not None:
+            events = [Event("UserInput", None, self.input)]
+        else:
+            events = [Event("SkillFired", self.skill, self.input)]
+        for event in events:
+            self._record("published", name=event.name, source=event.source)
+        running: list[tuple[float, int, asyncio.Task[Outcome]]] = []
+        settling: list[str] = []
+        stop = None
+        try:
+            while True:
+                activations = step(self.index, self.state, events, self.now)
+                for agent in settling:
+                    for skipped in settle(self.index, self.state, agent):
+                        self._record("skipped", agent=skipped)
+                settling = []
+                self.started += activations
+                for activation in activations:
+                    self._record("activated", agent=activation.agent, unit=activation.unit,
+                                 seq=activation.seq)  # fmt: skip
+                    finish = self.now + self.durations.get(activation.agent, 1)
+                    task = asyncio.create_task(self._execute(activation))
+                    heapq.heappush(running, (finish, activation.seq, task))
+                if not running:
+                    break
+                batch = await self._next_batch(running)
+                if batch is None:
+                    stop = "timeout"
+                    break
+                events = []
+                for outcome in batch:
+                    events += self._complete(outcome, settling)
+        finally:
+            for _, _, task in running:
+                task.cancel()
+        return self._result(stop)
+
+    async def _next_batch(
+        self, running: list[tuple[float, int, asyncio.Task[Outcome]]]
+    ) -> list[Outcome] | None:
+        """The completions of the next tick, in activation order; None when the run timed out."""
+        timeout = self._remaining()
+        if self.logical:
+            finish = running[0][0]
+            tasks = []
+            while running and running[0][0] == finish:
+                tasks.append(heapq.heappop(running)[2])
+            try:
+                outcomes = await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+            except TimeoutError:
+                return None
+            self.now = finish
+            return sorted(outcomes, key=lambda o: o.activation.seq)
+        pending = {task for _, _, task in running}
+        done, _ = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            return None
+        running[:] = [entry for entry in running if entry[2] not in done]
+        heapq.heapify(running)
+        self.now = time.monotonic() - self._started
+        return sorted((task.result() for task in done), key=lambda o: o.activation.seq)
+
+    def _remaining(self) -> float | None:
+        if self.flow is None or self.flow.timeout is None:
+            return None
+        return max(0.0, self.flow.timeout - (time.monotonic() - self._started))
+
+    def _complete(self, outcome: Outcome, settling: list[str]) -> list[Event]:
+        activation = outcome.activation
+        agent = activation.agent
+        if outcome.text is not None:
+            self.state.status[agent] = Status.DONE
+            self.outputs[agent] = outcome.text
+            self._record("completed", agent=agent, seq=activation.seq)
+            events = [Event("TaskCompleted", agent, outcome.text)]
+            if activation.skill is not None:
+                emits = self._skills[activation.skill].emits
+                events += [Event(name, agent, outcome.text) for name in emits]
+            return events
+        error = outcome.error or "failed"
+        self.state.status[agent] = Status.FAILED
+        self.errors[agent] = error
+        self.refusals += outcome.refused
+        self._record("failed", agent=agent, seq=activation.seq, error=error)
+        settling.append(agent)
+        return [Event("AgentFailed", agent, error)]
+
+    # --- one activation -----------------------------------------------------------------------
+
+    async def _execute(self, activation: Activation) -> Outcome:
+        agent = self._agents[activation.agent]
+        messages = self._messages(agent, activation)
+        try:
+            grant = self.ledger.authorize(agent, activation.seq, messages)
+        except BudgetRefused as refused:
+            return Outcome(activation, error=str(refused), refused=True)
+        if grant.warning:
+            self._record("budget_warning", agent=agent.id, message=grant.warning)
+        request = Request(
+            agent=agent.id,
+            model=agent.model,
+            messages=messages,
+            max_tokens=grant.max_tokens,
+            temperature=agent.sampling.temperature,
+            top_p=agent.sampling.top_p,
+            response_format=agent.sampling.response_format,
+            timeout=agent.timeout or DEFAULT_CALL_TIMEOUT,
+        )
+        provider = self.providers[agent.provider]
+        try:
+            response = await asyncio.wait_for(provider.complete(request), request.timeout)
+        except TimeoutError:
+            self.ledger.settle(grant, None)
+            return Outcome(activation, error=f"timed out after {request.timeout:g} s")
+        except ProviderError as exc:
+            self.ledger.settle(grant, None)
+            return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
+        usage = response.usage
+        self.ledger.settle(grant, usage)
+        self._record(
+            "usage", agent=agent.id, seq=activation.seq, input=usage.input_tokens,
+            output=usage.output_tokens,
+        )  # fmt: skip
+        return Outcome(activation, text=response.text)
+
+    def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
+        system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()
+        return (*system, Message("user", self._prompt(agent, activation)))
+
+    def _prompt(self, agent: AgentSpec, activation: Activation) -> str:
+        payload = activation.trigger.payload
+        if activation.kind == "entry":
+            return self.input
+        if activation.kind == "skill" and activation.skill is not None:
+            prompt = self._skills[activation.skill].prompt
+            return f"{prompt}\n\n{payload}".strip()
+        if activation.kind == "proactive" and activation.proactive is not None:
+            return f"{self._proactive[activation.proactive].input}\n\n{payload}".strip()
+        return self._handoff(agent, activation)
+
+    def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
+        """Axocoatl's hand-off: one line per finished dependency, then the original task."""
+        deps = list(agent.depends_on) or [
+            r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
+        ]
+        lines = ["Previous agent outputs:"]
+        for dep in dict.fromkeys(deps):
+            if dep in self.outputs:
+                lines.append(f"[{dep}]: {self.outputs[dep]}")
+            elif dep in self.errors:
+                lines.append(f"[{dep}]: (failed: {self.errors[dep]})")
+        return "\n".join(lines) + f"\n\nOriginal task: {self.input}"
+
+    # --- results ------------------------------------------------------------------------------
+
+    def _record(self, kind: str, **fields: Any) -> None:
+        record = {"t": round(self.now, 6), "event": kind, **fields}
+        self.log.append(record)
+        if self.listener is not None:
+            self.listener(record)
+
+    def _result(self, stop: str | None) -> RunResult:
+        for agent in sorted(self.index.members):
+            if self.state.status.get(agent, Status.WAITING) is Status.WAITING:
+                self.state.status[agent] = Status.SKIPPED
+        sinks = self.flow.sinks if self.flow else self._leaves()
+        outputs = [(a, self.outputs[a]) for a in sinks if a in self.outputs]
+        if stop is None:
+            stop = self._stop_reason(sinks)
+        self._record("stopped", reason=stop)
+        return RunResult(
+            stop_reason=stop,
+            outputs=outputs,
+            status={a: str(s) for a, s in sorted(self.state.status.items())},
+            ledger=self.ledger,
+            activations=self.state.activations,
+            elapsed=time.monotonic() - self._started,
+            log=self.log,
+        )
+
+    def _leaves(self) -> tuple[str, ...]:
+        """For a skill fire: the agents whose completion triggered nothing further, in order."""
+        causes = {a.trigger.source for a in self.started}
+        ordered = dict.fromkeys(a.agent for a in self.started)
+        return tuple(a for a in ordered if a not in causes and a in self.outputs)
+
+    def _stop_reason(self, sinks: tuple[str, ...]) -> str:
+        if self.state.capped:
+            return "max_activations"
+        complete = all(self.state.status.get(s) is Status.DONE for s in sinks)
+        if complete and (sinks or not self.errors):
+            return "completed"
+        return "budget_exhausted" if self.refusals else "failed"

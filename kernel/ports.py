@@ -1,0 +1,104 @@
+"""Ports: the small interfaces adapters implement for the kernel, and the errors they raise.
+
+A provider is one coroutine, `complete(request) -> Response`, reporting token usage. Adapters
+(`axoc.providers.*`) translate their transport's exceptions into the `ProviderError` tree below,
+most specific first, with `raise ... from exc`; the kernel classifies failures by that tree:
+
+    ProviderError
+    ├── TransientProviderError      429, 5xx, timeouts, connection resets: may be retried
+    │   └── RateLimited             429, with the server's Retry-After in seconds if it sent one
+    └── FatalProviderError          400, 401, 403, unknown model: retrying cannot help
+        └── InvalidResponse         the provider answered, but not in its protocol
+
+`BudgetRefused` is raised by the kernel itself before a call leaves the process.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    agent: str
+    model: str
+    messages: tuple[Message, ...]
+    max_tokens: int | None  # the most output tokens the budget leaves room for; always sent
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: str | None = None  # "text" | "json"
+    timeout: float = 120.0  # seconds for the whole call
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    text: str
+    usage: Usage
+    model: str | None = None
+    finish_reason: str | None = None  # "stop", "length", ...
+
+
+class Provider(Protocol):
+    """One LLM endpoint. Implementations must be safe to call concurrently."""
+
+    async def complete(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderError(Exception):
+    """A provider call failed. `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying later: rate limits, server errors, timeouts, dropped connections."""
+
+
+class RateLimited(TransientProviderError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class FatalProviderError(ProviderError):
+    """Retrying cannot help: a bad request, bad credentials, an unknown model."""
+
+
+class InvalidResponse(FatalProviderError):
+    """The provider answered, but not in its protocol (malformed JSON, missing fields)."""
+
+
+class BudgetRefused(Exception):
+    """A call was refused before it was sent: it could exceed a token budget."""
+
+    def __init__(self, agent: str, estimate: int, limit: int, which: str) -> None:
+        super().__init__(
+            f"budget refused a call of agent '{agent}': it could use {estimate} tokens "
+            f"(input estimate plus max_tokens) and the {which} budget has {limit} left"
+        )
+        self.agent = agent
+        self.estimate = estimate
+        self.limit = limit
+        self.which = which

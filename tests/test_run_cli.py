@@ -1,0 +1,177 @@
+"""`axoc run` and `axoc tokens report` through the CLI, with the built-in echo provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from axoc.pipeline import STAGES, compile_file
+from tests.conftest import ROOT
+from tests.helpers import axoc, axoc_process
+
+HELLO = str(ROOT / "examples" / "hello-world.axoc.yaml")
+
+
+def test_the_readme_dry_run(tmp_path: Path) -> None:
+    result = axoc("run", HELLO, "--dry-run", "-i", "Why is the sky blue?", "--state-dir", str(tmp_path))
+    assert result.code == 0, result.err
+    assert result.out == (
+        "summarizer ← Previous agent outputs: [researcher]: researcher ← Why is the sky blue? "
+        "Original task: Why is the sky blue?\n"
+    )
+    assert "completed (exit 0); 2 activations" in result.err
+
+
+def test_json_streams_one_object_per_event(tmp_path: Path) -> None:
+    result = axoc("run", HELLO, "--dry-run", "--json", "-i", "q", "--state-dir", str(tmp_path))
+    assert result.code == 0
+    records = [json.loads(line) for line in result.out.splitlines()]
+    kinds = [r["event"] for r in records]
+    assert kinds[0] == "published" and kinds[-2] == "stopped" and kinds[-1] == "output"
+    assert [r["agent"] for r in records if r["event"] == "activated"] == ["researcher", "summarizer"]
+    assert records[-1]["outputs"]["summarizer"].startswith("summarizer ← ")
+
+
+@pytest.mark.parametrize(
+    ("example", "extra"),
+    [
+        ("hello-world", ()),
+        ("research-pipeline", ()),
+        ("quorum", ()),
+        ("incident-response", ()),
+        ("multi-provider", ()),
+        ("skills-lattice", ("--fire", "write-code")),
+    ],
+)
+def test_every_example_runs_dry(example: str, extra: tuple[str, ...], tmp_path: Path) -> None:
+    path = str(ROOT / "examples" / f"{example}.axoc.yaml")
+    result = axoc("run", path, "--dry-run", "-i", "x", "--state-dir", str(tmp_path), *extra)
+    assert result.code == 0, result.err
+    assert result.out.strip()
+
+
+def test_a_saved_plan_runs_like_its_config(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert axoc("plan", HELLO, "--format", "json", "-o", str(plan)).code == 0
+    from_plan = axoc("run", str(plan), "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    from_config = axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    assert from_plan.code == from_config.code == 0
+    assert from_plan.out == from_config.out
+
+
+def test_a_corrupt_plan_is_refused(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert axoc("plan", HELLO, "--format", "json", "-o", str(plan)).code == 0
+    plan.write_text(plan.read_text().replace('"threshold":0.5', '"threshold":0.25'))
+    result = axoc("run", str(plan), "--dry-run")
+    assert result.code == 2
+    assert "is not a signal table: digest mismatch" in result.err
+
+
+def test_a_plan_with_an_unbounded_loop_stops_at_max_activations(tmp_path: Path) -> None:
+    config = tmp_path / "loop.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: w, provider: echo}\n  - {id: e, provider: echo}\nskills:\n"
+        "  - {id: draft, agents: [w], reacts_to: [Edited], emits: [Drafted]}\n"
+        "  - {id: edit, agents: [e], reacts_to: [Drafted], emits: [Edited]}\n",
+        encoding="utf-8",
+    )
+    unit = compile_file(str(config), os.environ, STAGES[:-1])  # check would refuse it (AX505)
+    assert unit.lowered is not None
+    plan = tmp_path / "loop.json"
+    plan.write_text(unit.lowered.table.to_json(), encoding="utf-8")
+    result = axoc("run", str(plan), "--fire", "draft", "--state-dir", str(tmp_path))
+    assert result.code == 5
+    assert "max_activations (exit 5); 6 activations" in result.err
+
+
+def test_a_budget_refusal_exits_4(tmp_path: Path) -> None:
+    config = tmp_path / "b.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: echo, token_budget: {per_call: 20}}\n"
+        "workflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    result = axoc("run", str(config), "-i", "hello", "--state-dir", str(tmp_path))
+    assert result.code == 4
+    assert "budget_exhausted (exit 4)" in result.err
+
+
+def test_a_config_with_errors_is_refused_with_its_diagnostics(tmp_path: Path) -> None:
+    config = tmp_path / "e.axoc.yaml"
+    config.write_text("agents:\n  - {id: a, provider: echo, depends_on: [zz]}\n", encoding="utf-8")
+    result = axoc("run", str(config), "--dry-run")
+    assert result.code == 2
+    assert "unknown agent 'zz' [AX302]" in result.err
+
+
+def test_an_unset_variable_is_an_error_before_any_request(tmp_path: Path) -> None:
+    config = tmp_path / "v.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: echo, system_prompt: 'Use ${AXOC_TEST_NEVER_SET}'}\n"
+        "workflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    result = axoc("run", str(config), "--dry-run")
+    assert result.code == 2
+    assert "environment variable AXOC_TEST_NEVER_SET is not set [AX303]" in result.err
+
+
+def test_a_missing_api_key_is_refused_before_any_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    config = tmp_path / "k.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: openai, model: gpt-4o-mini}\nworkflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    result = axoc("run", str(config))
+    assert result.code == 2
+    assert "provider 'openai' needs an API key: set OPENAI_API_KEY" in result.err
+
+
+def test_choosing_the_workflow(tmp_path: Path) -> None:
+    config = tmp_path / "two.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: echo}\nworkflows:\n  - {id: one, agents: [a]}\n"
+        "  - {id: two, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    missing = axoc("run", str(config), "--dry-run")
+    assert missing.code == 2 and "choose a workflow with -w (workflows: one, two)" in missing.err
+    assert axoc("run", str(config), "-w", "two", "--dry-run", "--state-dir", str(tmp_path)).code == 0
+    assert axoc("run", str(config), "-w", "three", "--dry-run").code == 2
+    assert axoc("run", str(config), "--fire", "nope", "--dry-run").code == 2
+
+
+def test_tokens_report(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    assert axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", state).code == 0
+    text = axoc("tokens", "report", "--state-dir", state)
+    assert text.code == 0
+    lines = text.out.splitlines()
+    assert lines[0].endswith("(hello-world): completed")
+    assert lines[1].split() == ["agent", "input", "output", "total"]
+    rows = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in lines[2:]}
+    assert rows["total"] == [a + b for a, b in zip(rows["researcher"], rows["summarizer"], strict=True)]
+    as_json = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", state).out)
+    assert as_json["totals"]["total"] == rows["total"][2]
+    assert axoc("tokens", "report", "--run", "nope", "--state-dir", state).code == 2
+
+
+def test_run_records_are_private(tmp_path: Path) -> None:
+    state = tmp_path / "deep" / "state"
+    assert axoc("run", HELLO, "--dry-run", "--state-dir", str(state)).code == 0
+    (record,) = state.glob("runs/*/usage.json")
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    for folder in (state, state / "runs", record.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert not list(record.parent.glob(".*"))  # no temporary file left behind
+
+
+def test_run_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
+    result = axoc_process("run", HELLO, "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    assert result.code == 0 and "Traceback" not in result.err
