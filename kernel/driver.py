@@ -126,6 +126,9 @@ class Driver:
                     finish = self.now + self.durations.get(activation.agent, 1)
                     task = asyncio.create_task(self._execute(activation))
                     heapq.heappush(running, (finish, activation.seq, task))
+                if activations and self.index.listens("AgentActivated"):
+                    events = [Event("AgentActivated", a.agent) for a in activations]
+                    continue  # delivered in the same tick, before anything completes
                 if not running:
                     break
                 batch = await self._next_batch(running)

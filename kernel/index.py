@@ -70,6 +70,10 @@ class RunIndex:
         self.routes_of = {unit: tuple(routes) for unit, routes in routes_of.items()}
         self.fed_by = {source: frozenset(agents) for source, agents in fed_by.items()}
 
+    def listens(self, event: str) -> bool:
+        """Whether any live unit has a route from `event`."""
+        return event in self._exact or event in self._any
+
     def matching(self, event: str, source: str | None) -> tuple[Route, ...]:
         """Routes fed by `event` published by `source` (None: no particular source)."""
         by_source = self._exact.get(event)

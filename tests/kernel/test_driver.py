@@ -234,3 +234,13 @@ def test_same_inputs_and_logical_clock_give_the_same_log_byte_for_byte(tmp_path:
         for _ in range(3)
     ]
     assert logs[0] == logs[1] == logs[2]
+
+
+def test_agent_activated_is_published_when_an_agent_starts(tmp_path: Path) -> None:
+    text = JOIN.replace(
+        "  - {id: join",
+        "  - {id: watcher, provider: echo, activation: AgentActivated(b)}\n  - {id: join",
+    ).replace("agents: [root, a, b, c, join]", "agents: [root, a, b, c, watcher, join]")
+    result = run(table(tmp_path, text), workflow="fan", input="x", logical=True, durations={"b": 5})
+    starts = {r["agent"]: r["t"] for r in result.log if r["event"] == "activated"}
+    assert starts["watcher"] == starts["b"] == 1.0  # the same tick b started, not when it ended
