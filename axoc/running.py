@@ -167,6 +167,9 @@ def run_command(
         loaded = load(path)
         flow, fire = target(loaded.table, workflow, skill)
         built = providers(loaded, dry_run)
+    except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
+        print(f"axoc run: {invalid}", file=sys.stderr)
+        return EXIT_USAGE
     except RunRefused as refused:
         print(f"axoc run: {refused}", file=sys.stderr)
         return EXIT_USAGE

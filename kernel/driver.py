@@ -36,6 +36,9 @@ EXIT_CODES = {
     "interrupted": 130,
 }
 DEFAULT_CALL_TIMEOUT = 300.0  # seconds, when the agent sets none
+# Adapters enforce `request.timeout` themselves and classify it (a transient error); the driver's
+# own limit, a little later, catches a provider that does not.
+TIMEOUT_GRACE = 0.5
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -216,7 +219,9 @@ class Driver:
         )
         provider = self.providers[agent.provider]
         try:
-            response = await asyncio.wait_for(provider.complete(request), request.timeout)
+            response = await asyncio.wait_for(
+                provider.complete(request), request.timeout + TIMEOUT_GRACE
+            )
         except TimeoutError:
             self.ledger.settle(grant, None)
             return Outcome(activation, error=f"timed out after {request.timeout:g} s")

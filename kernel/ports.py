@@ -31,7 +31,9 @@ class Request:
     agent: str
     model: str
     messages: tuple[Message, ...]
-    max_tokens: int | None  # the most output tokens the budget leaves room for; always sent
+    # The most output tokens the budgets leave room for. None only under `overflow_policy: warn`
+    # when no room is left and the agent sets no max_tokens; adapters then send none.
+    max_tokens: int | None
     temperature: float | None = None
     top_p: float | None = None
     response_format: str | None = None  # "text" | "json"

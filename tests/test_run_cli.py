@@ -17,7 +17,9 @@ HELLO = str(ROOT / "examples" / "hello-world.axoc.yaml")
 
 
 def test_the_readme_dry_run(tmp_path: Path) -> None:
-    result = axoc("run", HELLO, "--dry-run", "-i", "Why is the sky blue?", "--state-dir", str(tmp_path))
+    result = axoc(
+        "run", HELLO, "--dry-run", "-i", "Why is the sky blue?", "--state-dir", str(tmp_path)
+    )
     assert result.code == 0, result.err
     assert result.out == (
         "summarizer ← Previous agent outputs: [researcher]: researcher ← Why is the sky blue? "
@@ -32,7 +34,10 @@ def test_json_streams_one_object_per_event(tmp_path: Path) -> None:
     records = [json.loads(line) for line in result.out.splitlines()]
     kinds = [r["event"] for r in records]
     assert kinds[0] == "published" and kinds[-2] == "stopped" and kinds[-1] == "output"
-    assert [r["agent"] for r in records if r["event"] == "activated"] == ["researcher", "summarizer"]
+    assert [r["agent"] for r in records if r["event"] == "activated"] == [
+        "researcher",
+        "summarizer",
+    ]
     assert records[-1]["outputs"]["summarizer"].startswith("summarizer ← ")
 
 
@@ -121,7 +126,9 @@ def test_an_unset_variable_is_an_error_before_any_request(tmp_path: Path) -> Non
     assert "environment variable AXOC_TEST_NEVER_SET is not set [AX303]" in result.err
 
 
-def test_a_missing_api_key_is_refused_before_any_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_api_key_is_refused_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = tmp_path / "k.axoc.yaml"
     config.write_text(
@@ -142,7 +149,9 @@ def test_choosing_the_workflow(tmp_path: Path) -> None:
     )
     missing = axoc("run", str(config), "--dry-run")
     assert missing.code == 2 and "choose a workflow with -w (workflows: one, two)" in missing.err
-    assert axoc("run", str(config), "-w", "two", "--dry-run", "--state-dir", str(tmp_path)).code == 0
+    assert (
+        axoc("run", str(config), "-w", "two", "--dry-run", "--state-dir", str(tmp_path)).code == 0
+    )
     assert axoc("run", str(config), "-w", "three", "--dry-run").code == 2
     assert axoc("run", str(config), "--fire", "nope", "--dry-run").code == 2
 
@@ -156,7 +165,9 @@ def test_tokens_report(tmp_path: Path) -> None:
     assert lines[0].endswith("(hello-world): completed")
     assert lines[1].split() == ["agent", "input", "output", "total"]
     rows = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in lines[2:]}
-    assert rows["total"] == [a + b for a, b in zip(rows["researcher"], rows["summarizer"], strict=True)]
+    assert rows["total"] == [
+        a + b for a, b in zip(rows["researcher"], rows["summarizer"], strict=True)
+    ]
     as_json = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", state).out)
     assert as_json["totals"]["total"] == rows["total"][2]
     assert axoc("tokens", "report", "--run", "nope", "--state-dir", state).code == 2
@@ -175,3 +186,15 @@ def test_run_records_are_private(tmp_path: Path) -> None:
 def test_run_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
     result = axoc_process("run", HELLO, "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
     assert result.code == 0 and "Traceback" not in result.err
+
+
+def test_a_malformed_base_url_is_refused_before_any_request(tmp_path: Path) -> None:
+    config = tmp_path / "u.axoc.yaml"
+    config.write_text(
+        "providers:\n  lab: {kind: openai_compatible, base_url: 'not a url'}\n"
+        "agents:\n  - {id: a, provider: lab, model: m}\nworkflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    result = axoc("run", str(config))
+    assert result.code == 2
+    assert result.err.startswith("axoc run: ") and "Traceback" not in result.err

@@ -7,6 +7,7 @@ Each adapter is one module exposing one class with `complete(request) -> Respons
 - `axoc.providers.openai.OpenAIProvider`: OpenAI chat completions, which also serves Mistral,
   OpenRouter and any OpenAI-compatible server (LM Studio, vLLM, MLX) by `base_url`.
 - `axoc.providers.http`: the httpx plumbing they share (timeouts, error translation, redaction).
+- `axoc.providers.echo.EchoProvider`: the built-in deterministic provider (no network).
 
 Adapters raise only the kernel's `ProviderError` tree. This package imports nothing heavy:
 httpx is loaded when an adapter module is imported, never by `axoc check` or `axoc plan`.

@@ -1,0 +1,108 @@
+"""Ollama's native chat API: `POST {base_url}/api/chat`, not streamed.
+
+Wire format, as documented in ollama/ollama `docs/api.md` ("Generate a chat completion") and
+defined by `api/types.go`:
+
+    request   {"model", "messages": [{"role", "content"}], "stream": false,
+               "options": {"num_predict", "temperature", "top_p"},   (only those set)
+               "format": "json"}                                    (JSON mode only)
+    answer    {"model", "message": {"role", "content"}, "done": true, "done_reason",
+               "prompt_eval_count", "eval_count", ...durations}
+    error     {"error": "model \"x\" not found, try pulling it first"} with a 4xx/5xx status
+
+Usage: `prompt_eval_count` -> input tokens, `eval_count` -> output tokens. Ollama encodes both
+with Go's `omitempty`, so an absent count means 0. That reading is taken only where 0 is
+possible: `eval_count` when the answer is empty. An absent `prompt_eval_count` for a non-empty
+prompt is the known bug of Ollama releases before July 2024 (ollama/ollama#2068, fixed by
+#5371), which dropped it when the prompt was cached; the true count is unknown, so it raises
+`InvalidResponse` rather than recording 0 and letting budgets undercount.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from axoc.kernel.ports import Request, Response, Usage
+from axoc.providers.http import Answer, Endpoint, check_url, new_client, post_json
+
+DEFAULT_BASE_URL = "http://localhost:11434"
+
+
+class OllamaProvider:
+    """One Ollama server. Safe to call concurrently (one pooled `httpx.AsyncClient`)."""
+
+    def __init__(
+        self, base_url: str = DEFAULT_BASE_URL, client: httpx.AsyncClient | None = None
+    ) -> None:
+        url = check_url(base_url).rstrip("/") + "/api/chat"
+        self._endpoint = Endpoint("ollama", url, _error_text)
+        # Invariant: `_owns_client` is True exactly when `aclose()` must close `_client`.
+        self._owns_client = client is None
+        self._client = client if client is not None else new_client()
+
+    async def complete(self, request: Request) -> Response:
+        headers = {"Accept": "application/json"}
+        payload = await post_json(
+            self._client, self._endpoint, request_body(request), headers, request.timeout
+        )
+        return parse_answer(Answer(payload, self._endpoint), prompted=bool(request.messages))
+
+    async def aclose(self) -> None:
+        """Close the client this provider created; an injected client stays its owner's."""
+        if self._owns_client:
+            await self._client.aclose()
+
+
+def request_body(request: Request) -> dict[str, object]:
+    options: dict[str, object] = {}
+    if request.max_tokens is not None:
+        options["num_predict"] = request.max_tokens
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    if request.top_p is not None:
+        options["top_p"] = request.top_p
+    body: dict[str, object] = {
+        "model": request.model,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "stream": False,
+    }
+    if options:
+        body["options"] = options
+    if request.response_format == "json":
+        body["format"] = "json"
+    return body
+
+
+def parse_answer(answer: Answer, *, prompted: bool) -> Response:
+    if answer.get("done") is not True:
+        error = answer.optional_text("error")
+        raise answer.invalid(error or "`done` is not true in a non-streamed answer")
+    text = answer.text("message.content")
+    return Response(
+        text=text,
+        usage=Usage(
+            input_tokens=_count(answer, "prompt_eval_count", zero_possible=not prompted),
+            output_tokens=_count(answer, "eval_count", zero_possible=text == ""),
+        ),
+        model=answer.optional_text("model"),
+        finish_reason=answer.optional_text("done_reason"),
+    )
+
+
+def _count(answer: Answer, field: str, *, zero_possible: bool) -> int:
+    if answer.get(field) is not None:
+        return answer.count(field)
+    if zero_possible:
+        return 0  # Go's omitempty dropped a zero
+    if field == "prompt_eval_count":
+        raise answer.invalid(
+            "`prompt_eval_count` is missing, so the prompt's token count is unknown (Ollama "
+            "releases before July 2024 drop it for a cached prompt; upgrade Ollama)"
+        )
+    return answer.count(field)  # raises: the count is missing
+
+
+def _error_text(payload: object) -> str | None:
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return str(payload["error"])
+    return None

@@ -1,0 +1,130 @@
+"""`axoc run` against real HTTP servers on loopback speaking the providers' protocols: a server
+is targeted by config alone; errors, Ctrl-C and timeouts end runs cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import axoc
+from tests.providers.servers import OLLAMA_CHAT, OPENAI_BAD_KEY, OPENAI_CHAT, FakeServer, Reply
+
+CHAIN = """
+agents:
+  - {{id: researcher, provider: {provider}, model: m1, system_prompt: "Research."}}
+  - {{id: summarizer, provider: {provider}, model: m2, depends_on: [researcher]}}
+workflows:
+  - {{id: hello, agents: [researcher, summarizer]{extra}}}
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    with FakeServer() as running:
+        yield running
+
+
+def config(tmp_path: Path, providers: str, provider: str, extra: str = "") -> str:
+    path = tmp_path / "http.axoc.yaml"
+    path.write_text(providers + CHAIN.format(provider=provider, extra=extra), encoding="utf-8")
+    return str(path)
+
+
+def test_an_openai_compatible_server_targeted_by_config_alone(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    server.script(Reply(200, OPENAI_CHAT), Reply(200, OPENAI_CHAT))
+    providers = f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+    state = str(tmp_path / "state")
+    result = axoc("run", config(tmp_path, providers, "lab"), "-i", "Why?", "--state-dir", state)
+    answer = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
+    assert result.code == 0, result.err
+    assert result.out == answer + "\n"
+    first, second = server.received
+    assert first.path == second.path == "/v1/chat/completions"
+    assert "authorization" not in first.headers  # no key configured, none sent
+    assert first.json()["model"] == "m1" and second.json()["model"] == "m2"
+    assert first.json()["messages"] == [
+        {"role": "system", "content": "Research."},
+        {"role": "user", "content": "Why?"},
+    ]
+    handoff = second.json()["messages"][-1]["content"]
+    assert handoff == f"Previous agent outputs:\n[researcher]: {answer}\n\nOriginal task: Why?"
+    assert all(isinstance(r.json()["max_tokens"], int) for r in server.received)
+    report = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", state).out)
+    assert report["usage"]["researcher"] == {"input": 19, "output": 10, "total": 29}
+
+
+def test_ollama_targeted_by_config_alone(tmp_path: Path, server: FakeServer) -> None:
+    server.script(Reply(200, OLLAMA_CHAT), Reply(200, OLLAMA_CHAT))
+    providers = f"providers:\n  ollama:\n    base_url: {server.url}\n"
+    result = axoc(
+        "run", config(tmp_path, providers, "ollama"), "-i", "Hi", "--state-dir", str(tmp_path)
+    )
+    assert result.code == 0, result.err
+    assert result.out == "Hello! How are you today?\n"
+    assert [r.path for r in server.received] == ["/api/chat", "/api/chat"]
+    assert server.received[0].json()["stream"] is False
+
+
+def test_a_provider_error_fails_the_run_without_leaking_the_key(
+    tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_KEY", "sk-test-4d8c2a9b1f7e9f2c")
+    server.script(Reply(401, OPENAI_BAD_KEY))
+    providers = (
+        f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+        "    api_key: ${LAB_KEY}\n"
+    )
+    path = config(tmp_path, providers, "lab")
+    result = axoc("run", path, "-i", "x", "--json", "--state-dir", str(tmp_path))
+    assert result.code == 1
+    assert server.received[0].headers["authorization"] == "Bearer sk-test-4d8c2a9b1f7e9f2c"
+    failed = [json.loads(line) for line in result.out.splitlines() if '"failed"' in line]
+    assert failed[0]["agent"] == "researcher" and "FatalProviderError" in failed[0]["error"]
+    skipped = [json.loads(line)["agent"] for line in result.out.splitlines() if '"skipped"' in line]
+    assert skipped == ["summarizer"]
+    assert "sk-test-4d8c2a9b1f7e9f2c" not in result.out + result.err
+    assert len(server.received) == 1
+
+
+def test_ctrl_c_ends_the_run_with_130(tmp_path: Path, server: FakeServer) -> None:
+    server.default = Reply(200, OPENAI_CHAT, hang=60)
+    providers = f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "axoc", "run", config(tmp_path, providers, "lab"), "-i", "x",
+         "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not server.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.received, "the run never reached the provider"
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=10)
+    assert child.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_a_workflow_timeout_exits_6(tmp_path: Path, server: FakeServer) -> None:
+    server.default = Reply(200, OPENAI_CHAT, hang=60)
+    providers = f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+    started = time.monotonic()
+    result = axoc(
+        "run",
+        config(tmp_path, providers, "lab", ", timeout: 0.5"),
+        "-i",
+        "x",
+        "--state-dir",
+        str(tmp_path),
+    )
+    assert result.code == 6
+    assert time.monotonic() - started < 5
+    assert "timeout (exit 6)" in result.err
