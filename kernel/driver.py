@@ -228,6 +228,9 @@ class Driver:
         except ProviderError as exc:
             self.ledger.settle(grant, None)
             return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a provider bug fails its activation, not the whole run
+            self.ledger.settle(grant, None)
+            return Outcome(activation, error=f"unexpected {type(exc).__name__} in provider: {exc}")
         usage = response.usage
         self.ledger.settle(grant, usage)
         self._record(

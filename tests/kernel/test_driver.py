@@ -244,3 +244,16 @@ def test_agent_activated_is_published_when_an_agent_starts(tmp_path: Path) -> No
     result = run(table(tmp_path, text), workflow="fan", input="x", logical=True, durations={"b": 5})
     starts = {r["agent"]: r["t"] for r in result.log if r["event"] == "activated"}
     assert starts["watcher"] == starts["b"] == 1.0  # the same tick b started, not when it ended
+
+
+def test_an_unexpected_provider_exception_fails_only_its_activation(tmp_path: Path) -> None:
+    class Broken(Scripted):
+        async def complete(self, request):  # type: ignore[no-untyped-def]
+            if request.agent == "b":
+                raise KeyError("choices")
+            return await super().complete(request)
+
+    result = run(table(tmp_path, JOIN), Broken(), workflow="fan", input="x", logical=True)
+    assert result.status["b"] == "failed" and result.status["a"] == "done"
+    assert result.status["join"] == "skipped" and result.stop_reason == "failed"
+    assert any(r.get("error") == "unexpected KeyError in provider: 'choices'" for r in result.log)
