@@ -177,7 +177,15 @@ def run_command(
     listener = (
         _json_listener if as_json else (Live(sys.stderr, members) if sys.stderr.isatty() else None)
     )
-    driver = Driver(loaded.table, built, workflow=flow, skill=fire, input=text, listener=listener)
+    driver = Driver(
+        loaded.table,
+        built,
+        workflow=flow,
+        skill=fire,
+        input=text,
+        listener=listener,
+        keep_log=False,
+    )
     run_id = new_run_id()
     try:
         result = asyncio.run(_run(driver, built))

@@ -17,7 +17,7 @@ overspend. Hence, if providers honour `max_tokens`, recorded usage never exceeds
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from axoc.kernel.ports import BudgetRefused, Message, Usage
 from axoc.kernel.table import AgentSpec
@@ -27,17 +27,18 @@ PER_REQUEST = 8
 
 
 def estimate_input(messages: tuple[Message, ...]) -> int:
-    return PER_REQUEST + sum(len(m.content.encode("utf-8")) + PER_MESSAGE for m in messages)
+    size = sum(len(m.content.encode("utf-8")) for m in messages)
+    return PER_REQUEST + PER_MESSAGE * len(messages) + size
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(NamedTuple):
     """Permission for one call: send `max_tokens`; `reserved` tokens are held until settled."""
 
     activation: int
     agent: str
     reserved: int
     max_tokens: int | None
+    estimate: int  # the input estimate the decision was made on
     warning: str | None = None  # set under `warn` when the call may exceed a budget
 
 
@@ -46,7 +47,7 @@ class Ledger:
 
     def __init__(self, workflow_budget: int | None) -> None:
         self.workflow_budget = workflow_budget
-        self.by_agent: dict[str, Usage] = defaultdict(lambda: Usage(0, 0))
+        self.by_agent: dict[str, Usage] = {}
         self.by_activation: dict[int, int] = defaultdict(int)
         self.used = 0
         self.reserved = 0
@@ -69,23 +70,19 @@ class Ledger:
                 self.refused += 1
                 need = estimate + (wanted if wanted is not None else 1)
                 raise BudgetRefused(agent.id, need, max(0, room + estimate), which)
-            return self._reserve(activation, agent.id, estimate + max_tokens, max_tokens)
+            return self._reserve(activation, agent.id, estimate, estimate + max_tokens, max_tokens)
         if room < 1 or (wanted is not None and wanted > room):
             note = f"'{agent.id}' may exceed its {which} budget ({max(0, room + estimate)} left)"
-            return self._reserve(activation, agent.id, 0, wanted, note)
-        return self._reserve(activation, agent.id, estimate + max_tokens, max_tokens)
+            return self._reserve(activation, agent.id, estimate, 0, wanted, note)
+        return self._reserve(activation, agent.id, estimate, estimate + max_tokens, max_tokens)
 
     def _reserve(
-        self,
-        activation: int,
-        agent: str,
-        tokens: int,
-        max_tokens: int | None,
+        self, activation: int, agent: str, estimate: int, tokens: int, max_tokens: int | None,
         note: str | None = None,
-    ) -> Grant:
+    ) -> Grant:  # fmt: skip
         self.reserved += tokens
         self.held_by[activation] += tokens
-        return Grant(activation, agent, tokens, max_tokens, note)
+        return Grant(activation, agent, tokens, max_tokens, estimate, note)
 
     def settle(self, grant: Grant, usage: Usage | None) -> None:
         """Release the reservation; record what the call used (None: it failed, nothing used)."""
@@ -93,9 +90,11 @@ class Ledger:
         self.held_by[grant.activation] -= grant.reserved
         if usage is None:
             return
-        before = self.by_agent[grant.agent]
-        self.by_agent[grant.agent] = Usage(
-            before.input_tokens + usage.input_tokens, before.output_tokens + usage.output_tokens
+        before = self.by_agent.get(grant.agent)
+        self.by_agent[grant.agent] = (
+            usage
+            if before is None
+            else Usage(before[0] + usage.input_tokens, before[1] + usage.output_tokens)
         )
         self.by_activation[grant.activation] += usage.total
         self.used += usage.total

@@ -18,23 +18,21 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from axoc.kernel.index import RunIndex
+from axoc.kernel.index import RunIndex, Target
 from axoc.kernel.table import Route, Unit
 
 EPSILON = 1e-9  # thresholds are compared with this slack against float rounding
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):  # immutable, and five times cheaper to create than a frozen dataclass
     name: str
     source: str | None  # an agent id, a skill id (SkillFired), a trigger id (ScheduleTick)
     payload: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Activation:
+class Activation(NamedTuple):
     seq: int  # 1, 2, 3... in the order the run started them: the deterministic tie-breaker
     agent: str
     unit: str
@@ -84,36 +82,39 @@ def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> l
     """Publish `events` (in order) at time `now`; return the activations they trigger."""
     fired: list[Activation] = []
     for event in events:
-        for route in index.matching(event.name, event.source):
-            activation = _deliver(index, state, route, event, now)
+        for target in index.matching(event.name, event.source):
+            activation = _deliver(index, state, target, event, now)
             if activation is not None:
                 fired.append(activation)
     return fired
 
 
 def _deliver(
-    index: RunIndex, state: RunState, route: Route, event: Event, now: float
+    index: RunIndex, state: RunState, target: Target, event: Event, now: float
 ) -> Activation | None:
-    unit = index.units[route.unit]
+    unit = target.unit
+    uid = unit.id
     if unit.once and unit.agent in state.spent:
         return None
     if unit.latch:
-        seen = state.counted.setdefault(unit.id, set())
-        key = (route.event, route.source)
-        if key in seen:
+        seen = state.counted.get(uid)
+        if seen is None:
+            seen = state.counted[uid] = set()
+        elif target.key in seen:
             return None
-        seen.add(key)
-    if now < state.cooldown_until.get(unit.id, -math.inf):
+        seen.add(target.key)
+    if unit.cooldown and now < state.cooldown_until.get(uid, -math.inf):
         return None
-    level = state.level.get(unit.id, 0.0)
-    if unit.decay > 0 and level:
-        level *= math.exp(-unit.decay * (now - state.updated.get(unit.id, now)))
-    level += route.weight
-    state.updated[unit.id] = now
+    level = state.level.get(uid, 0.0)
+    if level and unit.decay > 0:
+        level *= math.exp(-unit.decay * (now - state.updated.get(uid, now)))
+    level += target.weight
+    if unit.decay > 0:
+        state.updated[uid] = now
     if level < unit.threshold - EPSILON:
-        state.level[unit.id] = level
+        state.level[uid] = level
         return None
-    state.level[unit.id] = 0.0
+    state.level.pop(uid, None)  # a level of 0 is stored as no level
     if state.activations >= index.max_activations:
         state.capped = True
         return None

@@ -21,10 +21,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from axoc.kernel.budget import Ledger
+from axoc.kernel.budget import Grant, Ledger
 from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
 from axoc.kernel.index import RunIndex
-from axoc.kernel.ports import BudgetRefused, Message, Provider, ProviderError, Request
+from axoc.kernel.ports import (
+    BudgetRefused,
+    Message,
+    Provider,
+    ProviderError,
+    Request,
+    Response,
+)
 from axoc.kernel.table import AgentSpec, SignalTable
 
 EXIT_CODES = {
@@ -58,7 +65,7 @@ class RunResult:
     ledger: Ledger
     activations: int
     elapsed: float
-    log: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # can be 3 × N records
 
     @property
     def exit_code(self) -> int:
@@ -77,6 +84,7 @@ class Driver:
         logical: bool = False,
         durations: Mapping[str, int] | None = None,
         listener: Listener | None = None,
+        keep_log: bool = True,
     ) -> None:
         if (workflow is None) == (skill is None):
             raise ValueError("a run starts from exactly one workflow or one skill")
@@ -88,6 +96,8 @@ class Driver:
         self.logical = logical
         self.durations = durations or {}
         self.listener = listener
+        self.keep_log = keep_log
+        self.observed = keep_log or listener is not None  # records are built only if so
         self.index = RunIndex(table, workflow)
         self.state = RunState()
         self.ledger = Ledger(self.flow.token_budget if self.flow else None)
@@ -112,7 +122,9 @@ class Driver:
             events = [Event("SkillFired", self.skill, self.input)]
         for event in events:
             self._record("published", name=event.name, source=event.source)
-        running: list[tuple[float, int, asyncio.Task[Outcome]]] = []
+        # Invariant: `pending` holds every started activation not yet completed, keyed by the
+        # tick it completes at (logical clock) and its sequence: a task, or an instant outcome.
+        pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]] = []
         settling: list[str] = []
         stop = None
         try:
@@ -124,17 +136,17 @@ class Driver:
                 settling = []
                 self.started += activations
                 for activation in activations:
-                    self._record("activated", agent=activation.agent, unit=activation.unit,
-                                 seq=activation.seq)  # fmt: skip
+                    if self.observed:
+                        self._record("activated", agent=activation.agent, unit=activation.unit,
+                                     seq=activation.seq)  # fmt: skip
                     finish = self.now + self.durations.get(activation.agent, 1)
-                    task = asyncio.create_task(self._execute(activation))
-                    heapq.heappush(running, (finish, activation.seq, task))
+                    heapq.heappush(pending, (finish, activation.seq, self._start(activation)))
                 if activations and self.index.listens("AgentActivated"):
                     events = [Event("AgentActivated", a.agent) for a in activations]
                     continue  # delivered in the same tick, before anything completes
-                if not running:
+                if not pending:
                     break
-                batch = await self._next_batch(running)
+                batch = await self._next_batch(pending)
                 if batch is None:
                     stop = "timeout"
                     break
@@ -142,34 +154,62 @@ class Driver:
                 for outcome in batch:
                     events += self._complete(outcome, settling)
         finally:
-            for _, _, task in running:
-                task.cancel()
+            for _, _, item in pending:
+                if isinstance(item, asyncio.Task):
+                    item.cancel()
         return self._result(stop)
 
+    def _start(self, activation: Activation) -> asyncio.Task[Outcome] | Outcome:
+        """An instant provider answers here and now; any other runs as a task."""
+        provider = self.providers[self._agents[activation.agent].provider]
+        instant = getattr(provider, "complete_now", None)
+        if instant is not None:
+            return self._execute_now(activation, instant)
+        return asyncio.create_task(self._execute(activation))
+
     async def _next_batch(
-        self, running: list[tuple[float, int, asyncio.Task[Outcome]]]
+        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
     ) -> list[Outcome] | None:
         """The completions of the next tick, in activation order; None when the run timed out."""
         timeout = self._remaining()
+        if not self.logical and all(isinstance(e[2], Outcome) for e in pending):
+            # everything answered already (an instant provider): the whole queue is the batch
+            outcomes = [entry[2] for entry in pending if isinstance(entry[2], Outcome)]
+            pending.clear()
+            self.now = time.monotonic() - self._started
+            return sorted(outcomes, key=lambda o: o.activation.seq)
         if self.logical:
-            finish = running[0][0]
-            tasks = []
-            while running and running[0][0] == finish:
-                tasks.append(heapq.heappop(running)[2])
+            finish = pending[0][0]
+            items = []
+            while pending and pending[0][0] == finish:
+                items.append(heapq.heappop(pending)[2])
             try:
-                outcomes = await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+                outcomes = await asyncio.wait_for(self._gather(items), timeout)
             except TimeoutError:
                 return None
             self.now = finish
             return sorted(outcomes, key=lambda o: o.activation.seq)
-        pending = {task for _, _, task in running}
-        done, _ = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if not done:
-            return None
-        running[:] = [entry for entry in running if entry[2] not in done]
-        heapq.heapify(running)
+        instant = [item for _, _, item in pending if isinstance(item, Outcome)]
+        tasks = [item for _, _, item in pending if isinstance(item, asyncio.Task)]
+        if instant:  # answered already: take them, with whatever tasks have finished meanwhile
+            taken = [task for task in tasks if task.done()]
+        else:
+            done, _ = await asyncio.wait(
+                tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                return None
+            taken = list(done)
+        consumed = {id(item) for item in (*instant, *taken)}
+        pending[:] = [entry for entry in pending if id(entry[2]) not in consumed]
+        heapq.heapify(pending)
         self.now = time.monotonic() - self._started
-        return sorted((task.result() for task in done), key=lambda o: o.activation.seq)
+        outcomes = instant + [task.result() for task in taken]
+        return sorted(outcomes, key=lambda o: o.activation.seq)
+
+    @staticmethod
+    async def _gather(items: list[asyncio.Task[Outcome] | Outcome]) -> list[Outcome]:
+        return [item if isinstance(item, Outcome) else await item for item in items]
 
     def _remaining(self) -> float | None:
         if self.flow is None or self.flow.timeout is None:
@@ -182,7 +222,8 @@ class Driver:
         if outcome.text is not None:
             self.state.status[agent] = Status.DONE
             self.outputs[agent] = outcome.text
-            self._record("completed", agent=agent, seq=activation.seq)
+            if self.observed:
+                self._record("completed", agent=agent, seq=activation.seq)
             events = [Event("TaskCompleted", agent, outcome.text)]
             if activation.skill is not None:
                 emits = self._skills[activation.skill].emits
@@ -198,7 +239,8 @@ class Driver:
 
     # --- one activation -----------------------------------------------------------------------
 
-    async def _execute(self, activation: Activation) -> Outcome:
+    def _prepare(self, activation: Activation) -> tuple[Request, Grant] | Outcome:
+        """The request to send, with its budget grant; or the refusal."""
         agent = self._agents[activation.agent]
         messages = self._messages(agent, activation)
         try:
@@ -216,8 +258,35 @@ class Driver:
             top_p=agent.sampling.top_p,
             response_format=agent.sampling.response_format,
             timeout=agent.timeout or DEFAULT_CALL_TIMEOUT,
+            input_estimate=grant.estimate,
         )
-        provider = self.providers[agent.provider]
+        return request, grant
+
+    def _answered(self, activation: Activation, grant: Grant, response: Response) -> Outcome:
+        usage = response.usage
+        self.ledger.settle(grant, usage)
+        if self.observed:
+            self._record(
+                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
+                output=usage.output_tokens,
+            )  # fmt: skip
+        return Outcome(activation, text=response.text)
+
+    def _execute_now(
+        self, activation: Activation, instant: Callable[[Request], Response]
+    ) -> Outcome:
+        prepared = self._prepare(activation)
+        if isinstance(prepared, Outcome):
+            return prepared
+        request, grant = prepared
+        return self._answered(activation, grant, instant(request))
+
+    async def _execute(self, activation: Activation) -> Outcome:
+        prepared = self._prepare(activation)
+        if isinstance(prepared, Outcome):
+            return prepared
+        request, grant = prepared
+        provider = self.providers[self._agents[activation.agent].provider]
         try:
             response = await asyncio.wait_for(
                 provider.complete(request), request.timeout + TIMEOUT_GRACE
@@ -231,13 +300,7 @@ class Driver:
         except Exception as exc:  # a provider bug fails its activation, not the whole run
             self.ledger.settle(grant, None)
             return Outcome(activation, error=f"unexpected {type(exc).__name__} in provider: {exc}")
-        usage = response.usage
-        self.ledger.settle(grant, usage)
-        self._record(
-            "usage", agent=agent.id, seq=activation.seq, input=usage.input_tokens,
-            output=usage.output_tokens,
-        )  # fmt: skip
-        return Outcome(activation, text=response.text)
+        return self._answered(activation, grant, response)
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
         system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()
@@ -270,8 +333,11 @@ class Driver:
     # --- results ------------------------------------------------------------------------------
 
     def _record(self, kind: str, **fields: Any) -> None:
+        if not self.observed:
+            return
         record = {"t": round(self.now, 6), "event": kind, **fields}
-        self.log.append(record)
+        if self.keep_log:
+            self.log.append(record)
         if self.listener is not None:
             self.listener(record)
 

@@ -10,10 +10,20 @@ O(routes of the table).
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from axoc.kernel.table import Route, SignalTable, Unit
 
-_NONE: tuple[Route, ...] = ()
+
+class Target(NamedTuple):
+    """A route as the core uses it: the unit object itself, the weight, the latch key."""
+
+    unit: Unit
+    weight: float
+    key: tuple[str, str | None]  # (event, source) of the route: counted once by a latched unit
+
+
+_NONE: tuple[Target, ...] = ()
 
 
 class RunIndex:
@@ -46,8 +56,8 @@ class RunIndex:
             if live.once:
                 once[live.agent].append(live)
         self.once_units = {agent: tuple(units) for agent, units in once.items()}
-        exact: dict[str, dict[str, list[Route]]] = defaultdict(lambda: defaultdict(list))
-        any_source: dict[str, list[Route]] = defaultdict(list)
+        exact: dict[str, dict[str, list[Target]]] = defaultdict(lambda: defaultdict(list))
+        any_source: dict[str, list[Target]] = defaultdict(list)
         routes_of: dict[str, list[Route]] = defaultdict(list)
         fed_by: dict[str, set[str]] = defaultdict(set)
         for route in table.routes:
@@ -55,10 +65,11 @@ class RunIndex:
             if unit is None:
                 continue
             routes_of[route.unit].append(route)
+            target = Target(unit, route.weight, (route.event, route.source))
             if route.source is None:
-                any_source[route.event].append(route)
+                any_source[route.event].append(target)
             else:
-                exact[route.event][route.source].append(route)
+                exact[route.event][route.source].append(target)
                 if unit.once:
                     fed_by[route.source].add(unit.agent)
         # event → source → routes: a lookup allocates nothing and hashes two cached strings
@@ -74,7 +85,7 @@ class RunIndex:
         """Whether any live unit has a route from `event`."""
         return event in self._exact or event in self._any
 
-    def matching(self, event: str, source: str | None) -> tuple[Route, ...]:
+    def matching(self, event: str, source: str | None) -> tuple[Target, ...]:
         """Routes fed by `event` published by `source` (None: no particular source)."""
         by_source = self._exact.get(event)
         specific = by_source.get(source, _NONE) if by_source and source is not None else _NONE

@@ -11,23 +11,22 @@ most specific first, with `raise ... from exc`; the kernel classifies failures b
         └── InvalidResponse         the provider answered, but not in its protocol
 
 `BudgetRefused` is raised by the kernel itself before a call leaves the process.
-Standard library only.
+The values crossing the port are NamedTuples: immutable like frozen dataclasses, and several
+times cheaper to create, which matters at a few microseconds per activation. Standard library
+only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     role: str  # "system" | "user" | "assistant"
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     agent: str
     model: str
     messages: tuple[Message, ...]
@@ -38,10 +37,10 @@ class Request:
     top_p: float | None = None
     response_format: str | None = None  # "text" | "json"
     timeout: float = 120.0  # seconds for the whole call
+    input_estimate: int = 0  # the kernel's upper bound on input tokens (0: not computed)
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     input_tokens: int
     output_tokens: int
 
@@ -50,8 +49,7 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     text: str
     usage: Usage
     model: str | None = None
@@ -64,6 +62,13 @@ class Provider(Protocol):
     async def complete(self, request: Request) -> Response: ...
 
     async def aclose(self) -> None: ...
+
+
+class InstantProvider(Protocol):
+    """A provider that answers without I/O (the built-in echo). The driver calls it directly,
+    without scheduling a task or a timer; it must be deterministic and never block."""
+
+    def complete_now(self, request: Request) -> Response: ...
 
 
 class ProviderError(Exception):
