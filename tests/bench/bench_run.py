@@ -201,7 +201,9 @@ def workload_yaml(gen: ModuleType, shape: str, n: int) -> str:
     hand-off (one line per dependency: ~200 KB at 10,000 agents, far over the default 8,192
     tokens, which the kernel rightly refuses). The budget check still runs on every call."""
     text: str = gen.to_yaml(gen.generate(shape, n))
-    return text.replace("    model: none\n", "    model: none\n    token_budget: {per_call: 10000000}\n")
+    return text.replace(
+        "    model: none\n", "    model: none\n    token_budget: {per_call: 10000000}\n"
+    )
 
 
 def compile_workload(gen: ModuleType, shape: str, n: int, directory: Path) -> SignalTable:
