@@ -94,15 +94,12 @@ def _deliver(
 ) -> Activation | None:
     unit = target.unit
     uid = unit.id
-    if unit.once and unit.agent in state.spent:
+    once = unit.once
+    if once and unit.agent in state.spent:
         return None
-    if unit.latch:
-        seen = state.counted.get(uid)
-        if seen is None:
-            seen = state.counted[uid] = set()
-        elif target.key in seen:
-            return None
-        seen.add(target.key)
+    seen = state.counted.get(uid) if unit.latch else None
+    if seen is not None and target.key in seen:
+        return None
     if unit.cooldown and now < state.cooldown_until.get(uid, -math.inf):
         return None
     level = state.level.get(uid, 0.0)
@@ -111,13 +108,20 @@ def _deliver(
     level += target.weight
     if unit.decay > 0:
         state.updated[uid] = now
-    if level < unit.threshold - EPSILON:
-        state.level[uid] = level
+    fires = level >= unit.threshold - EPSILON and state.activations < index.max_activations
+    # A once-unit that fires is spent: recording what it counted would be wasted work.
+    if unit.latch and not (fires and once):
+        if seen is None:
+            seen = state.counted[uid] = set()
+        seen.add(target.key)
+    if not fires:
+        if level >= unit.threshold - EPSILON:
+            state.capped = True  # reached θ after max_activations
+            state.level.pop(uid, None)
+        else:
+            state.level[uid] = level
         return None
     state.level.pop(uid, None)  # a level of 0 is stored as no level
-    if state.activations >= index.max_activations:
-        state.capped = True
-        return None
     return _fire(state, unit, event, now)
 
 
