@@ -102,8 +102,7 @@ def test_shell_example_replays(code: str, tmp_path: Path, monkeypatch: pytest.Mo
     example = SHELL_EXAMPLES[code]
     for command in example.setup:
         program = command.split()[0]
-        if shutil.which(program) is None or shutil.which("sh") is None:
-            pytest.skip(f"needs {program} and sh")
+        assert shutil.which(program) and shutil.which("sh"), f"this example needs {program} and sh"
         subprocess.run(["sh", "-c", command], cwd=tmp_path, check=True)
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):

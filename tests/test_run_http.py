@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ agents:
 workflows:
   - {{id: hello, agents: [researcher, summarizer]{extra}}}
 """
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with FakeServer() as running:
-        yield running
 
 
 def config(tmp_path: Path, providers: str, provider: str, extra: str = "") -> str:

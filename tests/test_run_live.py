@@ -13,26 +13,20 @@ from tests.conftest import ROOT
 EXAMPLE = str(ROOT / "examples" / "research-pipeline.axoc.yaml")
 
 
-def test_live_status_on_a_terminal(tmp_path: Path) -> None:
-    leader, follower = pty.openpty()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "axoc",
-            "run",
-            EXAMPLE,
-            "--dry-run",
-            "-i",
-            "q",
-            "--state-dir",
-            str(tmp_path),
-        ],
+def dry_run(tmp_path: Path, stderr: int) -> subprocess.CompletedProcess[bytes]:
+    command = [sys.executable, "-m", "axoc", "run", EXAMPLE, "--dry-run", "-i", "q"]
+    return subprocess.run(
+        [*command, "--state-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
-        stderr=follower,
+        stderr=stderr,
         timeout=30,
         check=False,
     )
+
+
+def test_live_status_on_a_terminal(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    done = dry_run(tmp_path, follower)
     os.close(follower)
     chunks = []
     while True:
@@ -53,23 +47,6 @@ def test_live_status_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_no_status_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "axoc",
-            "run",
-            EXAMPLE,
-            "--dry-run",
-            "-i",
-            "q",
-            "--state-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = dry_run(tmp_path, subprocess.PIPE)
     assert done.returncode == 0
-    assert "\x1b" not in done.stderr and "waiting" not in done.stderr
+    assert b"\x1b" not in done.stderr and b"waiting" not in done.stderr

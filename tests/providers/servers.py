@@ -309,3 +309,9 @@ def complete(provider: Provider, request: Request) -> Response:
             await provider.aclose()
 
     return asyncio.run(go())
+
+
+def make_request(**fields: object) -> Request:
+    """A request with the tests' usual settings (256 output tokens, a 2 s timeout); `fields`
+    name the agent, model and messages, and override anything else."""
+    return Request(**{"max_tokens": 256, "timeout": 2.0, **fields})  # type: ignore[arg-type]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -29,6 +28,7 @@ from tests.providers.servers import (
     FakeServer,
     Reply,
     complete,
+    make_request,
     unused_port,
 )
 
@@ -36,23 +36,7 @@ MESSAGES = (Message("system", "You are terse."), Message("user", "why is the sky
 
 
 def request(**changes: object) -> Request:
-    fields: dict[str, object] = {
-        "agent": "writer",
-        "model": "llama3.2",
-        "messages": MESSAGES,
-        "max_tokens": 256,
-        "timeout": 2.0,
-    }
-    fields.update(changes)
-    return Request(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with FakeServer() as fake:
-        yield fake
+    return make_request(**{"agent": "writer", "model": "llama3.2", "messages": MESSAGES, **changes})
 
 
 def test_sends_the_documented_body_and_reads_text_usage_and_model(server: FakeServer) -> None:

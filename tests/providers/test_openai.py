@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +28,7 @@ from tests.providers.servers import (
     FakeServer,
     Reply,
     complete,
+    make_request,
     unused_port,
 )
 
@@ -37,23 +37,7 @@ MESSAGES = (Message("system", "You are a helpful assistant."), Message("user", "
 
 
 def request(**changes: object) -> Request:
-    fields: dict[str, object] = {
-        "agent": "greeter",
-        "model": "gpt-4o",
-        "messages": MESSAGES,
-        "max_tokens": 256,
-        "timeout": 2.0,
-    }
-    fields.update(changes)
-    return Request(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    with FakeServer() as fake:
-        yield fake
+    return make_request(**{"agent": "greeter", "model": "gpt-4o", "messages": MESSAGES, **changes})
 
 
 def provider(server: FakeServer, **options: object) -> OpenAIProvider:
