@@ -3,7 +3,7 @@
 In: a `RunIndex` (the table seen from one run), the run's `RunState`, a batch of events and the
 kernel time `now` in seconds. Out: the activations the batch triggers, in order. `step` performs
 no I/O and reads no clock: the same state, events and times give the same activations, byte for
-byte. It mutates the state it is given (a snapshot is `RunState.to_dict()`).
+byte. It mutates the state it is given.
 
 Arithmetic (docs/lattice.md): before adding, a unit's level decays `I ← I·e^(−λΔt)`; the
 route's weight is added; at `I ≥ θ` the unit fires and `I ← 0`. Once-units (entry, deps, act)
@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from axoc.kernel.index import RunIndex, Target
 from axoc.kernel.table import Route, Unit
@@ -64,18 +64,6 @@ class RunState:
     status: dict[str, Status] = field(default_factory=dict)
     activations: int = 0
     capped: bool = False  # a unit reached θ after max_activations: the run stops with that reason
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "level": dict(sorted(self.level.items())),
-            "updated": dict(sorted(self.updated.items())),
-            "counted": {u: sorted(map(list, keys)) for u, keys in sorted(self.counted.items())},
-            "cooldown_until": dict(sorted(self.cooldown_until.items())),
-            "spent": sorted(self.spent),
-            "status": {a: str(s) for a, s in sorted(self.status.items())},
-            "activations": self.activations,
-            "capped": self.capped,
-        }
 
 
 def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> list[Activation]:
