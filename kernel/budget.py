@@ -84,6 +84,10 @@ class Ledger:
         self.held_by[activation] += tokens
         return Grant(activation, agent, tokens, max_tokens, estimate, note)
 
+    def charge(self, agent: str, activation: int, usage: Usage) -> None:
+        """Record usage spent before (a resumed run's journal): nothing is reserved or sent."""
+        self.settle(Grant(activation, agent, 0, None, 0), usage)
+
     def settle(self, grant: Grant, usage: Usage | None) -> None:
         """Release the reservation; record what the call used (None: it failed, nothing used)."""
         self.reserved -= grant.reserved

@@ -23,6 +23,7 @@ from typing import Any
 
 from axoc.kernel.budget import Grant, Ledger
 from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
+from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
     BudgetRefused,
@@ -31,6 +32,7 @@ from axoc.kernel.ports import (
     ProviderError,
     Request,
     Response,
+    Usage,
 )
 from axoc.kernel.table import AgentSpec, SignalTable
 
@@ -55,6 +57,8 @@ class Outcome:
     text: str | None = None
     error: str | None = None
     refused: bool = False  # failed because a budget refused the call
+    usage: Usage | None = None
+    replayed: bool = False  # taken from the journal of an interrupted run: nothing was called
 
 
 @dataclass
@@ -85,6 +89,8 @@ class Driver:
         durations: Mapping[str, int] | None = None,
         listener: Listener | None = None,
         keep_log: bool = True,
+        recorder: Recorder | None = None,
+        replay: Replay | None = None,
     ) -> None:
         if (workflow is None) == (skill is None):
             raise ValueError("a run starts from exactly one workflow or one skill")
@@ -96,6 +102,8 @@ class Driver:
         self.logical = logical
         self.durations = durations or {}
         self.listener = listener
+        self.recorder = recorder
+        self.replay = replay
         self.keep_log = keep_log
         self.observed = keep_log or listener is not None  # records are built only if so
         self.index = RunIndex(table, workflow)
@@ -153,6 +161,8 @@ class Driver:
                 events = []
                 for outcome in batch:
                     events += self._complete(outcome, settling)
+                if self.recorder is not None and not batch[0].replayed:
+                    self.recorder.tick(self.now, [_recorded(o) for o in batch])
         finally:
             for _, _, item in pending:
                 if isinstance(item, asyncio.Task):
@@ -160,7 +170,20 @@ class Driver:
         return self._result(stop)
 
     def _start(self, activation: Activation) -> asyncio.Task[Outcome] | Outcome:
-        """An instant provider answers here and now; any other runs as a task."""
+        """A recorded outcome is replayed; an instant provider answers here and now; any other
+        runs as a task."""
+        if self.replay is not None and activation.seq in self.replay.outcomes:
+            recorded = self.replay.outcomes.pop(activation.seq)
+            if recorded.agent != activation.agent:
+                raise ReplayMismatch(
+                    f"activation {activation.seq} is '{activation.agent}' now, "
+                    f"'{recorded.agent}' in the journal"
+                )
+            if recorded.usage is not None:
+                self.ledger.charge(activation.agent, activation.seq, recorded.usage)
+            return Outcome(
+                activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
+            )
         provider = self.providers[self._agents[activation.agent].provider]
         instant = getattr(provider, "complete_now", None)
         if instant is not None:
@@ -171,6 +194,8 @@ class Driver:
         self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
     ) -> list[Outcome] | None:
         """The completions of the next tick, in activation order; None when the run timed out."""
+        if self.replay is not None and self.replay.ticks:
+            return self._replayed(pending)
         timeout = self._remaining()
         if not self.logical and all(isinstance(e[2], Outcome) for e in pending):
             # everything answered already (an instant provider): the whole queue is the batch
@@ -206,6 +231,29 @@ class Driver:
         self.now = time.monotonic() - self._started
         outcomes = instant + [task.result() for task in taken]
         return sorted(outcomes, key=lambda o: o.activation.seq)
+
+    def _replayed(
+        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
+    ) -> list[Outcome]:
+        """The next recorded tick: its outcomes, at its kernel time."""
+        assert self.replay is not None
+        now, batch = self.replay.ticks.popleft()
+        wanted = {recorded.seq for recorded in batch}
+        taken = {
+            entry[1]: entry[2]
+            for entry in pending
+            if entry[1] in wanted and isinstance(entry[2], Outcome) and entry[2].replayed
+        }
+        if len(taken) != len(wanted):
+            missing = sorted(wanted - set(taken))
+            raise ReplayMismatch(
+                f"the journal records activations {missing}; the run did not start them"
+            )
+        pending[:] = [entry for entry in pending if entry[1] not in wanted]
+        heapq.heapify(pending)
+        self.now = now
+        self._started = time.monotonic() - now  # wall time continues from the recorded time
+        return [taken[seq] for seq in sorted(taken)]
 
     @staticmethod
     async def _gather(items: list[asyncio.Task[Outcome] | Outcome]) -> list[Outcome]:
@@ -270,7 +318,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, text=response.text)
+        return Outcome(activation, text=response.text, usage=usage)
 
     def _execute_now(
         self, activation: Activation, instant: Callable[[Request], Response]
@@ -350,6 +398,8 @@ class Driver:
         if stop is None:
             stop = self._stop_reason(sinks)
         self._record("stopped", reason=stop)
+        if self.recorder is not None:
+            self.recorder.stopped(stop)
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
@@ -373,3 +423,8 @@ class Driver:
         if complete and (sinks or not self.errors):
             return "completed"
         return "budget_exhausted" if self.refusals else "failed"
+
+
+def _recorded(outcome: Outcome) -> Recorded:
+    a = outcome.activation
+    return Recorded(a.seq, a.agent, outcome.text, outcome.error, outcome.refused, outcome.usage)
