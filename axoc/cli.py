@@ -79,7 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="stream one JSON object per event")
     run.add_argument("--state-dir", metavar="DIR", help="where run records go (default .axoc/)")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
+    run.add_argument(
+        "--allow-config-drift",
+        action="store_true",
+        help="resume even though the config changed since the run started",
+    )
     run.set_defaults(handler=run_run)
+
+    runs_parser = commands.add_parser("runs", help="list past runs, or show one")
+    runs_commands = runs_parser.add_subparsers(
+        dest="runs_command", metavar="list|show", required=True
+    )
+    listing = runs_commands.add_parser("list", help="runs with status, target and tokens")
+    listing.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+    listing.set_defaults(handler=run_runs_list)
+    show = runs_commands.add_parser("show", help="one run: status, tokens per agent, timeline")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+    show.set_defaults(handler=run_runs_show)
 
     tokens = commands.add_parser("tokens", help="token usage of past runs")
     tokens_commands = tokens.add_subparsers(dest="tokens_command", metavar="report", required=True)
@@ -131,8 +149,21 @@ def run_run(args: argparse.Namespace) -> int:
     from axoc.running import run_command
 
     return run_command(
-        args.file, args.workflow, args.fire, args.input, args.dry_run, args.json, args.state_dir
-    )
+        args.file, args.workflow, args.fire, args.input, args.dry_run, args.json, args.state_dir,
+        args.resume, args.allow_config_drift,
+    )  # fmt: skip
+
+
+def run_runs_list(args: argparse.Namespace) -> int:
+    from axoc.running import runs_list
+
+    return runs_list(args.state_dir)
+
+
+def run_runs_show(args: argparse.Namespace) -> int:
+    from axoc.running import runs_show
+
+    return runs_show(args.run_id, args.state_dir)
 
 
 def run_tokens(args: argparse.Namespace) -> int:

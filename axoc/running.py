@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from axoc import runs
 from axoc.kernel.driver import Driver, RunResult
+from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
+from axoc.kernel.journal import JournalError, Writer
 from axoc.kernel.ports import Provider
 from axoc.kernel.table import SignalTable, TableError
+from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
-from axoc.statedir import new_run_id, runs, state_dir, write_json
+from axoc.statedir import runs as runs_in
+from axoc.statedir import state_dir
 
 EXIT_USAGE = 2
 DEFAULT_URLS = {
@@ -161,42 +166,70 @@ class Live:
 
 def run_command(
     path: str, workflow: str | None, skill: str | None, text: str, dry_run: bool,
-    as_json: bool, state: str | None,
+    as_json: bool, state: str | None, resume: str | None = None, allow_drift: bool = False,
 ) -> int:  # fmt: skip
+    lock: runs.Lock | None = None
     try:
         loaded = load(path)
-        flow, fire = target(loaded.table, workflow, skill)
+        root = state_dir(state, path)
+        if resume is not None:
+            run_id, flow, fire, text, writer, replay, lock = _resume(
+                root, resume, loaded, allow_drift
+            )
+        else:
+            flow, fire = target(loaded.table, workflow, skill)
+            header = {"target": flow or f"fire:{fire}", "workflow": flow, "skill": fire,
+                      "input": text, "config": str(Path(path).resolve())}  # fmt: skip
+            run_id, writer, lock = runs.create(root, loaded.table, header)
+            replay = None
         built = providers(loaded, dry_run)
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
-        print(f"axoc run: {invalid}", file=sys.stderr)
-        return EXIT_USAGE
-    except RunRefused as refused:
-        print(f"axoc run: {refused}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(invalid), lock)
+    except (RunRefused, runs.RunsError) as refused:
+        return _refuse(str(refused), lock)
     members = len(loaded.table.workflow(flow).agents) if flow else len(loaded.table.agents)
-    listener = (
-        _json_listener if as_json else (Live(sys.stderr, members) if sys.stderr.isatty() else None)
-    )
+    live = Live(sys.stderr, members) if sys.stderr.isatty() else None
+    listener = _json_listener if as_json else live
     driver = Driver(
-        loaded.table,
-        built,
-        workflow=flow,
-        skill=fire,
-        input=text,
-        listener=listener,
-        keep_log=False,
-    )
-    run_id = new_run_id()
+        loaded.table, built, workflow=flow, skill=fire, input=text, listener=listener,
+        keep_log=False, recorder=Recorder(writer), replay=replay,
+    )  # fmt: skip
     try:
         result = asyncio.run(_run(driver, built))
     except KeyboardInterrupt:
-        print("\naxoc run: interrupted", file=sys.stderr)
+        print(f"\naxoc run {run_id}: interrupted; resume with --resume {run_id}", file=sys.stderr)
         return 130
-    if isinstance(listener, Live):
+    except ReplayMismatch as mismatch:
+        return _refuse(f"cannot resume {run_id}: {mismatch}", None)
+    finally:
+        writer.close()
+        lock.release()
+    if live is not None and not as_json:
         sys.stderr.write("\n")
     _report(result, run_id, as_json)
-    _save(result, run_id, state_dir(state, path), flow or f"fire:{fire}", path)
     return result.exit_code
+
+
+def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> tuple[Any, ...]:
+    folder, header, records, lock = runs.reopen(root, run_id)
+    if header.get("digest") != loaded.table.digest and not allow_drift:
+        lock.release()
+        old = runs.old_plan(folder)
+        changes = diff(old, loaded.table) if old is not None else ["(its plan.json is unreadable)"]
+        raise RunRefused(
+            f"the config changed since run {run_id} started; resume anyway with "
+            "--allow-config-drift:\n" + "\n".join(changes)
+        )
+    writer = Writer(folder / "journal.jsonl")
+    flow, fire, text = header.get("workflow"), header.get("skill"), str(header.get("input", ""))
+    return run_id, flow, fire, text, writer, Replay.of(records), lock
+
+
+def _refuse(message: str, lock: runs.Lock | None) -> int:
+    if lock is not None:
+        lock.release()
+    print(f"axoc run: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 async def _run(driver: Driver, built: dict[str, Provider]) -> RunResult:
@@ -227,53 +260,65 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
     )
 
 
-def _save(result: RunResult, run_id: str, root: Path, what: str, config: str) -> None:
-    usage = {
-        agent: {"input": u.input_tokens, "output": u.output_tokens, "total": u.total}
-        for agent, u in sorted(result.ledger.by_agent.items())
-    }
-    record = {
-        "run_id": run_id,
-        "config": str(Path(config).resolve()),
-        "target": what,
-        "stop_reason": result.stop_reason,
-        "status": result.status,
-        "usage": usage,
-        "refused_calls": result.ledger.refused,
-    }
+def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None:
+    folders = runs_in(root)
+    chosen = next((f for f in folders if f.name == run_id), None) if run_id else None
+    if run_id is None and folders:
+        chosen = folders[-1]
+    if chosen is None:
+        which = f"run '{run_id}'" if run_id else "any run"
+        print(f"axoc {command}: no record of {which} in {root}", file=sys.stderr)
+        return None
     try:
-        write_json(root / "runs" / run_id / "usage.json", record)
-    except OSError as exc:
-        print(f"axoc run: could not save the usage record in {root}: {exc}", file=sys.stderr)
+        return runs.summarize(chosen)
+    except JournalError as exc:
+        print(f"axoc {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
-    root = state_dir(state, "axoc.yaml")
-    folders = runs(root)
-    chosen = (
-        next((f for f in folders if f.name == run_id), None)
-        if run_id
-        else (folders[-1] if folders else None)
-    )
-    if chosen is None or not (chosen / "usage.json").is_file():
-        which = f"run '{run_id}'" if run_id else "any run"
-        print(f"axoc tokens report: no usage record for {which} in {root}", file=sys.stderr)
+    summary = _chosen(state_dir(state, "axoc.yaml"), run_id, "tokens report")
+    if summary is None:
         return EXIT_USAGE
-    try:
-        record = json.loads((chosen / "usage.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        print(
-            f"axoc tokens report: unreadable record {chosen / 'usage.json'}: {exc}", file=sys.stderr
-        )
-        return 1
-    totals = {k: sum(u[k] for u in record["usage"].values()) for k in ("input", "output", "total")}
+    usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
+    totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
     if fmt == "json":
-        print(json.dumps({**record, "totals": totals}, indent=2, ensure_ascii=False))
+        document = {"run_id": summary.run_id, "target": summary.target, "status": summary.status,
+                    "usage": usage, "totals": totals}  # fmt: skip
+        print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
-    width = max([5, *map(len, record["usage"])])
-    print(f"run {record['run_id']} ({record['target']}): {record['stop_reason']}")
+    width = max([5, *map(len, usage)])
+    print(f"run {summary.run_id} ({summary.target}): {summary.status}")
     print(f"{'agent':<{width}}  {'input':>9}  {'output':>9}  {'total':>9}")
-    for agent, u in record["usage"].items():
+    for agent, u in usage.items():
         print(f"{agent:<{width}}  {u['input']:>9}  {u['output']:>9}  {u['total']:>9}")
     print(f"{'total':<{width}}  {totals['input']:>9}  {totals['output']:>9}  {totals['total']:>9}")
+    return 0
+
+
+def runs_list(state: str | None) -> int:
+    root = state_dir(state, "axoc.yaml")
+    found = runs.all_runs(root)
+    if not found:
+        print(f"no runs in {root}")
+        return 0
+    print(f"{'run':<24}  {'target':<20}  {'status':<16}  {'tokens':>8}  started")
+    for s in found:
+        print(f"{s.run_id:<24}  {s.target:<20}  {s.status:<16}  {s.tokens:>8}  {s.started}")
+    return 0
+
+
+def runs_show(run_id: str, state: str | None) -> int:
+    summary = _chosen(state_dir(state, "axoc.yaml"), run_id, "runs show")
+    if summary is None:
+        return EXIT_USAGE
+    print(f"run {summary.run_id}: {summary.target}, started {summary.started}")
+    print(f"status: {summary.status}; {summary.tokens} tokens")
+    for warning in summary.warnings:
+        print(f"warning: {warning}")
+    for agent, (i, o) in summary.usage.items():
+        print(f"  {agent}: {i} input, {o} output")
+    print("timeline:")
+    for t, agent, what in summary.timeline:
+        print(f"  {t:10.3f}s  {agent}: {what}")
     return 0

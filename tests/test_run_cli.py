@@ -176,11 +176,82 @@ def test_tokens_report(tmp_path: Path) -> None:
 def test_run_records_are_private(tmp_path: Path) -> None:
     state = tmp_path / "deep" / "state"
     assert axoc("run", HELLO, "--dry-run", "--state-dir", str(state)).code == 0
-    (record,) = state.glob("runs/*/usage.json")
-    assert stat.S_IMODE(record.stat().st_mode) == 0o600
-    for folder in (state, state / "runs", record.parent):
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert not list(record.parent.glob(".*"))  # no temporary file left behind
+    (folder,) = state.glob("runs/*")
+    assert sorted(p.name for p in folder.iterdir()) == ["journal.jsonl", "lock", "plan.json"]
+    for record in folder.iterdir():
+        assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    for directory in (state, state / "runs", folder):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_runs_list_and_show(tmp_path: Path) -> None:
+    state = str(tmp_path)
+    assert axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", state).code == 0
+    listing = axoc("runs", "list", "--state-dir", state)
+    assert listing.code == 0
+    header, row = listing.out.splitlines()
+    assert header.split()[:4] == ["run", "target", "status", "tokens"]
+    run_id, flow, status, tokens = row.split()[:4]
+    report = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", state).out)
+    assert (flow, status, int(tokens)) == ("hello-world", "completed", report["totals"]["total"])
+    shown = axoc("runs", "show", run_id, "--state-dir", state)
+    assert shown.code == 0
+    assert shown.out.splitlines()[1] == f"status: completed; {tokens} tokens"
+    used = report["usage"]["researcher"]
+    assert f"  researcher: {used['input']} input, {used['output']} output" in shown.out
+    assert shown.out.rstrip().endswith("summarizer: completed")
+    assert axoc("runs", "show", "nope", "--state-dir", state).code == 2
+
+
+def test_resume_refusals(tmp_path: Path) -> None:
+    state = str(tmp_path)
+    assert axoc("run", HELLO, "--dry-run", "--state-dir", state).code == 0
+    (folder,) = tmp_path.glob("runs/*")
+    ended = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
+    assert ended.code == 2 and f"run {folder.name} already ended: completed" in ended.err
+    unknown = axoc("run", HELLO, "--dry-run", "--resume", "nope", "--state-dir", state)
+    assert unknown.code == 2 and "no run 'nope'" in unknown.err
+
+
+def test_resume_refuses_a_changed_config_unless_allowed(tmp_path: Path) -> None:
+    config = tmp_path / "c.axoc.yaml"
+    config.write_text(Path(HELLO).read_text(encoding="utf-8"), encoding="utf-8")
+    state = str(tmp_path / "state")
+    assert axoc("run", str(config), "--dry-run", "--state-dir", state).code == 0
+    (folder,) = (tmp_path / "state").glob("runs/*")
+    journal = folder / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]))  # as if killed after the first tick
+    config.write_text(
+        config.read_text().replace("per_call: 1000", "per_call: 1500"), encoding="utf-8"
+    )
+    refused = axoc("run", str(config), "--dry-run", "--resume", folder.name, "--state-dir", state)
+    assert refused.code == 2
+    assert "the config changed since run" in refused.err
+    assert "~ agent researcher: budget.per_call 1000 → 1500" in refused.err
+    allowed = axoc("run", str(config), "--dry-run", "--resume", folder.name, "--allow-config-drift",
+                   "--state-dir", state)  # fmt: skip
+    assert allowed.code == 0, allowed.err
+    assert allowed.out.startswith("summarizer ← ")
+
+
+def test_a_live_run_cannot_be_resumed_twice(tmp_path: Path) -> None:
+    from axoc.runs import Lock
+
+    state = str(tmp_path)
+    assert axoc("run", HELLO, "--dry-run", "--state-dir", state).code == 0
+    (folder,) = tmp_path.glob("runs/*")
+    journal = folder / "journal.jsonl"
+    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:2]))
+    held = Lock(folder)  # another process holding the run
+    try:
+        result = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
+        assert (
+            result.code == 2 and f"run {folder.name} is still live in another process" in result.err
+        )
+    finally:
+        held.release()
+    assert axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state).code == 0
 
 
 def test_run_as_a_process_prints_no_traceback(tmp_path: Path) -> None:

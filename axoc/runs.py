@@ -1,0 +1,145 @@
+"""Run records in the state directory: create, lock, resume, list and show.
+
+Layout (`<state>/runs/<run_id>/`, directories 0700, files 0600): `plan.json`, the signal table
+the run executes (no secrets, so a resumed run can show what changed); `journal.jsonl`, the
+append-only journal (`axoc.kernel.journal`: a header, one record per tick, `stopped`); `lock`,
+held (flock) by the one process running it. Everything a report says — status, stop reason,
+tokens per agent, the timeline — is read from the journal, the single source of truth.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from axoc.kernel.journal import JournalError, Writer, read
+from axoc.kernel.table import SignalTable, TableError
+from axoc.statedir import ensure_dir, new_run_id, runs, write_json
+
+
+class RunsError(Exception):
+    """A run record cannot be used; the message says why. Nothing was started."""
+
+
+@dataclass
+class Summary:
+    run_id: str
+    target: str
+    started: str
+    status: str  # a stop reason, or "live" / "interrupted"
+    usage: dict[str, list[int]] = field(default_factory=dict)  # agent → [input, output]
+    timeline: list[tuple[float, str, str]] = field(default_factory=list)  # (t, agent, what)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(i + o for i, o in self.usage.values())
+
+
+class Lock:
+    """An exclusive lock on a run: one process runs (or resumes) it at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self._fd = os.open(folder / "lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise RunsError(f"run {folder.name} is still live in another process") from None
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str, Writer, Lock]:
+    """A new run: its folder, plan and journal, locked. Fails before any work if the state
+    directory cannot be written (read-only, disk full)."""
+    run_id = new_run_id()
+    folder = root / "runs" / run_id
+    try:
+        ensure_dir(folder)
+        lock = Lock(folder)
+        write_json(folder / "plan.json", table.to_dict())
+        writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
+                        "started": _now(), **header})  # fmt: skip
+    except OSError as exc:
+        raise RunsError(f"cannot write the run record in {root}: {exc.strerror or exc}") from exc
+    return run_id, writer, lock
+
+
+def reopen(root: Path, run_id: str) -> tuple[Path, dict[str, Any], list[dict[str, Any]], Lock]:
+    """An interrupted run to resume: its folder, journal header and records, locked."""
+    folder = root / "runs" / run_id
+    if not (folder / "journal.jsonl").is_file():
+        raise RunsError(f"no run '{run_id}' in {root / 'runs'}")
+    lock = Lock(folder)
+    try:
+        contents = read(folder / "journal.jsonl")
+    except JournalError as exc:
+        lock.release()
+        raise RunsError(str(exc)) from exc
+    if contents.records and contents.records[-1].get("k") == "stopped":
+        lock.release()
+        raise RunsError(f"run {run_id} already ended: {contents.records[-1]['reason']}")
+    return folder, contents.header, contents.records, lock
+
+
+def old_plan(folder: Path) -> SignalTable | None:
+    try:
+        return SignalTable.from_json((folder / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, TableError):
+        return None
+
+
+def summarize(folder: Path) -> Summary:
+    contents = read(folder / "journal.jsonl")
+    header = contents.header
+    summary = Summary(
+        run_id=str(header.get("run_id", folder.name)),
+        target=str(header.get("target", "?")),
+        started=str(header.get("started", "?")),
+        status=_status(folder, contents.records),
+        warnings=contents.warnings,
+    )
+    for record in contents.records:
+        if record.get("k") != "tick":
+            continue
+        for outcome in record["o"]:
+            agent = outcome["a"]
+            what = "completed" if outcome.get("x") is not None else f"failed: {outcome.get('e')}"
+            summary.timeline.append((float(record["t"]), agent, what))
+            if outcome.get("u"):
+                used = summary.usage.setdefault(agent, [0, 0])
+                used[0] += int(outcome["u"][0])
+                used[1] += int(outcome["u"][1])
+    summary.usage = dict(sorted(summary.usage.items()))
+    return summary
+
+
+def all_runs(root: Path) -> list[Summary]:
+    found = []
+    for folder in runs(root):
+        try:
+            found.append(summarize(folder))
+        except JournalError:
+            continue  # not a run record: reported by `runs show` when asked for
+    return found
+
+
+def _status(folder: Path, records: list[dict[str, Any]]) -> str:
+    if records and records[-1].get("k") == "stopped":
+        return str(records[-1]["reason"])
+    try:
+        Lock(folder).release()
+    except RunsError:
+        return "live"
+    return "interrupted"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
