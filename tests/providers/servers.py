@@ -15,6 +15,7 @@ import socket
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -194,6 +195,8 @@ class FakeServer:
 
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or Reply(404, {"error": "nothing scripted"})
+        # answers computed from the request, once the script is used up (e.g. an echo model)
+        self.respond: Callable[[Received], Reply] | None = None
         self.received: list[Received] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -218,7 +221,9 @@ class FakeServer:
     def next_reply(self, received: Received) -> Reply:
         with self._lock:
             self.received.append(received)
-            return self._script.popleft() if self._script else self.default
+            if self._script:
+                return self._script.popleft()
+        return self.respond(received) if self.respond is not None else self.default
 
     def close(self) -> None:
         self.released.set()  # wake handlers that hang or trickle
