@@ -211,7 +211,10 @@ def run_command(
 
 
 def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> tuple[Any, ...]:
-    folder, header, records, lock = runs.reopen(root, run_id)
+    folder, contents, lock = runs.reopen(root, run_id)
+    header, records = contents.header, contents.records
+    for warning in contents.warnings:
+        print(f"axoc run: warning: {warning}", file=sys.stderr)
     if header.get("digest") != loaded.table.digest and not allow_drift:
         lock.release()
         old = runs.old_plan(folder)

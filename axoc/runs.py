@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from axoc.kernel.journal import JournalError, Writer, read
+from axoc.kernel.journal import Contents, JournalError, Writer, read
 from axoc.kernel.table import SignalTable, TableError
 from axoc.statedir import ensure_dir, new_run_id, runs, write_json
 
@@ -72,8 +72,8 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
     return run_id, writer, lock
 
 
-def reopen(root: Path, run_id: str) -> tuple[Path, dict[str, Any], list[dict[str, Any]], Lock]:
-    """An interrupted run to resume: its folder, journal header and records, locked."""
+def reopen(root: Path, run_id: str) -> tuple[Path, Contents, Lock]:
+    """An interrupted run to resume: its folder and journal contents (warnings included), locked."""
     folder = root / "runs" / run_id
     if not (folder / "journal.jsonl").is_file():
         raise RunsError(f"no run '{run_id}' in {root / 'runs'}")
@@ -86,7 +86,7 @@ def reopen(root: Path, run_id: str) -> tuple[Path, dict[str, Any], list[dict[str
     if contents.records and contents.records[-1].get("k") == "stopped":
         lock.release()
         raise RunsError(f"run {run_id} already ended: {contents.records[-1]['reason']}")
-    return folder, contents.header, contents.records, lock
+    return folder, contents, lock
 
 
 def old_plan(folder: Path) -> SignalTable | None:

@@ -269,3 +269,45 @@ def test_a_malformed_base_url_is_refused_before_any_request(tmp_path: Path) -> N
     result = axoc("run", str(config))
     assert result.code == 2
     assert result.err.startswith("axoc run: ") and "Traceback" not in result.err
+
+
+def test_an_unusable_state_directory_is_refused_before_any_work(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "state"
+    not_a_folder.write_text("a file, not a directory", encoding="utf-8")
+    result = axoc("run", HELLO, "--dry-run", "--state-dir", str(not_a_folder))
+    assert result.code == 2
+    assert result.err.startswith(f"axoc run: cannot write the run record in {not_a_folder}")
+    assert result.out == ""
+
+
+def test_a_full_disk_is_refused_before_any_work(tmp_path: Path) -> None:
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def tiny_disk() -> None:  # in the child: any file grown past 64 bytes fails (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    state = tmp_path / "state"
+    done = subprocess.run(
+        [sys.executable, "-m", "axoc", "run", HELLO, "--dry-run", "--state-dir", str(state)],
+        capture_output=True, text=True, timeout=30, preexec_fn=tiny_disk, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "cannot write the run record" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""  # nothing ran
+
+
+def test_resume_reports_a_torn_journal_and_continues(tmp_path: Path) -> None:
+    state = str(tmp_path)
+    assert axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", state).code == 0
+    (folder,) = tmp_path.glob("runs/*")
+    journal = folder / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]) + lines[2][:10])  # killed while writing tick 2
+    result = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
+    assert result.code == 0
+    assert "warning: " in result.err and "is torn; it was dropped" in result.err
+    assert result.out.startswith("summarizer ← ")
