@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,8 +31,10 @@ from axoc.kernel.ports import (
     Message,
     Provider,
     ProviderError,
+    RateLimited,
     Request,
     Response,
+    TransientProviderError,
     Usage,
 )
 from axoc.kernel.table import AgentSpec, SignalTable
@@ -330,25 +333,46 @@ class Driver:
         return self._answered(activation, grant, instant(request))
 
     async def _execute(self, activation: Activation) -> Outcome:
-        prepared = self._prepare(activation)
-        if isinstance(prepared, Outcome):
-            return prepared
-        request, grant = prepared
-        provider = self.providers[self._agents[activation.agent].provider]
-        try:
-            response = await asyncio.wait_for(
-                provider.complete(request), request.timeout + TIMEOUT_GRACE
-            )
-        except TimeoutError:
-            self.ledger.settle(grant, None)
-            return Outcome(activation, error=f"timed out after {request.timeout:g} s")
-        except ProviderError as exc:
-            self.ledger.settle(grant, None)
-            return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # a provider bug fails its activation, not the whole run
-            self.ledger.settle(grant, None)
-            return Outcome(activation, error=f"unexpected {type(exc).__name__} in provider: {exc}")
-        return self._answered(activation, grant, response)
+        """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
+        with jitter, honouring Retry-After, at most `max_restarts` retries; every attempt is a
+        new call and passes the budget check again. Fatal errors fail at once."""
+        agent = self._agents[activation.agent]
+        provider = self.providers[agent.provider]
+        jitter = random.Random(activation.seq)  # reproducible in tests
+        attempt = 0
+        while True:
+            prepared = self._prepare(activation)
+            if isinstance(prepared, Outcome):
+                return prepared
+            request, grant = prepared
+            try:
+                response = await asyncio.wait_for(
+                    provider.complete(request), request.timeout + TIMEOUT_GRACE
+                )
+            except (TimeoutError, TransientProviderError) as exc:
+                self.ledger.settle(grant, None)
+                error = (
+                    f"timed out after {request.timeout:g} s"
+                    if isinstance(exc, TimeoutError)
+                    else f"{type(exc).__name__}: {exc}"
+                )
+                attempt += 1
+                if attempt > agent.supervision.max_restarts:
+                    return Outcome(activation, error=f"{error} (after {attempt} attempts)")
+                delay = _backoff(agent.supervision.backoff, attempt, exc, jitter)
+                self._record("retry", agent=agent.id, seq=activation.seq, attempt=attempt,
+                             delay=round(delay, 3), error=error)  # fmt: skip
+                await asyncio.sleep(delay)
+                continue
+            except ProviderError as exc:
+                self.ledger.settle(grant, None)
+                return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # a provider bug fails its activation, not the whole run
+                self.ledger.settle(grant, None)
+                return Outcome(
+                    activation, error=f"unexpected {type(exc).__name__} in provider: {exc}"
+                )
+            return self._answered(activation, grant, response)
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
         system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()
@@ -423,6 +447,17 @@ class Driver:
         if complete and (sinks or not self.errors):
             return "completed"
         return "budget_exhausted" if self.refusals else "failed"
+
+
+MAX_BACKOFF = 60.0  # seconds: the longest wait between two attempts, Retry-After included
+
+
+def _backoff(base: float, attempt: int, error: Exception, jitter: random.Random) -> float:
+    """`base · 2^(attempt-1)` scaled by a jitter in [0.5, 1.5), or the server's Retry-After."""
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        return min(MAX_BACKOFF, max(0.0, error.retry_after))
+    delay: float = base * 2 ** (attempt - 1) * jitter.uniform(0.5, 1.5)
+    return min(MAX_BACKOFF, delay)
 
 
 def _recorded(outcome: Outcome) -> Recorded:

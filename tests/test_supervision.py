@@ -1,0 +1,88 @@
+"""Supervision against a real HTTP server on loopback: transient errors are retried with
+backoff (honouring Retry-After) up to the agent's limit, then fail cleanly; fatal ones fail at
+once. Nothing hangs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.helpers import axoc
+from tests.providers.servers import OPENAI_BAD_KEY, OPENAI_CHAT, FakeServer, Reply
+
+ANSWER = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
+
+
+def config(tmp_path: Path, server: FakeServer, restarts: int = 3) -> str:
+    path = tmp_path / "s.axoc.yaml"
+    path.write_text(
+        f"providers:\n  lab: {{kind: openai_compatible, base_url: '{server.url}/v1'}}\n"
+        "agents:\n  - {id: a, provider: lab, model: m, timeout: 0.3,"
+        f" supervision: {{max_restarts: {restarts}, backoff: 0.01}}}}\n"
+        "workflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def run(
+    tmp_path: Path, server: FakeServer, restarts: int = 3
+) -> tuple[int, list[dict[str, object]], str]:
+    result = axoc(
+        "run", config(tmp_path, server, restarts), "--json", "--state-dir", str(tmp_path / "state")
+    )
+    records = [json.loads(line) for line in result.out.splitlines()]
+    return result.code, records, result.err
+
+
+def retries(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in records if r["event"] == "retry"]
+
+
+def test_429_honours_retry_after(tmp_path: Path, server: FakeServer) -> None:
+    server.script(Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "0.3"}),
+                  Reply(200, OPENAI_CHAT))  # fmt: skip
+    started = time.monotonic()
+    code, records, _ = run(tmp_path, server)
+    assert code == 0 and records[-1]["outputs"] == {"a": ANSWER}
+    assert [r["delay"] for r in retries(records)] == [0.3]
+    assert time.monotonic() - started >= 0.3 and len(server.received) == 2
+
+
+def test_transient_errors_are_retried_then_succeed(tmp_path: Path, server: FakeServer) -> None:
+    server.script(Reply(500, {"error": {"message": "boom"}}), Reply(503, b"unavailable"),
+                  Reply(reset=True), Reply(200, OPENAI_CHAT))  # fmt: skip
+    code, records, _ = run(tmp_path, server)
+    assert code == 0 and records[-1]["outputs"] == {"a": ANSWER}
+    assert [r["attempt"] for r in retries(records)] == [1, 2, 3]
+    assert len(server.received) == 4
+
+
+def test_persistent_errors_fail_cleanly_after_bounded_attempts(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    server.default = Reply(500, {"error": {"message": "still broken"}})
+    started = time.monotonic()
+    code, records, err = run(tmp_path, server, restarts=2)
+    assert code == 1 and time.monotonic() - started < 5
+    failed = next(r for r in records if r["event"] == "failed")
+    assert str(failed["error"]).endswith("(after 3 attempts)") and len(server.received) == 3
+    assert "Traceback" not in err
+
+
+def test_a_hang_past_the_timeout_is_retried_then_fails(tmp_path: Path, server: FakeServer) -> None:
+    server.default = Reply(200, OPENAI_CHAT, hang=30)
+    started = time.monotonic()
+    code, records, _ = run(tmp_path, server, restarts=1)
+    assert code == 1 and time.monotonic() - started < 5
+    assert len(server.received) == 2 and len(retries(records)) == 1
+
+
+def test_fatal_errors_fail_at_once(tmp_path: Path, server: FakeServer) -> None:
+    for reply in (Reply(200, b"{not json"), Reply(401, OPENAI_BAD_KEY)):
+        server.received.clear()
+        server.script(reply)
+        code, records, _ = run(tmp_path, server)
+        assert code == 1
+        assert retries(records) == [] and len(server.received) == 1
