@@ -1,0 +1,122 @@
+"""The cost of durability, every figure measured in the same run.
+
+1. The 1,000-agent layered workflow (echo provider) run in memory, and with its journal
+   written: µs per activation and the ratio (goal: durability costs under 2×).
+2. A 10,000-agent layered run killed half-way (its journal cut after half its ticks): the time
+   from loading the config to running again — the first activation the journal does not record
+   being started for real (goal: under 1 s).
+
+    python -m tests.bench.bench_durability [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from axoc.kernel.driver import Driver
+from axoc.kernel.durable import Recorder, Replay
+from axoc.kernel.journal import Writer, read
+from axoc.kernel.ports import Request, Response
+from axoc.kernel.table import SignalTable
+from axoc.pipeline import compile_file
+from axoc.providers.echo import EchoProvider
+from tests.bench.bench_check import load_gen, machine
+from tests.bench.bench_run import workload_yaml
+
+WORKFLOW = "bench"
+
+
+def compile_workload(directory: Path, n: int) -> tuple[Path, SignalTable]:
+    path = directory / f"layered-{n}.axoc.yaml"
+    path.write_text(workload_yaml(load_gen(), "layered", n), encoding="utf-8")
+    unit = compile_file(str(path), os.environ)
+    assert unit.lowered is not None
+    return path, unit.lowered.table
+
+
+def once(table: SignalTable, journal: Path | None) -> float:
+    recorder = Recorder(Writer(journal, {"run_id": "bench"})) if journal else None
+    driver = Driver(table, {"echo": EchoProvider()}, workflow=WORKFLOW, input="x",
+                    keep_log=False, recorder=recorder)  # fmt: skip
+    started = time.perf_counter()
+    result = asyncio.run(driver.run())
+    elapsed = time.perf_counter() - started
+    if recorder is not None:
+        recorder.writer.close()
+    assert result.stop_reason == "completed", result.stop_reason
+    return elapsed
+
+
+def cost(directory: Path, runs: int) -> tuple[float, float]:
+    _, table = compile_workload(directory, 1000)
+    memory, durable = [], []
+    for i in range(runs):  # interleaved, so drift on a shared machine hits both alike
+        memory.append(once(table, None))
+        durable.append(once(table, directory / f"journal-{i}.jsonl"))
+    return statistics.median(memory) / 1000 * 1e6, statistics.median(durable) / 1000 * 1e6
+
+
+class FirstCall(EchoProvider):
+    """Echo that notes when the first call is made: the resumed run is running again."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def complete_now(self, request: Request) -> Response:
+        if self.first is None:
+            self.first = time.perf_counter()
+        return super().complete_now(request)
+
+
+def resume_time(directory: Path) -> tuple[float, int, int]:
+    path, table = compile_workload(directory, 10_000)
+    full = directory / "full.jsonl"
+    once(table, full)
+    lines = full.read_bytes().splitlines(keepends=True)
+    ticks = len(lines) - 2
+    half = directory / "half.jsonl"
+    half.write_bytes(b"".join(lines[: 1 + ticks // 2]))
+    provider = FirstCall()
+    started = time.perf_counter()
+    unit = compile_file(str(path), os.environ)  # what `axoc run --resume` does first
+    assert unit.lowered is not None
+    replay = Replay.of(read(half).records)
+    recorder = Recorder(Writer(half))
+    driver = Driver(unit.lowered.table, {"echo": provider}, workflow=WORKFLOW, input="x",
+                    keep_log=False, recorder=recorder, replay=replay)  # fmt: skip
+    result = asyncio.run(driver.run())
+    recorder.writer.close()
+    assert result.stop_reason == "completed" and provider.first is not None
+    return provider.first - started, ticks // 2, ticks
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args(argv)
+    info = machine()
+    print(f"machine: {info['cores']} cores, {info['cpu']}; python {info['python']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        memory, durable = cost(Path(tmp), args.runs)
+        ratio = durable / memory
+        print("\n1. layered 1,000 agents, echo, µs per activation (median of interleaved runs)")
+        print(f"   in memory {memory:.1f}   with journal {durable:.1f}   ratio {ratio:.2f}x  "
+              f"{'PASS' if ratio < 2 else 'FAIL'} (< 2x)")  # fmt: skip
+        seconds, replayed, ticks = resume_time(Path(tmp))
+        print("\n2. layered 10,000 agents killed half-way: load, read the journal, replay")
+        print(f"   {replayed} of {ticks} ticks replayed; running again after {seconds:.3f} s  "
+              f"{'PASS' if seconds < 1 else 'FAIL'} (< 1 s)")  # fmt: skip
+    return 0 if ratio < 2 and seconds < 1 else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    sys.exit(main())
