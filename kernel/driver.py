@@ -18,6 +18,7 @@ import asyncio
 import heapq
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,7 @@ class Driver:
         self._proactive = {p.id: p for p in table.proactive}
         self._started = 0.0
         self.started: list[Activation] = []
+        self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -367,12 +369,25 @@ class Driver:
             except ProviderError as exc:
                 self.ledger.settle(grant, None)
                 return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
-            except Exception as exc:  # a provider bug fails its activation, not the whole run
+            except Exception as exc:  # a provider bug: restart, within the restart intensity
                 self.ledger.settle(grant, None)
-                return Outcome(
-                    activation, error=f"unexpected {type(exc).__name__} in provider: {exc}"
-                )
+                error = f"unexpected {type(exc).__name__} in provider: {exc}"
+                if not self._may_restart(agent):
+                    return Outcome(activation, error=error)
+                self._record("restart", agent=agent.id, seq=activation.seq, error=error)
+                continue
             return self._answered(activation, grant, response)
+
+    def _may_restart(self, agent: AgentSpec) -> bool:
+        """Erlang/OTP restart intensity: at most `max_restarts` within `within` seconds."""
+        now = time.monotonic()
+        recent = self._restarts.setdefault(agent.id, deque())
+        while recent and now - recent[0] > agent.supervision.within:
+            recent.popleft()
+        if len(recent) >= agent.supervision.max_restarts:
+            return False
+        recent.append(now)
+        return True
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
         system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()

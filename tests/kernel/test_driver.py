@@ -253,14 +253,35 @@ def test_agent_activated_is_published_when_an_agent_starts(tmp_path: Path) -> No
     assert starts["watcher"] == starts["b"] == 1.0  # the same tick b started, not when it ended
 
 
-def test_an_unexpected_provider_exception_fails_only_its_activation(tmp_path: Path) -> None:
-    class Broken(Scripted):
-        async def complete(self, request):  # type: ignore[no-untyped-def]
-            if request.agent == "b":
-                raise KeyError("choices")
-            return await super().complete(request)
+class Flaky(Scripted):
+    """Raises an unexpected KeyError for agent b, `crashes` times (forever when None)."""
 
-    result = run(table(tmp_path, JOIN), Broken(), workflow="fan", input="x", logical=True)
+    def __init__(self, crashes: int | None) -> None:
+        super().__init__()
+        self.crashes = crashes
+
+    async def complete(self, request):  # type: ignore[no-untyped-def]
+        if request.agent == "b" and (self.crashes is None or self.crashes > 0):
+            self.crashes = None if self.crashes is None else self.crashes - 1
+            raise KeyError("choices")
+        return await super().complete(request)
+
+
+def test_an_unexpected_exception_restarts_within_the_restart_intensity(tmp_path: Path) -> None:
+    result = run(table(tmp_path, JOIN), Flaky(crashes=2), workflow="fan", input="x", logical=True)
+    assert [r["agent"] for r in result.log if r["event"] == "restart"] == ["b", "b"]
+    assert result.status["b"] == "done" and result.stop_reason == "completed"
+
+
+def test_restarts_beyond_the_intensity_fail_only_that_activation(tmp_path: Path) -> None:
+    text = JOIN.replace(
+        "{id: b, provider: echo", "{id: b, provider: echo, supervision: {max_restarts: 2}"
+    )
+    result = run(
+        table(tmp_path, text), Flaky(crashes=None), workflow="fan", input="x", logical=True
+    )
+    assert len([r for r in result.log if r["event"] == "restart"]) == 2
     assert result.status["b"] == "failed" and result.status["a"] == "done"
     assert result.status["join"] == "skipped" and result.stop_reason == "failed"
-    assert any(r.get("error") == "unexpected KeyError in provider: 'choices'" for r in result.log)
+    failed = next(r for r in result.log if r["event"] == "failed")
+    assert failed["error"] == "unexpected KeyError in provider: 'choices'"
