@@ -164,55 +164,67 @@ class Live:
         self.stream.flush()
 
 
+@dataclass
+class Started:
+    """A run ready to go: new, or reopened from its journal (then with what to replay)."""
+
+    run_id: str
+    workflow: str | None
+    skill: str | None
+    input: str
+    writer: Writer
+    lock: runs.Lock
+    replay: Replay | None = None
+
+
 def run_command(
     path: str, workflow: str | None, skill: str | None, text: str, dry_run: bool,
     as_json: bool, state: str | None, resume: str | None = None, allow_drift: bool = False,
 ) -> int:  # fmt: skip
-    lock: runs.Lock | None = None
     try:
         loaded = load(path)
+        built = providers(loaded, dry_run)  # before any run record: nothing to clean up
         root = state_dir(state, path)
         if resume is not None:
-            run_id, flow, fire, text, writer, replay, lock = _resume(
-                root, resume, loaded, allow_drift
-            )
+            run = _resume(root, resume, loaded, allow_drift)
         else:
             flow, fire = target(loaded.table, workflow, skill)
             header = {"target": flow or f"fire:{fire}", "workflow": flow, "skill": fire,
                       "input": text, "config": str(Path(path).resolve())}  # fmt: skip
             run_id, writer, lock = runs.create(root, loaded.table, header)
-            replay = None
-        built = providers(loaded, dry_run)
+            run = Started(run_id, flow, fire, text, writer, lock)
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
-        return _refuse(str(invalid), lock)
+        return _refuse(str(invalid))
     except (RunRefused, runs.RunsError) as refused:
-        return _refuse(str(refused), lock)
-    members = len(loaded.table.workflow(flow).agents) if flow else len(loaded.table.agents)
+        return _refuse(str(refused))
+    table = loaded.table
+    members = len(table.workflow(run.workflow).agents) if run.workflow else len(table.agents)
     live = Live(sys.stderr, members) if sys.stderr.isatty() else None
-    listener = _json_listener if as_json else live
     driver = Driver(
-        loaded.table, built, workflow=flow, skill=fire, input=text, listener=listener,
-        keep_log=False, recorder=Recorder(writer), replay=replay,
+        table, built, workflow=run.workflow, skill=run.skill, input=run.input,
+        listener=_json_listener if as_json else live, keep_log=False,
+        recorder=Recorder(run.writer), replay=run.replay,
     )  # fmt: skip
     try:
         result = asyncio.run(_run(driver, built))
     except KeyboardInterrupt:
-        print(f"\naxoc run {run_id}: interrupted; resume with --resume {run_id}", file=sys.stderr)
+        print(f"\naxoc run {run.run_id}: interrupted; resume with --resume {run.run_id}",
+              file=sys.stderr)  # fmt: skip
         return 130
     except ReplayMismatch as mismatch:
-        return _refuse(f"cannot resume {run_id}: {mismatch}", None)
+        return _refuse(f"cannot resume {run.run_id}: {mismatch}")
     finally:
-        writer.close()
-        lock.release()
+        run.writer.close()
+        run.lock.release()
     if live is not None and not as_json:
         sys.stderr.write("\n")
-    _report(result, run_id, as_json)
+    _report(result, run.run_id, as_json)
     return result.exit_code
 
 
-def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> tuple[Any, ...]:
+def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> Started:
     folder, contents, lock = runs.reopen(root, run_id)
-    header, records = contents.header, contents.records
+    header = contents.header
     for warning in contents.warnings:
         print(f"axoc run: warning: {warning}", file=sys.stderr)
     if header.get("digest") != loaded.table.digest and not allow_drift:
@@ -223,14 +235,13 @@ def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> tuple
             f"the config changed since run {run_id} started; resume anyway with "
             "--allow-config-drift:\n" + "\n".join(changes)
         )
-    writer = Writer(folder / "journal.jsonl")
-    flow, fire, text = header.get("workflow"), header.get("skill"), str(header.get("input", ""))
-    return run_id, flow, fire, text, writer, Replay.of(records), lock
+    return Started(
+        run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
+        Writer(folder / "journal.jsonl"), lock, Replay.of(contents.records),
+    )  # fmt: skip
 
 
-def _refuse(message: str, lock: runs.Lock | None) -> int:
-    if lock is not None:
-        lock.release()
+def _refuse(message: str) -> int:
     print(f"axoc run: {message}", file=sys.stderr)
     return EXIT_USAGE
 

@@ -135,9 +135,10 @@ def test_a_missing_api_key_is_refused_before_any_request(
         "agents:\n  - {id: a, provider: openai, model: gpt-4o-mini}\nworkflows:\n  - {id: w, agents: [a]}\n",
         encoding="utf-8",
     )
-    result = axoc("run", str(config))
+    result = axoc("run", str(config), "--state-dir", str(tmp_path / "state"))
     assert result.code == 2
     assert "provider 'openai' needs an API key: set OPENAI_API_KEY" in result.err
+    assert not (tmp_path / "state").exists()  # refused before any run record was made
 
 
 def test_choosing_the_workflow(tmp_path: Path) -> None:
