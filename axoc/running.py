@@ -272,6 +272,11 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
         f"{result.activations} activations, {used} tokens, {result.elapsed:.2f} s",
         file=sys.stderr,
     )
+    for agent, error in result.errors.items():
+        print(f"  {agent} failed: {error}", file=sys.stderr)
+    skipped = [a for a, status in result.status.items() if status == "skipped"]
+    if skipped and result.errors:
+        print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
 
 
 def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None:

@@ -73,6 +73,7 @@ class RunResult:
     ledger: Ledger
     activations: int
     elapsed: float
+    errors: dict[str, str] = field(default_factory=dict)  # failed agent → its last error
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # can be 3 × N records
 
     @property
@@ -446,6 +447,7 @@ class Driver:
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,
+            errors=dict(self.errors),
             log=self.log,
         )
 

@@ -121,3 +121,15 @@ def test_a_workflow_timeout_exits_6(tmp_path: Path, server: FakeServer) -> None:
     assert result.code == 6
     assert time.monotonic() - started < 5
     assert "timeout (exit 6)" in result.err
+
+
+def test_a_failed_run_says_which_agent_failed_and_why(tmp_path: Path, server: FakeServer) -> None:
+    server.script(Reply(401, OPENAI_BAD_KEY))
+    providers = f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+    result = axoc(
+        "run", config(tmp_path, providers, "lab"), "-i", "x", "--state-dir", str(tmp_path)
+    )
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[1].startswith("  researcher failed: FatalProviderError: ")
+    assert lines[2] == "  skipped, as they could no longer run: summarizer"
