@@ -274,6 +274,10 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
     )
     for agent, error in result.errors.items():
         print(f"  {agent} failed: {error}", file=sys.stderr)
+    if any("ConnectionRefusedError" in error for error in result.errors.values()):
+        print(
+            "  hint: is the provider's server running? --dry-run runs without one", file=sys.stderr
+        )
     skipped = [a for a, status in result.status.items() if status == "skipped"]
     if skipped and result.errors:
         print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
