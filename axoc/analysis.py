@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from axoc.cycles import cycles
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import RUNTIME_EVENTS, Route, SignalTable, Unit
 from axoc.lower import Lowered, parse_pattern
@@ -235,24 +236,19 @@ def _feedback_loops(
     reactive = [u for u in table.units if u.workflow is None and u.cooldown <= 0]
     if not reactive:
         return []
-    import networkx as nx
-
-    graph: nx.DiGraph[str] = nx.DiGraph()
     producers = _Producers(table)
     by_id = {u.id: u for u in reactive}
+    triggers: dict[str, list[str]] = {}
     for unit in reactive:
-        graph.add_node(unit.id)
         produced = producers.events(unit.agent)
-        for other in reactive:
-            if any(_can_arrive(r, produced) and r.event not in _ALWAYS for r in routes[other.id]):
-                graph.add_edge(unit.id, other.id)
+        triggers[unit.id] = [
+            other.id
+            for other in reactive
+            if any(_can_arrive(r, produced) and r.event not in _ALWAYS for r in routes[other.id])
+        ]
     out = []
-    for component in sorted(nx.strongly_connected_components(graph), key=min):
-        if len(component) == 1 and not graph.has_edge(*([*component] * 2)):
-            continue
-        start = min(component)
-        cycle = [start, *(v for _, v in nx.find_cycle(graph.subgraph(component), source=start))]
-        origin = lowered.origins[start]
+    for _, cycle in cycles(triggers):
+        origin = lowered.origins[cycle[0]]
         where = (*origin, "reacts_to") if origin[:1] == ("skills",) else (*origin, "trigger")
         names = " → ".join(_name(by_id[u]) for u in cycle)
         msg = f"reactive feedback loop with no bound: {names} (each triggers the next)"

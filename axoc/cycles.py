@@ -10,8 +10,8 @@ the file, so output is stable.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from axoc.config import Config
 from axoc.diagnostics import Diagnostic, error
@@ -53,28 +53,34 @@ def topological_order(depends_on: Mapping[str, Sequence[str]]) -> list[str] | No
     return order if len(order) == len(waiting) else None
 
 
-def _report(doc: Document, index: dict[str, int], graph: dict[str, list[str]]) -> list[Diagnostic]:
+def cycles(
+    edges: Mapping[str, Iterable[str]], rank: Callable[[str], Any] = str
+) -> list[tuple[frozenset[str], list[str]]]:
+    """One cycle per strongly connected component that has one (a self-loop counts), as the
+    component and a path `start → … → start` from its lowest-ranked node; in rank order.
+    Imports networkx: call it only once a cycle is known or likely."""
     import networkx as nx
 
     digraph: nx.DiGraph[str] = nx.DiGraph()
-    digraph.add_nodes_from(graph)
-    digraph.add_edges_from((a, d) for a, deps in graph.items() for d in deps)
+    digraph.add_nodes_from(edges)
+    digraph.add_edges_from((a, b) for a, targets in edges.items() for b in targets)
+    found = []
+    for component in nx.strongly_connected_components(digraph):
+        start = min(component, key=rank)
+        if len(component) == 1 and not digraph.has_edge(start, start):
+            continue
+        path = [start, *(v for _, v in nx.find_cycle(digraph.subgraph(component), source=start))]
+        found.append((rank(start), frozenset(component), path))
+    found.sort(key=lambda item: item[0])
+    return [(component, path) for _, component, path in found]
+
+
+def _report(doc: Document, index: dict[str, int], graph: dict[str, list[str]]) -> list[Diagnostic]:
     out = []
-    components = [c for c in nx.strongly_connected_components(digraph) if _cyclic(digraph, c)]
-    for component in sorted(components, key=lambda c: min(index[a] for a in c)):
-        start = min(component, key=index.__getitem__)
-        edges = nx.find_cycle(digraph.subgraph(component), source=start)
-        path = [edges[0][0], *(v for _, v in edges)]
+    for _, path in cycles(graph, rank=index.__getitem__):
         last, closing = path[-2], path[-1]
         where = ("agents", index[last], "depends_on", graph[last].index(closing))
         msg = f"dependency cycle: {' → '.join(path)}"
         hint = f"remove '{closing}' from the depends_on of '{last}', or break the cycle elsewhere"
         out.append(error("AX401", msg, doc.span(where), where, hint))
     return out
-
-
-def _cyclic(digraph: nx.DiGraph[str], component: set[str]) -> bool:
-    if len(component) > 1:
-        return True
-    (node,) = component
-    return bool(digraph.has_edge(node, node))

@@ -30,7 +30,7 @@ from axoc.config import (
     Tool,
     Workflow,
 )
-from axoc.cycles import topological_order
+from axoc.cycles import cycles, topological_order
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import (
     CUSTOM_EVENT_WEIGHT,
@@ -205,20 +205,9 @@ class _Lowering:
 
     def activation_cycles(self, graph: dict[str, list[str]]) -> None:
         """Cycles through activation expressions (depends_on-only cycles are AX401 already)."""
-        import networkx as nx
-
-        digraph: nx.DiGraph[str] = nx.DiGraph()
-        digraph.add_edges_from((m, d) for m, deps in graph.items() for d in deps)
-        for component in sorted(nx.strongly_connected_components(digraph), key=min):
-            if len(component) < 2 and not digraph.has_edge(*([*component] * 2)):
-                continue
+        for component, path in cycles(graph):
             if all(self.agents[m].activation is None for m in component):
                 continue
-            start = min(component)
-            path = [
-                start,
-                *(v for _, v in nx.find_cycle(digraph.subgraph(component), source=start)),
-            ]
             last = path[-2]
             where: Path = ("agents", self.index[last], "activation")
             if self.agents[last].activation is None:

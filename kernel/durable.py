@@ -89,7 +89,3 @@ class Replay:
                 replay.ticks.append((float(record["t"]), batch))
                 replay.outcomes.update((o.seq, o) for o in batch)
         return replay
-
-    @property
-    def last_time(self) -> float:
-        return self.ticks[-1][0] if self.ticks else 0.0
