@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from axoc import runs
+from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import JournalError, Writer
@@ -30,6 +31,7 @@ from axoc.providers.echo import EchoProvider
 from axoc.statedir import runs as runs_in
 from axoc.statedir import state_dir
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 DEFAULT_URLS = {
     "ollama": "http://localhost:11434",
@@ -174,6 +176,7 @@ class Started:
     input: str
     writer: Writer
     lock: runs.Lock
+    store: CheckpointStore
     replay: Replay | None = None
 
 
@@ -192,7 +195,9 @@ def run_command(
             header = {"target": flow or f"fire:{fire}", "workflow": flow, "skill": fire,
                       "input": text, "config": str(Path(path).resolve())}  # fmt: skip
             run_id, writer, lock = runs.create(root, loaded.table, header)
-            run = Started(run_id, flow, fire, text, writer, lock)
+            run = Started(
+                run_id, flow, fire, text, writer, lock, store=CheckpointStore(root / "agents")
+            )
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
         return _refuse(str(invalid))
     except (RunRefused, runs.RunsError) as refused:
@@ -200,10 +205,11 @@ def run_command(
     table = loaded.table
     members = len(table.workflow(run.workflow).agents) if run.workflow else len(table.agents)
     live = Live(sys.stderr, members) if sys.stderr.isatty() else None
+    checkpointer = Checkpointer(run.store)
     driver = Driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
         listener=_json_listener if as_json else live, keep_log=False,
-        recorder=Recorder(run.writer), replay=run.replay,
+        recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay,
     )  # fmt: skip
     try:
         result = asyncio.run(_run(driver, built))
@@ -213,9 +219,19 @@ def run_command(
         return 130
     except ReplayMismatch as mismatch:
         return _refuse(f"cannot resume {run.run_id}: {mismatch}")
+    except (CheckpointError, OSError) as exc:  # the state directory refused a write mid-run
+        why = str(exc) if isinstance(exc, CheckpointError) else exc.strerror or str(exc)
+        print(f"axoc run {run.run_id}: stopped, the state directory refused a write: {why}; "
+              f"what was recorded is kept: resume with --resume {run.run_id} once it can be "
+              "written again", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     finally:
+        checkpointer.close()
         run.writer.close()
         run.lock.release()
+        if run.replay is not None:
+            for warning in dict.fromkeys(run.replay.warnings):
+                print(f"axoc run: warning: {warning}", file=sys.stderr)
     if live is not None and not as_json:
         sys.stderr.write("\n")
     _report(result, run.run_id, as_json)
@@ -235,9 +251,10 @@ def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> Start
             f"the config changed since run {run_id} started; resume anyway with "
             "--allow-config-drift:\n" + "\n".join(changes)
         )
+    store = CheckpointStore(root / "agents")
     return Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
-        Writer(folder / "journal.jsonl"), lock, Replay.of(contents.records),
+        Writer(folder / "journal.jsonl"), lock, store, Replay.of(contents.records, store, run_id),
     )  # fmt: skip
 
 

@@ -4,7 +4,9 @@ Layout (`<state>/runs/<run_id>/`, directories 0700, files 0600): `plan.json`, th
 the run executes (no secrets, so a resumed run can show what changed); `journal.jsonl`, the
 append-only journal (`axoc.kernel.journal`: a header, one record per tick, `stopped`); `lock`,
 held (flock) by the one process running it. Everything a report says — status, stop reason,
-tokens per agent, the timeline — is read from the journal, the single source of truth.
+tokens per agent, the timeline — is read from the journal, the single source of truth. Agents'
+checkpoints live beside the runs, in `<state>/agents/<id>/checkpoints/`
+(`axoc.kernel.checkpoint`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
     folder = root / "runs" / run_id
     try:
         ensure_dir(folder)
+        _writable_folder(ensure_dir(root / "agents"))  # where the checkpoints go
         lock = Lock(folder)
         write_json(folder / "plan.json", table.to_dict())
         writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
@@ -139,6 +142,13 @@ def _status(folder: Path, records: list[dict[str, Any]]) -> str:
     except RunsError:
         return "live"
     return "interrupted"
+
+
+def _writable_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(path))
+    if not os.access(path, os.W_OK):
+        raise PermissionError(13, "Permission denied", str(path))
 
 
 def _now() -> str:

@@ -24,7 +24,10 @@ def state_dir(explicit: str | None, config_path: str) -> Path:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """`<UTC start to the microsecond>-<random>`: ids sort by start time, even within a second."""
+    now = time.time_ns() // 1000
+    seconds = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 1_000_000))
+    return f"{seconds}.{now % 1_000_000:06d}-{secrets.token_hex(3)}"
 
 
 def ensure_dir(path: Path) -> Path:

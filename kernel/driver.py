@@ -20,12 +20,14 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from axoc.kernel.budget import Grant, Ledger
+from axoc.kernel.checkpoint import Checkpoint
 from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
-from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch
+from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch, turn_checkpoint
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
     BudgetRefused,
@@ -125,6 +127,9 @@ class Driver:
         self._started = 0.0
         self.started: list[Activation] = []
         self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
+        # While replaying, an activation the journal does not record was in flight at the crash:
+        # it may have checkpointed its answer. Over once a batch completes for real.
+        self._catching_up = replay is not None
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class Driver:
                 if batch is None:
                     stop = "timeout"
                     break
+                self._catching_up = self._catching_up and batch[0].replayed
                 events = []
                 for outcome in batch:
                     events += self._complete(outcome, settling)
@@ -190,6 +196,12 @@ class Driver:
             return Outcome(
                 activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
             )
+        if self._catching_up and self.replay is not None:
+            messages = self._messages(self._agents[activation.agent], activation)
+            found = self.replay.checkpointed(activation.seq, activation.agent, messages)
+            if found is not None and found.usage is not None:  # answered before the crash
+                self.ledger.charge(activation.agent, activation.seq, found.usage)
+                return Outcome(activation, found.text, usage=found.usage)
         provider = self.providers[self._agents[activation.agent].provider]
         instant = getattr(provider, "complete_now", None)
         if instant is not None:
@@ -333,6 +345,8 @@ class Driver:
         if isinstance(prepared, Outcome):
             return prepared
         request, grant = prepared
+        # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
+        # it in this tick, before any I/O) and redoing it costs nothing.
         return self._answered(activation, grant, instant(request))
 
     async def _execute(self, activation: Activation) -> Outcome:
@@ -377,7 +391,29 @@ class Driver:
                     return Outcome(activation, error=error)
                 self._record("restart", agent=agent.id, seq=activation.seq, error=error)
                 continue
-            return self._answered(activation, grant, response)
+            outcome = self._answered(activation, grant, response)
+            written = self._checkpoint(activation, request, outcome)
+            if written is not None:  # durable before the run acts on the answer
+                await asyncio.wrap_future(written)
+            return outcome
+
+    def _checkpoint(
+        self, activation: Activation, request: Request, outcome: Outcome
+    ) -> Future[Checkpoint] | None:
+        """Checkpoint the finished turn, when the run is recorded with checkpoints."""
+        recorder = self.recorder
+        if recorder is None or recorder.checkpointer is None:
+            return None
+        if outcome.text is None or outcome.usage is None:
+            return None
+        agent = activation.agent
+        state = {"status": "done", "unit": activation.unit, "kind": activation.kind,
+                 "trigger": activation.trigger.name}  # fmt: skip
+        checkpoint = turn_checkpoint(
+            recorder.run_id, activation.seq, agent, request.messages, outcome.text,
+            outcome.usage, self.ledger.by_agent.get(agent, outcome.usage), state,
+        )  # fmt: skip
+        return recorder.checkpointer.submit(checkpoint)
 
     def _may_restart(self, agent: AgentSpec) -> bool:
         """Erlang/OTP restart intensity: at most `max_restarts` within `within` seconds."""

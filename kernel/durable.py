@@ -7,10 +7,17 @@ token usage — written in a single append, then a `stopped` record. Activations
 the core is deterministic, so replaying the same batches at the same kernel times starts the
 same activations with the same sequence numbers.
 
+With a `Checkpointer`, every finished turn of a provider that does I/O is also an agent
+checkpoint (`axoc.kernel.checkpoint`), durable before the driver acts on the answer. Turns of
+in-process providers (echo) are not: the journal records them in the same tick, before any
+I/O, so they are never in flight at a crash, and redoing one costs nothing.
+
 Contract (docs/durability.md): after `kill -9`, resuming replays every recorded outcome without
-calling its provider or charging it again; activations in flight at the crash (started, no
-recorded outcome) run again — at least once. If the lattice starts something else than the
-journal records (the config changed), the replay stops with `ReplayMismatch`.
+calling its provider or charging it again. An activation in flight at the crash (started, no
+recorded outcome) whose turn had finished continues from its checkpoint — the answer is taken
+from it, not asked for again, and charged once; one whose turn had not finished runs again — at
+least once. If the lattice starts something else than the journal records (the config
+changed), the replay stops with `ReplayMismatch`.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from axoc.kernel.checkpoint import Checkpoint, Checkpointer, CheckpointStore
 from axoc.kernel.journal import Writer
-from axoc.kernel.ports import Usage
+from axoc.kernel.ports import Message, Usage
 
 
 class ReplayMismatch(Exception):
@@ -60,32 +68,78 @@ class Recorded:
 
 
 class Recorder:
-    """Appends the run's ticks to its journal (each durable against kill -9 on return)."""
+    """Appends the run's ticks to its journal (each durable against kill -9 on return), and
+    hands finished turns to the checkpointer when there is one."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(
+        self, writer: Writer, checkpointer: Checkpointer | None = None, run_id: str = ""
+    ) -> None:
         self.writer = writer
+        self.checkpointer = checkpointer
+        self.run_id = run_id
 
     def tick(self, now: float, outcomes: list[Recorded]) -> None:
+        if self.checkpointer is not None and self.checkpointer.error is not None:
+            raise self.checkpointer.error  # the disk refused a checkpoint: stop, keep the rest
         self.writer.append("tick", t=now, o=[o.to_json() for o in outcomes])
 
     def stopped(self, reason: str) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.flush()
         self.writer.append("stopped", reason=reason)
         self.writer.commit()
 
 
 @dataclass
 class Replay:
-    """The recorded ticks of an interrupted run, consumed in order by the resuming driver."""
+    """The recorded ticks of an interrupted run, consumed in order by the resuming driver, and
+    the agents' checkpoints, for the activations that were in flight."""
 
     ticks: deque[tuple[float, list[Recorded]]] = field(default_factory=deque)
     outcomes: dict[int, Recorded] = field(default_factory=dict)
+    checkpoints: CheckpointStore | None = None
+    run_id: str = ""
+    warnings: list[str] = field(default_factory=list)  # checkpoints skipped on the way
+
+    def checkpointed(self, seq: int, agent: str, messages: tuple[Message, ...]) -> Recorded | None:
+        """The answer of activation `seq`, if `agent` checkpointed its final turn before the
+        crash — for exactly these messages (a drifted config asks again)."""
+        if self.checkpoints is None:
+            return None
+        loaded = self.checkpoints.load(agent)
+        self.warnings += loaded.warnings
+        found = next((c for c in loaded.checkpoints if c.run == self.run_id and c.seq == seq), None)
+        if found is None or not found.final or found.transcript[:-1] != _pairs(messages):
+            return None
+        return Recorded(seq, agent, found.answer, None, False, Usage(*found.usage))
 
     @classmethod
-    def of(cls, records: list[dict[str, Any]]) -> Replay:
-        replay = cls()
+    def of(
+        cls, records: list[dict[str, Any]], checkpoints: CheckpointStore | None = None,
+        run_id: str = "",
+    ) -> Replay:  # fmt: skip
+        replay = cls(checkpoints=checkpoints, run_id=run_id)
         for record in records:
             if record.get("k") == "tick":
                 batch = [Recorded.from_json(o) for o in record["o"]]
                 replay.ticks.append((float(record["t"]), batch))
                 replay.outcomes.update((o.seq, o) for o in batch)
         return replay
+
+
+def _pairs(messages: tuple[Message, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((m.role, m.content) for m in messages)
+
+
+def turn_checkpoint(
+    run_id: str, seq: int, agent: str, messages: tuple[Message, ...], answer: str,
+    usage: Usage, cumulative: Usage, state: dict[str, Any],
+) -> Checkpoint:  # fmt: skip
+    """The checkpoint of an activation's one (final) turn."""
+    return Checkpoint(
+        agent=agent, run=run_id, seq=seq, turn=1, final=True,
+        transcript=(*_pairs(messages), ("assistant", answer)),
+        usage=(usage.input_tokens, usage.output_tokens),
+        cumulative=(cumulative.input_tokens, cumulative.output_tokens),
+        state=state,
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from axoc.kernel.checkpoint import KEEP, CheckpointStore
 from axoc.kernel.journal import read
 from axoc.pipeline import STAGES, compile_file
 from tests.providers.servers import FakeServer, Received, Reply
@@ -162,7 +163,14 @@ def crash_and_resume(tmp_path: Path, kills: int, seed: int, hang: float, pause: 
         assert _tokens(state) == expected_tokens
         final = recorded(state)
         assert len(final) == len(set(final))  # every activation recorded exactly once
-        assert len(server.received) == len(final) + in_flight
+        # calls in flight at the last kill ran again, unless their answer had been checkpointed
+        assert len(final) <= len(server.received) <= len(final) + in_flight
+        store = CheckpointStore(state / "agents")
+        for folder in sorted((state / "agents").iterdir()):
+            loaded = store.load(folder.name)  # no torn checkpoint, whatever the kills hit
+            assert loaded.warnings == [] and loaded.latest is not None
+            assert (loaded.latest.agent, loaded.latest.answer) in set(final)
+            assert len(loaded.checkpoints) <= KEEP + 1
 
 
 def _tokens(state: Path) -> dict[str, object]:

@@ -183,6 +183,7 @@ def test_run_records_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(record.stat().st_mode) == 0o600
     for directory in (state, state / "runs", folder):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert not list(state.glob("agents/*/*/*"))  # echo's turns are not checkpointed
 
 
 def test_runs_list_and_show(tmp_path: Path) -> None:
@@ -279,6 +280,12 @@ def test_an_unusable_state_directory_is_refused_before_any_work(tmp_path: Path) 
     assert result.code == 2
     assert result.err.startswith(f"axoc run: cannot write the run record in {not_a_folder}")
     assert result.out == ""
+    checkpoints_blocked = tmp_path / "other"
+    checkpoints_blocked.mkdir()
+    (checkpoints_blocked / "agents").write_text("not a directory", encoding="utf-8")
+    result = axoc("run", HELLO, "--dry-run", "--state-dir", str(checkpoints_blocked))
+    assert result.code == 2 and "cannot write the run record" in result.err
+    assert result.out == "" and not list(checkpoints_blocked.glob("runs/*/journal.jsonl"))
 
 
 def test_a_full_disk_is_refused_before_any_work(tmp_path: Path) -> None:

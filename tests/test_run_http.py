@@ -133,3 +133,68 @@ def test_a_failed_run_says_which_agent_failed_and_why(tmp_path: Path, server: Fa
     lines = result.err.splitlines()
     assert lines[1].startswith("  researcher failed: FatalProviderError: ")
     assert lines[2] == "  skipped, as they could no longer run: summarizer"
+
+
+def lab(tmp_path: Path, server: FakeServer) -> str:
+    server.respond = lambda received: Reply(200, OPENAI_CHAT)
+    providers = f"providers:\n  lab:\n    kind: openai_compatible\n    base_url: {server.url}/v1\n"
+    return config(tmp_path, providers, "lab")
+
+
+def test_every_turn_is_checkpointed_privately_and_the_last_three_kept(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    import stat
+
+    from axoc.kernel.checkpoint import CheckpointStore
+
+    path, state = lab(tmp_path, server), tmp_path / "state"
+    for n in range(4):
+        assert axoc("run", path, "-i", f"q{n}", "--state-dir", str(state)).code == 0
+    store = CheckpointStore(state / "agents")
+    for agent in ("researcher", "summarizer"):
+        loaded = store.load(agent)
+        assert loaded.warnings == []
+        assert [c.version for c in loaded.checkpoints] == [4, 3, 2]
+        for version in loaded.checkpoints:
+            file = store.folder(agent) / f"{version.version:016}.json"
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600
+        for directory in (store.folder(agent), store.folder(agent).parent, state / "agents"):
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    latest = store.load("summarizer").latest
+    assert latest is not None
+    answer = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
+    last_run = sorted(p.name for p in state.glob("runs/*"))[-1]
+    assert (latest.run, latest.seq, latest.turn, latest.final) == (last_run, 2, 1, True)
+    assert latest.transcript == (
+        ("user", f"Previous agent outputs:\n[researcher]: {answer}\n\nOriginal task: q3"),
+        ("assistant", answer),
+    )
+    assert latest.state["status"] == "done" and latest.state["kind"] == "deps"
+    assert latest.usage == latest.cumulative  # the agent's one turn in this run
+    report = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", str(state)).out)
+    assert list(latest.usage) == [report["usage"]["summarizer"][k] for k in ("input", "output")]
+    researcher = store.load("researcher").latest
+    assert researcher is not None and researcher.transcript[0] == ("system", "Research.")
+
+
+def test_a_checkpoint_refused_mid_run_stops_the_run_and_loses_nothing(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    path, state = lab(tmp_path, server), tmp_path / "state"
+    blocked = state / "agents" / "summarizer" / "checkpoints"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where summarizer's checkpoints should go", encoding="utf-8")
+    result = axoc("run", path, "-i", "q", "--state-dir", str(state))
+    (folder,) = state.glob("runs/*")
+    assert result.code == 1, result.err
+    assert result.err.startswith(f"axoc run {folder.name}: stopped, the state directory refused")
+    assert "cannot write a checkpoint" in result.err and f"--resume {folder.name}" in result.err
+    assert "Traceback" not in result.err and result.out == ""
+    shown = axoc("runs", "show", folder.name, "--state-dir", str(state))
+    assert "status: interrupted" in shown.out and "researcher: completed" in shown.out
+    blocked.unlink()
+    calls = len(server.received)
+    resumed = axoc("run", path, "--resume", folder.name, "--state-dir", str(state))
+    assert resumed.code == 0, resumed.err
+    assert [r.json()["model"] for r in server.received[calls:]] == ["m2"]  # summarizer only

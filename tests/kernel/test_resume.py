@@ -5,10 +5,12 @@ never charges it twice."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from axoc.kernel.checkpoint import Checkpointer, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import Writer, read
@@ -33,16 +35,23 @@ workflows:
 
 
 def run(
-    t: SignalTable, provider: Scripted, path: Path | None, replay: Replay | None = None
-) -> RunResult:
+    t: SignalTable, provider: Scripted, path: Path | None, replay: Replay | None = None,
+    checkpoints: CheckpointStore | None = None,
+) -> RunResult:  # fmt: skip
     recorder = None
+    checkpointer = Checkpointer(checkpoints) if checkpoints is not None else None
     if path is not None:
-        recorder = Recorder(Writer(path) if path.exists() else Writer(path, {"run_id": "r"}))
+        writer = Writer(path) if path.exists() else Writer(path, {"run_id": "r"})
+        recorder = Recorder(writer, checkpointer, "r")
     driver = Driver(
         t, {"echo": provider}, workflow="w", input="task", logical=True,
         durations={"a": 2, "b": 3}, recorder=recorder, replay=replay,
     )  # fmt: skip
-    return asyncio.run(driver.run())
+    try:
+        return asyncio.run(driver.run())
+    finally:
+        if checkpointer is not None:
+            checkpointer.close()
 
 
 def test_resume_after_a_crash_after_every_tick(tmp_path: Path) -> None:
@@ -86,3 +95,70 @@ def test_a_changed_lattice_is_refused_on_replay(tmp_path: Path) -> None:
     )
     with pytest.raises(ReplayMismatch):
         run(changed, Scripted(), None, Replay.of(read(journal).records))
+
+
+def crashed_after_the_first_tick(tmp_path: Path) -> tuple[SignalTable, RunResult, Path, Path]:
+    """A full run with checkpoints, and its journal cut after the first tick: `root` done, `a`
+    and `b` in flight."""
+    t = table(tmp_path, LATTICE)
+    full = tmp_path / "full.jsonl"
+    reference = run(t, Scripted(), full, checkpoints=CheckpointStore(tmp_path / "agents"))
+    crashed = tmp_path / "crashed.jsonl"
+    crashed.write_bytes(b"".join(full.read_bytes().splitlines(keepends=True)[:2]))
+    assert [o["a"] for r in read(crashed).records for o in r["o"]] == ["root"]
+    return t, reference, crashed, tmp_path / "agents"
+
+
+def test_an_activation_in_flight_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """b's turn finished and was checkpointed before the crash, a's had not: on resume b's
+    answer comes from its checkpoint (not asked for again, charged once); a runs again."""
+    t, reference, crashed, agents = crashed_after_the_first_tick(tmp_path)
+    kept = CheckpointStore(tmp_path / "kept")
+    finished = CheckpointStore(agents).load("b").latest
+    assert finished is not None and (finished.run, finished.seq) == ("r", 3)
+    kept.write(finished)
+    provider = Scripted()
+    replay = Replay.of(read(crashed).records, kept, "r")
+    resumed = run(t, provider, crashed, replay)
+    called = [r.agent for r in provider.requests]
+    assert "b" not in called and "a" in called
+    assert resumed.outputs == reference.outputs
+    assert resumed.ledger.used == reference.ledger.used  # b charged exactly once
+    assert resumed.ledger.by_agent["b"] == reference.ledger.by_agent["b"]
+    recorded = {o["a"]: o["x"] for r in read(crashed).records[1:] for o in r.get("o", [])}
+    assert recorded["b"] == finished.answer  # and the journal now records it
+    assert replay.warnings == []
+
+
+def test_a_checkpoint_is_used_only_for_its_own_run_and_messages(tmp_path: Path) -> None:
+    t, reference, crashed, agents = crashed_after_the_first_tick(tmp_path)
+    finished = CheckpointStore(agents).load("b").latest
+    assert finished is not None
+    other_run = CheckpointStore(tmp_path / "other-run")
+    other_run.write(replace(finished, run="elsewhere"))
+    other_prompt = CheckpointStore(tmp_path / "other-prompt")
+    other_prompt.write(replace(finished, transcript=(("user", "another task"), ("assistant", "b"))))
+    for store in (other_run, other_prompt):
+        provider = Scripted()
+        resumed = run(t, provider, crashed, Replay.of(read(crashed).records, store, "r"))
+        assert "b" in [r.agent for r in provider.requests]
+        assert resumed.outputs == reference.outputs
+        crashed.write_bytes(b"".join(crashed.read_bytes().splitlines(keepends=True)[:2]))
+
+
+def test_a_corrupt_newer_checkpoint_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    t, reference, crashed, agents = crashed_after_the_first_tick(tmp_path)
+    finished = CheckpointStore(agents).load("b").latest
+    assert finished is not None
+    kept = CheckpointStore(tmp_path / "kept")
+    kept.write(finished)
+    garbage = kept.folder("b") / "0000000000000002.json"
+    garbage.write_bytes(b'{"format": "axoc.checkpoint/1", "agent": "b", "tra')
+    provider = Scripted()
+    replay = Replay.of(read(crashed).records, kept, "r")
+    resumed = run(t, provider, crashed, replay)
+    assert "b" not in [r.agent for r in provider.requests]
+    assert resumed.outputs == reference.outputs
+    assert replay.warnings == [
+        f"{garbage}: skipped, it is truncated or not JSON; using 0000000000000001.json instead"
+    ]

@@ -1,0 +1,485 @@
+"""Agent checkpoints: one file per finished turn, written atomically, the last 3 kept.
+
+In: `Checkpoint`s — an agent's turn: its session transcript (the messages sent and the answer),
+the turn's token usage and the agent's cumulative usage in the run, and its behaviour state.
+Out: files `<root>/<agent>/checkpoints/<version:016>.json` (root is the state directory's
+`agents/`), and on loading, the valid checkpoints of an agent newest first, with a warning for
+every file that was skipped.
+
+Guarantees:
+- A checkpoint appears whole or not at all: it is written to a temporary file in the same
+  directory — an unnamed one (O_TMPFILE) where Linux allows, so a killed writer leaves nothing
+  behind —, made durable (fsync), linked into place under its version, then the directory is
+  made durable. `link(2)` instead of `rename(2)`: it is as atomic, and it never replaces a file,
+  so two processes checkpointing the same agent cannot overwrite each other's version — the
+  loser takes the next number.
+- `commit` writes a batch with one flush for all its files (group commit): each file is written,
+  one `syncfs` makes their contents durable, each is linked, and a second `syncfs` makes the
+  links durable. A batch of one is flushed with fsync of the file and of its directory.
+- Versions grow by one per agent; the 3 newest are kept, older ones removed after a commit.
+- Reading never raises for a bad file: a truncated, empty, garbage or other-version checkpoint
+  (every file carries the CRC-32 of its content) is skipped with a warning naming it and the
+  checkpoint used instead. Temporary files left by a killed writer are ignored, and removed once
+  their process is gone.
+
+`Checkpointer` writes on a thread, group-committing whatever queued while it last wrote; the
+caller waits on the future `submit` returns (without blocking its event loop). Standard library
+only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+FORMAT = "axoc.checkpoint/1"
+KEEP = 3
+MAX_BATCH = 256  # checkpoints per group commit
+_NAME = re.compile(r"^(\d{16})\.json$")
+_TEMP = re.compile(r"^\.(\d{16})\.(\d+)\.(\d+)\.tmp$")  # .<version>.<pid>.<n>.tmp
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a config's agent ids all are
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be written; the message names the file and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    agent: str
+    run: str
+    seq: int  # the activation
+    turn: int  # 1, 2, ... within the activation
+    final: bool  # the turn gave the activation's answer: nothing follows it
+    transcript: tuple[tuple[str, str], ...]  # (role, content), the answer last
+    usage: tuple[int, int]  # this turn's (input, output) tokens
+    cumulative: tuple[int, int]  # the agent's in this run, this turn included
+    state: dict[str, Any] = field(default_factory=dict)  # behaviour: status, unit, activations
+    version: int = 0  # set when written
+
+    @property
+    def answer(self) -> str:
+        return self.transcript[-1][1] if self.transcript else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "agent": self.agent,
+            "version": self.version,
+            "run": self.run,
+            "seq": self.seq,
+            "turn": self.turn,
+            "final": self.final,
+            "transcript": [{"role": r, "content": c} for r, c in self.transcript],
+            "usage": list(self.usage),
+            "cumulative": list(self.cumulative),
+            "state": self.state,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        """Strict: raises KeyError, TypeError or ValueError on anything malformed."""
+        transcript = tuple((str(m["role"]), str(m["content"])) for m in data["transcript"])
+        usage, cumulative = data["usage"], data["cumulative"]
+        if not isinstance(data["state"], dict) or not isinstance(data["final"], bool):
+            raise TypeError("state must be an object and final a boolean")
+        return cls(
+            agent=str(data["agent"]),
+            run=str(data["run"]),
+            seq=int(data["seq"]),
+            turn=int(data["turn"]),
+            final=data["final"],
+            transcript=transcript,
+            usage=(int(usage[0]), int(usage[1])),
+            cumulative=(int(cumulative[0]), int(cumulative[1])),
+            state=data["state"],
+            version=int(data["version"]),
+        )
+
+
+def encode(checkpoint: Checkpoint) -> bytes:
+    body = json.dumps(checkpoint.to_json(), ensure_ascii=False, separators=(",", ":"))
+    crc = zlib.crc32(body.encode("utf-8"))
+    return (body[:-1] + f',"crc":{crc}}}\n').encode("utf-8")
+
+
+def decode(raw: bytes) -> Checkpoint:
+    """The checkpoint in `raw`; ValueError saying what is wrong with it."""
+    if not raw.strip():
+        raise ValueError("it is empty")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("it is truncated or not JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("it is not a JSON object")
+    if data.get("format") != FORMAT:
+        raise ValueError(f"its format is {data.get('format')!r}, this axoc reads {FORMAT!r}")
+    crc = data.pop("crc", None)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if crc != zlib.crc32(body.encode("utf-8")):
+        raise ValueError("its checksum does not match its content")
+    try:
+        return Checkpoint.from_json(data)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ValueError(f"a field is missing or malformed ({exc})") from None
+
+
+@dataclass
+class Loaded:
+    checkpoints: list[Checkpoint]  # valid ones, newest first
+    warnings: list[str]
+
+    @property
+    def latest(self) -> Checkpoint | None:
+        return self.checkpoints[0] if self.checkpoints else None
+
+
+@dataclass
+class _Staged:
+    checkpoint: Checkpoint
+    folder: Path
+    fd: int
+    temp: Path | None  # None: an unnamed (O_TMPFILE) file
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
+
+
+class CheckpointStore:
+    """The `agents/` directory of a state directory."""
+
+    def __init__(self, root: Path, *, unnamed: bool | None = None) -> None:
+        """`unnamed`: write temporary files with O_TMPFILE (True), named (False), or the first
+        when this system supports it (None)."""
+        self.root = root
+        self._kept: dict[str, list[int]] = {}  # agent → versions on disk, oldest first
+        self._temps = 0
+        self._unnamed = unnamed
+
+    def folder(self, agent: str) -> Path:
+        """`<root>/<agent>/checkpoints`; an id that is no safe file name (possible only in a
+        hand-edited plan) is replaced by a digest of it."""
+        name = (
+            agent if _SAFE.match(agent) else "_" + hashlib.sha256(agent.encode()).hexdigest()[:16]
+        )
+        return self.root / name / "checkpoints"
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def write(self, checkpoint: Checkpoint) -> Checkpoint:
+        """Write one checkpoint, durable on return; it, with its version."""
+        return self.commit([checkpoint])[0]
+
+    def commit(self, batch: Sequence[Checkpoint]) -> list[Checkpoint]:
+        """Write a batch, durable on return with one flush for all; them, with their versions.
+        Raises CheckpointError; a checkpoint that was not linked in place is not on disk."""
+        done: list[Checkpoint] = []
+        for start in range(0, len(batch), MAX_BATCH):  # bounded: each holds a descriptor open
+            done += self._commit(batch[start : start + MAX_BATCH])
+        return done
+
+    def _commit(self, batch: Sequence[Checkpoint]) -> list[Checkpoint]:
+        staged: list[_Staged] = []
+        try:
+            for checkpoint in batch:
+                staged.append(self._stage(checkpoint))
+            _flush([s.fd for s in staged], None if len(staged) == 1 else staged[0].folder)
+        except OSError as exc:
+            for item in staged:
+                item.discard()
+            raise CheckpointError(f"cannot write a checkpoint in {self.root}: {_why(exc)}") from exc
+        done: list[Checkpoint] = []
+        folders: dict[Path, None] = {}
+        try:
+            for item in staged:
+                done.append(self._link(item))
+                folders[item.folder] = None
+            if len(folders) == 1:
+                _fsync_dir(next(iter(folders)))
+            elif folders:
+                _flush([], next(iter(folders)))
+        except OSError as exc:
+            for item in staged[len(done) :]:
+                item.discard()
+            raise CheckpointError(f"cannot write a checkpoint in {self.root}: {_why(exc)}") from exc
+        for checkpoint in done:
+            self._prune(checkpoint)
+        return done
+
+    def _stage(self, checkpoint: Checkpoint) -> _Staged:
+        """The checkpoint written to a temporary file in its folder, under the next version."""
+        folder = self.folder(checkpoint.agent)
+        kept = self._kept.get(checkpoint.agent)
+        if kept is None:
+            kept = self._kept[checkpoint.agent] = self._scan(folder)
+        checkpoint = replace(checkpoint, version=(kept[-1] if kept else 0) + 1)
+        kept.append(checkpoint.version)  # taken: the next one gets a later number
+        if self._unnamed is None:
+            self._unnamed = _unnamed_temps_work(folder)
+        temp = None
+        if self._unnamed:  # Linux: an unnamed file in the folder, nothing left if killed
+            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        else:
+            self._temps += 1
+            temp = folder / f".{checkpoint.version:016}.{os.getpid()}.{self._temps}.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        staged = _Staged(checkpoint, folder, fd, temp)
+        try:
+            _write_all(fd, encode(checkpoint))
+        except OSError:
+            staged.discard()
+            raise
+        return staged
+
+    def _link(self, item: _Staged) -> Checkpoint:
+        """Put the file in place under its version, or a later one if another writer took it."""
+        checkpoint = item.checkpoint
+        while True:
+            target = item.folder / f"{checkpoint.version:016}.json"
+            try:
+                if item.temp is not None:
+                    os.link(item.temp, target)
+                else:
+                    _link_unnamed(item.fd, target)
+                break
+            except FileExistsError:
+                kept = self._kept[checkpoint.agent] = self._scan(item.folder)
+                # the version is inside the file too: rewrite it under the new number
+                checkpoint = replace(checkpoint, version=kept[-1] + 1)
+                kept.append(checkpoint.version)
+                os.ftruncate(item.fd, 0)
+                _write_all(item.fd, encode(checkpoint), at=0)
+                os.fsync(item.fd)
+        os.close(item.fd)
+        if item.temp is not None:
+            os.unlink(item.temp)
+        return checkpoint
+
+    def _prune(self, checkpoint: Checkpoint) -> None:
+        """Keep the KEEP newest versions of the agent."""
+        kept = self._kept[checkpoint.agent]
+        folder = self.folder(checkpoint.agent)
+        while len(kept) > KEEP:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / f"{kept.pop(0):016}.json")
+
+    def _scan(self, folder: Path) -> list[int]:
+        """The versions in `folder`, oldest first (creating it if need be); temporary files of
+        writers that are gone are removed on the way."""
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            _ensure(folder)
+            return []
+        versions = []
+        for name in names:
+            if (match := _NAME.match(name)) is not None:
+                versions.append(int(match.group(1)))
+            elif (temp := _TEMP.match(name)) is not None and not _alive(int(temp.group(2))):
+                (folder / name).unlink(missing_ok=True)
+        return sorted(versions)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load(self, agent: str) -> Loaded:
+        """The agent's valid checkpoints, newest first; a warning per skipped file."""
+        folder = self.folder(agent)
+        try:
+            names = sorted((n for n in os.listdir(folder) if _NAME.match(n)), reverse=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return Loaded([], [])
+        except OSError as exc:
+            return Loaded([], [f"{folder}: cannot be read ({_why(exc)}); no checkpoint used"])
+        loaded = Loaded([], [])
+        newer: list[str] = []  # bad files newer than any good one: the warning names the one used
+        for name in names:
+            path = folder / name
+            try:
+                checkpoint = decode(path.read_bytes())
+                if checkpoint.agent != agent:
+                    raise ValueError(f"it belongs to agent '{checkpoint.agent}'")
+            except (OSError, ValueError) as exc:
+                why = f"{path}: skipped, {exc.strerror if isinstance(exc, OSError) else exc}"
+                (loaded.warnings if loaded.checkpoints else newer).append(why)
+                continue
+            if not loaded.checkpoints:
+                loaded.warnings += [f"{why}; using {name} instead" for why in newer]
+                newer = []
+            loaded.checkpoints.append(checkpoint)
+        loaded.warnings += [f"{why}; no earlier checkpoint to use" for why in newer]
+        return loaded
+
+
+class Checkpointer:
+    """Writes checkpoints on a thread: what queues while it writes is the next group commit, so
+    concurrent turns share their flushes."""
+
+    def __init__(self, store: CheckpointStore) -> None:
+        self.store = store
+        self._queue: list[tuple[Checkpoint, Future[Checkpoint]]] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._error: CheckpointError | None = None
+        self._busy = False  # a batch is being written
+        self._thread = threading.Thread(target=self._work, name="axoc-checkpoints", daemon=True)
+        self._thread.start()
+
+    def submit(self, checkpoint: Checkpoint) -> Future[Checkpoint]:
+        """Queue a checkpoint; the future is done once it is durable (or failed)."""
+        done: Future[Checkpoint] = Future()
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("checkpointer closed")
+            self._queue.append((checkpoint, done))
+            self._wake.notify_all()
+        return done
+
+    def flush(self) -> None:
+        """Wait until everything submitted is written; raise the first error, if any."""
+        with self._wake:
+            self._wake.wait_for(lambda: not self._queue and not self._busy)
+            if self._error is not None:
+                raise self._error
+
+    @property
+    def error(self) -> CheckpointError | None:
+        """The first error a write met, if any (every later write still ran)."""
+        return self._error
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        self._thread.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self._busy = True
+            try:
+                written = self.store.commit([checkpoint for checkpoint, _ in batch])
+            except CheckpointError as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+                with self._wake:
+                    self._error = self._error or exc
+            else:
+                for (_, done), checkpoint in zip(batch, written, strict=True):
+                    done.set_result(checkpoint)
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()
+
+
+# --- file system helpers ----------------------------------------------------------------------
+
+
+def _ensure(folder: Path) -> None:
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def _write_all(fd: int, data: bytes, at: int | None = None) -> None:
+    written = os.write(fd, data) if at is None else os.pwrite(fd, data, at)
+    if written != len(data):
+        raise OSError(28, "short write (is the disk full?)")
+
+
+def _link_unnamed(fd: int, target: Path) -> None:
+    """Give the unnamed file open as `fd` the name `target`: linkat(2) of /proc/self/fd/N with
+    AT_SYMLINK_FOLLOW, as open(2) documents for O_TMPFILE. CPython calls linkat (not link)
+    only when a dir_fd is given; the path is absolute, so linkat ignores it."""
+    os.link(f"/proc/self/fd/{fd}", target, src_dir_fd=fd, follow_symlinks=True)
+
+
+def _unnamed_temps_work(folder: Path) -> bool:
+    """Whether this system can create an unnamed file in `folder` and link it in place."""
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
+        return False
+    probe = folder / f".probe.{os.getpid()}"
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    except OSError:
+        return False
+    try:
+        _link_unnamed(fd, probe)
+        os.unlink(probe)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_syncfs: Any = None
+
+
+def _flush(fds: list[int], anywhere: Path | None) -> None:
+    """Make written data durable: fsync each file, or — for many files, `anywhere` naming a
+    path on their file system — one syncfs(2) (sync(2) where there is none)."""
+    global _syncfs
+    if anywhere is None:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    if _syncfs is None:
+        _syncfs = False
+        if sys.platform.startswith("linux"):
+            import ctypes  # only here: the standard library has no syncfs
+
+            _syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", False)
+    if not _syncfs:
+        os.sync()
+        return
+    fd = os.open(anywhere, os.O_RDONLY)
+    try:
+        if _syncfs(fd) != 0:
+            import ctypes
+
+            errno = ctypes.get_errno()
+            raise OSError(errno, os.strerror(errno))
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
