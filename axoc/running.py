@@ -358,6 +358,8 @@ def runs_show(run_id: str, state: str | None) -> int:
         print(f"warning: {warning}")
     for agent, (i, o) in summary.usage.items():
         print(f"  {agent}: {i} input, {o} output")
+    if summary.in_flight:
+        print(f"in flight (started, no outcome recorded): {', '.join(summary.in_flight)}")
     print("timeline:")
     for t, agent, what in summary.timeline:
         print(f"  {t:10.3f}s  {agent}: {what}")

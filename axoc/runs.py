@@ -36,6 +36,7 @@ class Summary:
     usage: dict[str, list[int]] = field(default_factory=dict)  # agent → [input, output]
     timeline: list[tuple[float, str, str]] = field(default_factory=list)  # (t, agent, what)
     warnings: list[str] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)  # started, no outcome recorded
 
     @property
     def tokens(self) -> int:
@@ -109,10 +110,16 @@ def summarize(folder: Path) -> Summary:
         status=_status(folder, contents.records),
         warnings=contents.warnings,
     )
+    started: dict[int, str] = {}
     for record in contents.records:
+        if record.get("k") == "started":
+            for seq, agent in record["s"]:
+                started[int(seq)] = agent
+                summary.timeline.append((float(record["t"]), agent, "started"))
         if record.get("k") != "tick":
             continue
         for outcome in record["o"]:
+            started.pop(int(outcome["s"]), None)
             agent = outcome["a"]
             what = "completed" if outcome.get("x") is not None else f"failed: {outcome.get('e')}"
             summary.timeline.append((float(record["t"]), agent, what))
@@ -121,6 +128,8 @@ def summarize(folder: Path) -> Summary:
                 used[0] += int(outcome["u"][0])
                 used[1] += int(outcome["u"][1])
     summary.usage = dict(sorted(summary.usage.items()))
+    if summary.status in ("live", "interrupted"):
+        summary.in_flight = [started[seq] for seq in sorted(started)]
     return summary
 
 

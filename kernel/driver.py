@@ -154,6 +154,8 @@ class Driver:
                         self._record("skipped", agent=skipped)
                 settling = []
                 self.started += activations
+                if activations and (self.recorder is not None or self.replay is not None):
+                    self._record_started(activations)
                 for activation in activations:
                     if self.observed:
                         self._record("activated", agent=activation.agent, unit=activation.unit,
@@ -180,6 +182,22 @@ class Driver:
                 if isinstance(item, asyncio.Task):
                     item.cancel()
         return self._result(stop)
+
+    def _record_started(self, activations: list[Activation]) -> None:
+        """Journal the activations about to start — those a replayed journal does not hold
+        already, which must be the very ones it recorded."""
+        new = activations
+        if self.replay is not None and self.replay.started:
+            for activation in activations:
+                recorded = self.replay.started.get(activation.seq)
+                if recorded is not None and recorded != activation.agent:
+                    raise ReplayMismatch(
+                        f"activation {activation.seq} is '{activation.agent}' now, "
+                        f"'{recorded}' in the journal"
+                    )
+            new = [a for a in activations if a.seq not in self.replay.started]
+        if new and self.recorder is not None:
+            self.recorder.started(self.now, [(a.seq, a.agent) for a in new])
 
     def _start(self, activation: Activation) -> asyncio.Task[Outcome] | Outcome:
         """A recorded outcome is replayed; an instant provider answers here and now; any other

@@ -1,11 +1,13 @@
 """Durable runs: what the driver writes to a run's journal, and how a run resumes from it.
 
 In: a `Writer` (`axoc.kernel.journal`) while running; the journal's records when resuming.
-Out: a `Replay` the driver consults. The journal holds one record per tick — the outcomes of the
-activations completed in that batch, in activation order, each with its output or error and its
-token usage — written in a single append, then a `stopped` record. Activations are not recorded:
-the core is deterministic, so replaying the same batches at the same kernel times starts the
-same activations with the same sequence numbers.
+Out: a `Replay` the driver consults. The journal holds a `started` record each time the core
+starts activations — their sequence numbers and agents, written before any of them is sent —
+and a `tick` record per batch of completions — the outcomes, in activation order, each with its
+output or error and its token usage —, each a single append, then a `stopped` record. Replay
+needs only the ticks: the core is deterministic, so replaying the same batches at the same
+kernel times starts the same activations with the same sequence numbers; the `started` records
+check that it does, and tell which activations were in flight at a crash.
 
 With a `Checkpointer`, every finished turn of a provider that does I/O is also an agent
 checkpoint (`axoc.kernel.checkpoint`), durable before the driver acts on the answer. Turns of
@@ -78,6 +80,10 @@ class Recorder:
         self.checkpointer = checkpointer
         self.run_id = run_id
 
+    def started(self, now: float, activations: list[tuple[int, str]]) -> None:
+        """Activations (seq, agent) about to start."""
+        self.writer.append("started", t=now, s=activations)
+
     def tick(self, now: float, outcomes: list[Recorded]) -> None:
         if self.checkpointer is not None and self.checkpointer.error is not None:
             raise self.checkpointer.error  # the disk refused a checkpoint: stop, keep the rest
@@ -97,6 +103,7 @@ class Replay:
 
     ticks: deque[tuple[float, list[Recorded]]] = field(default_factory=deque)
     outcomes: dict[int, Recorded] = field(default_factory=dict)
+    started: dict[int, str] = field(default_factory=dict)  # seq → agent, as recorded
     checkpoints: CheckpointStore | None = None
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)  # checkpoints skipped on the way
@@ -124,6 +131,8 @@ class Replay:
                 batch = [Recorded.from_json(o) for o in record["o"]]
                 replay.ticks.append((float(record["t"]), batch))
                 replay.outcomes.update((o.seq, o) for o in batch)
+            elif record.get("k") == "started":
+                replay.started.update((int(seq), str(agent)) for seq, agent in record["s"])
         return replay
 
 

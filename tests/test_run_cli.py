@@ -205,6 +205,22 @@ def test_runs_list_and_show(tmp_path: Path) -> None:
     assert axoc("runs", "show", "nope", "--state-dir", state).code == 2
 
 
+def test_runs_show_tells_what_was_in_flight(tmp_path: Path) -> None:
+    state = str(tmp_path)
+    assert axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", state).code == 0
+    (folder,) = tmp_path.glob("runs/*")
+    journal = folder / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:4]))  # killed once summarizer had started
+    shown = axoc("runs", "show", folder.name, "--state-dir", state).out.splitlines()
+    assert "status: interrupted; " in shown[1]
+    assert "in flight (started, no outcome recorded): summarizer" in shown
+    timeline = [line.split(None, 1)[1] for line in shown[shown.index("timeline:") + 1 :]]
+    assert timeline == [
+        "researcher: started", "researcher: completed", "summarizer: started",
+    ]  # fmt: skip
+
+
 def test_resume_refusals(tmp_path: Path) -> None:
     state = str(tmp_path)
     assert axoc("run", HELLO, "--dry-run", "--state-dir", state).code == 0
@@ -223,7 +239,7 @@ def test_resume_refuses_a_changed_config_unless_allowed(tmp_path: Path) -> None:
     (folder,) = (tmp_path / "state").glob("runs/*")
     journal = folder / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
-    journal.write_bytes(b"".join(lines[:2]))  # as if killed after the first tick
+    journal.write_bytes(b"".join(lines[:3]))  # killed after the first tick: header, started, tick
     config.write_text(
         config.read_text().replace("per_call: 1000", "per_call: 1500"), encoding="utf-8"
     )
@@ -244,7 +260,7 @@ def test_a_live_run_cannot_be_resumed_twice(tmp_path: Path) -> None:
     assert axoc("run", HELLO, "--dry-run", "--state-dir", state).code == 0
     (folder,) = tmp_path.glob("runs/*")
     journal = folder / "journal.jsonl"
-    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:2]))
+    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:3]))
     held = Lock(folder)  # another process holding the run
     try:
         result = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
@@ -314,7 +330,7 @@ def test_resume_reports_a_torn_journal_and_continues(tmp_path: Path) -> None:
     (folder,) = tmp_path.glob("runs/*")
     journal = folder / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
-    journal.write_bytes(b"".join(lines[:2]) + lines[2][:10])  # killed while writing tick 2
+    journal.write_bytes(b"".join(lines[:2]) + lines[2][:10])  # killed writing the first tick
     result = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
     assert result.code == 0
     assert "warning: " in result.err and "is torn; it was dropped" in result.err

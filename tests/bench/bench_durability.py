@@ -113,9 +113,10 @@ def resume_time(directory: Path) -> tuple[float, int, int]:
     agents = directory / "agents-10k"
     once(table, full, agents)
     lines = full.read_bytes().splitlines(keepends=True)
-    ticks = len(lines) - 2
     half = directory / "half.jsonl"
-    half.write_bytes(b"".join(lines[: 1 + ticks // 2]))
+    half.write_bytes(b"".join(lines[: 1 + (len(lines) - 2) // 2]))  # half the records
+    ticks = sum(r["k"] == "tick" for r in read(full).records)
+    replayed = sum(r["k"] == "tick" for r in read(half).records)
     provider = FirstCall()
     started = time.perf_counter()
     unit = compile_file(str(path), os.environ)  # what `axoc run --resume` does first
@@ -130,7 +131,7 @@ def resume_time(directory: Path) -> tuple[float, int, int]:
     recorder.writer.close()
     checkpointer.close()
     assert result.stop_reason == "completed" and provider.first is not None
-    return provider.first - started, ticks // 2, ticks
+    return provider.first - started, replayed, ticks
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,17 +54,18 @@ def run(
             checkpointer.close()
 
 
-def test_resume_after_a_crash_after_every_tick(tmp_path: Path) -> None:
+def test_resume_after_a_crash_after_every_record(tmp_path: Path) -> None:
     t = table(tmp_path, LATTICE)
     full = tmp_path / "full.jsonl"
     reference = run(t, Scripted(), full)
     lines = full.read_bytes().splitlines(keepends=True)
-    ticks = len(lines) - 2  # the header and the `stopped` record
-    assert ticks >= 5
-    for kept in range(ticks + 1):
+    records = len(lines) - 2  # all but the header and the `stopped` record
+    kinds = [r["k"] for r in read(full).records]
+    assert kinds.count("tick") >= 5 and kinds.count("started") >= 5
+    for kept in range(records + 1):
         crashed = tmp_path / f"crash-{kept}.jsonl"
         crashed.write_bytes(b"".join(lines[: 1 + kept]))
-        recorded = {o["s"] for r in read(crashed).records for o in r["o"]}
+        recorded = {o["s"] for r in read(crashed).records for o in r.get("o", [])}
         provider = Scripted()
         resumed = run(t, provider, crashed, Replay.of(read(crashed).records))
         assert resumed.outputs == reference.outputs, kept
@@ -97,6 +98,12 @@ def test_a_changed_lattice_is_refused_on_replay(tmp_path: Path) -> None:
         run(changed, Scripted(), None, Replay.of(read(journal).records))
 
 
+def first_tick(journal: Path) -> bytes:
+    """The journal up to its first tick record: the header, `started` root, root's tick."""
+    lines = journal.read_bytes().splitlines(keepends=True)
+    return b"".join(lines[:3])
+
+
 def crashed_after_the_first_tick(tmp_path: Path) -> tuple[SignalTable, RunResult, Path, Path]:
     """A full run with checkpoints, and its journal cut after the first tick: `root` done, `a`
     and `b` in flight."""
@@ -104,8 +111,8 @@ def crashed_after_the_first_tick(tmp_path: Path) -> tuple[SignalTable, RunResult
     full = tmp_path / "full.jsonl"
     reference = run(t, Scripted(), full, checkpoints=CheckpointStore(tmp_path / "agents"))
     crashed = tmp_path / "crashed.jsonl"
-    crashed.write_bytes(b"".join(full.read_bytes().splitlines(keepends=True)[:2]))
-    assert [o["a"] for r in read(crashed).records for o in r["o"]] == ["root"]
+    crashed.write_bytes(first_tick(full))
+    assert [o["a"] for r in read(crashed).records for o in r.get("o", [])] == ["root"]
     return t, reference, crashed, tmp_path / "agents"
 
 
@@ -143,7 +150,7 @@ def test_a_checkpoint_is_used_only_for_its_own_run_and_messages(tmp_path: Path) 
         resumed = run(t, provider, crashed, Replay.of(read(crashed).records, store, "r"))
         assert "b" in [r.agent for r in provider.requests]
         assert resumed.outputs == reference.outputs
-        crashed.write_bytes(b"".join(crashed.read_bytes().splitlines(keepends=True)[:2]))
+        crashed.write_bytes(first_tick(crashed))
 
 
 def test_a_corrupt_newer_checkpoint_is_skipped_with_a_warning(tmp_path: Path) -> None:
@@ -162,3 +169,16 @@ def test_a_corrupt_newer_checkpoint_is_skipped_with_a_warning(tmp_path: Path) ->
     assert replay.warnings == [
         f"{garbage}: skipped, it is truncated or not JSON; using 0000000000000001.json instead"
     ]
+
+
+def test_the_started_records_must_match_what_the_lattice_starts(tmp_path: Path) -> None:
+    t = table(tmp_path, LATTICE)
+    full = tmp_path / "full.jsonl"
+    run(t, Scripted(), full)
+    kinds = [r["k"] for r in read(full).records]
+    assert kinds[:3] == ["started", "tick", "started"]  # root; root done; a and b about to start
+    replay = Replay.of(read(full).records[:1])  # root started, nothing completed
+    assert replay.started == {1: "root"}
+    replay.started[1] = "a"  # as if another lattice had written the journal
+    with pytest.raises(ReplayMismatch, match="activation 1 is 'root' now, 'a' in the journal"):
+        run(t, Scripted(), None, replay)
