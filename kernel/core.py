@@ -69,11 +69,38 @@ class RunState:
 def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> list[Activation]:
     """Publish `events` (in order) at time `now`; return the activations they trigger."""
     fired: list[Activation] = []
+    spent, counted, levels = state.spent, state.counted, state.level
     for event in events:
         for target in index.matching(event.name, event.source):
-            activation = _deliver(index, state, target, event, now)
-            if activation is not None:
-                fired.append(activation)
+            if not target.join:
+                activation = _deliver(index, state, target, event, now)
+                if activation is not None:
+                    fired.append(activation)
+                continue
+            # A join (once, latched, no decay, no cooldown: every `depends_on` unit) is the
+            # common case, so it is delivered here, inline: the same arithmetic as `_deliver`
+            # without its call and the branches that cannot apply.
+            unit = target.unit
+            if unit.agent in spent:
+                continue
+            uid = unit.id
+            seen = counted.get(uid)
+            if seen is not None and target.key in seen:
+                continue
+            level = levels.get(uid, 0.0) + target.weight
+            if level < unit.threshold - EPSILON:
+                levels[uid] = level
+            elif state.activations < index.max_activations:
+                levels.pop(uid, None)  # a level of 0 is stored as no level
+                fired.append(_fire(state, unit, event, now))
+                continue  # a once-unit that fires is spent: nothing more to count
+            else:
+                state.capped = True  # reached θ after max_activations
+                levels.pop(uid, None)
+            if seen is None:
+                counted[uid] = {target.key}
+            else:
+                seen.add(target.key)
     return fired
 
 
@@ -120,15 +147,9 @@ def _fire(state: RunState, unit: Unit, event: Event, now: float) -> Activation:
     if unit.cooldown:
         state.cooldown_until[unit.id] = now + unit.cooldown
     state.status[unit.agent] = Status.RUNNING
+    # positional: a third cheaper than keywords, once per activation
     return Activation(
-        seq=state.activations,
-        agent=unit.agent,
-        unit=unit.id,
-        kind=unit.kind,
-        trigger=event,
-        at=now,
-        skill=unit.skill,
-        proactive=unit.proactive,
+        state.activations, unit.agent, unit.id, unit.kind, event, now, unit.skill, unit.proactive
     )
 
 
