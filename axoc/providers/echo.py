@@ -20,17 +20,27 @@ class EchoProvider:
 
     def complete_now(self, request: Request) -> Response:
         """Answer without I/O: the driver calls this directly, with no task or timer."""
-        last = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        text = f"{request.agent} ← {' '.join(last[: 2 * WIDTH].split())}"  # only what is shown
+        last = ""
+        for message in reversed(request.messages):
+            if message.role == "user":
+                last = message.content
+                break
+        # Only what is shown: the start of `last`, its whitespace collapsed. That of the first
+        # WIDTH characters is a prefix of that of the first 2·WIDTH, and usually long enough
+        # to be cut to the same text; splitting half as much is a third of this function.
+        text = f"{request.agent} ← {' '.join(last[:WIDTH].split())}"
+        if len(text) <= WIDTH and len(last) > WIDTH:
+            text = f"{request.agent} ← {' '.join(last[: 2 * WIDTH].split())}"
         if len(text) > WIDTH:
             text = text[: WIDTH - 1] + "…"
+        size = len(text.encode())
         finish = "stop"
-        if request.max_tokens is not None and len(text.encode()) > request.max_tokens:
+        if request.max_tokens is not None and size > request.max_tokens:
             text = text.encode()[: max(0, request.max_tokens)].decode(errors="ignore")
+            size = len(text.encode())
             finish = "length"
         estimate = request.input_estimate or estimate_input(request.messages)
-        usage = Usage(estimate, len(text.encode()))
-        return Response(text, usage, model="echo", finish_reason=finish)
+        return Response(text, Usage(estimate, size), "echo", finish)
 
     async def aclose(self) -> None:
         return None
