@@ -123,8 +123,14 @@ class Driver:
         self._skills = {s.id: s for s in table.skills}
         self._proactive = {p.id: p for p in table.proactive}
         self._started = 0.0
+        # A skill fire's activations, for its leaves. A workflow run keeps none: holding every
+        # activation (and its trigger) to the end would only make the collector's passes slower.
         self.started: list[Activation] = []
         self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
+        # provider name → its `complete_now` when it answers without I/O (InstantProvider)
+        self._instant: dict[str, Callable[[Request], Response] | None] = {
+            name: getattr(provider, "complete_now", None) for name, provider in providers.items()
+        }
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -136,10 +142,13 @@ class Driver:
             events = [Event("SkillFired", self.skill, self.input)]
         for event in events:
             self._record("published", name=event.name, source=event.source)
-        # Invariant: `pending` holds every started activation not yet completed, keyed by the
-        # tick it completes at (logical clock) and its sequence: a task, or an instant outcome.
+        # Invariant: every started activation not yet completed is in `pending`, keyed by the
+        # tick it completes at (logical clock) and its sequence: a task, or an instant outcome;
+        # or, with the wall clock, in `answered` if it is an outcome already, in sequence order.
         pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]] = []
+        answered: list[Outcome] = []
         settling: list[str] = []
+        announce = self.index.listens("AgentActivated")
         stop = None
         try:
             while True:
@@ -148,25 +157,28 @@ class Driver:
                     for skipped in settle(self.index, self.state, agent):
                         self._record("skipped", agent=skipped)
                 settling = []
-                self.started += activations
+                if self.flow is None:
+                    self.started += activations
                 for activation in activations:
                     if self.observed:
                         self._record("activated", agent=activation.agent, unit=activation.unit,
                                      seq=activation.seq)  # fmt: skip
+                    started = self._start(activation)
+                    if not self.logical and isinstance(started, Outcome):
+                        answered.append(started)  # no heap: the wall clock takes it next batch
+                        continue
                     finish = self.now + self.durations.get(activation.agent, 1)
-                    heapq.heappush(pending, (finish, activation.seq, self._start(activation)))
-                if activations and self.index.listens("AgentActivated"):
+                    heapq.heappush(pending, (finish, activation.seq, started))
+                if activations and announce:
                     events = [Event("AgentActivated", a.agent) for a in activations]
                     continue  # delivered in the same tick, before anything completes
-                if not pending:
+                if not pending and not answered:
                     break
-                batch = await self._next_batch(pending)
+                batch = await self._next_batch(pending, answered)
                 if batch is None:
                     stop = "timeout"
                     break
-                events = []
-                for outcome in batch:
-                    events += self._complete(outcome, settling)
+                events = self._complete(batch, settling)
                 if self.recorder is not None and not batch[0].replayed:
                     self.recorder.tick(self.now, [_recorded(o) for o in batch])
         finally:
@@ -190,25 +202,28 @@ class Driver:
             return Outcome(
                 activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
             )
-        provider = self.providers[self._agents[activation.agent].provider]
-        instant = getattr(provider, "complete_now", None)
+        agent = self._agents[activation.agent]
+        instant = self._instant[agent.provider]
         if instant is not None:
-            return self._execute_now(activation, instant)
+            return self._execute_now(activation, agent, instant)
         return asyncio.create_task(self._execute(activation))
 
     async def _next_batch(
-        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
+        self,
+        pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]],
+        answered: list[Outcome],
     ) -> list[Outcome] | None:
         """The completions of the next tick, in activation order; None when the run timed out."""
         if self.replay is not None and self.replay.ticks:
-            return self._replayed(pending)
-        timeout = self._remaining()
-        if not self.logical and all(isinstance(e[2], Outcome) for e in pending):
-            # everything answered already (an instant provider): the whole queue is the batch
-            outcomes = [entry[2] for entry in pending if isinstance(entry[2], Outcome)]
-            pending.clear()
+            return self._replayed(pending, answered)
+        if not pending:
+            # everything answered already (an instant provider): all of it is the batch, and
+            # it is in activation order since activations start in that order
+            batch = answered[:]
+            answered.clear()
             self.now = time.monotonic() - self._started
-            return sorted(outcomes, key=lambda o: o.activation.seq)
+            return batch
+        timeout = self._remaining()
         if self.logical:
             finish = pending[0][0]
             items = []
@@ -219,10 +234,9 @@ class Driver:
             except TimeoutError:
                 return None
             self.now = finish
-            return sorted(outcomes, key=lambda o: o.activation.seq)
-        instant = [item for _, _, item in pending if isinstance(item, Outcome)]
+            return sorted(outcomes, key=_sequence)
         tasks = [item for _, _, item in pending if isinstance(item, asyncio.Task)]
-        if instant:  # answered already: take them, with whatever tasks have finished meanwhile
+        if answered:  # answered already: take them, with whatever tasks have finished meanwhile
             taken = [task for task in tasks if task.done()]
         else:
             done, _ = await asyncio.wait(
@@ -231,15 +245,18 @@ class Driver:
             if not done:
                 return None
             taken = list(done)
-        consumed = {id(item) for item in (*instant, *taken)}
+        consumed = {id(task) for task in taken}
         pending[:] = [entry for entry in pending if id(entry[2]) not in consumed]
         heapq.heapify(pending)
         self.now = time.monotonic() - self._started
-        outcomes = instant + [task.result() for task in taken]
-        return sorted(outcomes, key=lambda o: o.activation.seq)
+        outcomes = answered + [task.result() for task in taken]
+        answered.clear()
+        return sorted(outcomes, key=_sequence)
 
     def _replayed(
-        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
+        self,
+        pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]],
+        answered: list[Outcome],
     ) -> list[Outcome]:
         """The next recorded tick: its outcomes, at its kernel time."""
         assert self.replay is not None
@@ -250,6 +267,11 @@ class Driver:
             for entry in pending
             if entry[1] in wanted and isinstance(entry[2], Outcome) and entry[2].replayed
         }
+        taken.update(
+            (outcome.activation.seq, outcome)
+            for outcome in answered
+            if outcome.activation.seq in wanted and outcome.replayed
+        )
         if len(taken) != len(wanted):
             missing = sorted(wanted - set(taken))
             raise ReplayMismatch(
@@ -257,6 +279,7 @@ class Driver:
             )
         pending[:] = [entry for entry in pending if entry[1] not in wanted]
         heapq.heapify(pending)
+        answered[:] = [outcome for outcome in answered if outcome.activation.seq not in wanted]
         self.now = now
         self._started = time.monotonic() - now  # wall time continues from the recorded time
         return [taken[seq] for seq in sorted(taken)]
@@ -270,26 +293,32 @@ class Driver:
             return None
         return max(0.0, self.flow.timeout - (time.monotonic() - self._started))
 
-    def _complete(self, outcome: Outcome, settling: list[str]) -> list[Event]:
-        activation = outcome.activation
-        agent = activation.agent
-        if outcome.text is not None:
-            self.state.status[agent] = Status.DONE
-            self.outputs[agent] = outcome.text
-            if self.observed:
-                self._record("completed", agent=agent, seq=activation.seq)
-            events = [Event("TaskCompleted", agent, outcome.text)]
-            if activation.skill is not None:
-                emits = self._skills[activation.skill].emits
-                events += [Event(name, agent, outcome.text) for name in emits]
-            return events
-        error = outcome.error or "failed"
-        self.state.status[agent] = Status.FAILED
-        self.errors[agent] = error
-        self.refusals += outcome.refused
-        self._record("failed", agent=agent, seq=activation.seq, error=error)
-        settling.append(agent)
-        return [Event("AgentFailed", agent, error)]
+    def _complete(self, batch: list[Outcome], settling: list[str]) -> list[Event]:
+        """Apply a tick's completions, in order; the events they publish."""
+        status, outputs = self.state.status, self.outputs
+        events = []
+        for outcome in batch:
+            activation = outcome.activation
+            agent = activation.agent
+            text = outcome.text
+            if text is not None:
+                status[agent] = Status.DONE
+                outputs[agent] = text
+                if self.observed:
+                    self._record("completed", agent=agent, seq=activation.seq)
+                events.append(Event("TaskCompleted", agent, text))
+                if activation.skill is not None:
+                    emits = self._skills[activation.skill].emits
+                    events += [Event(name, agent, text) for name in emits]
+                continue
+            error = outcome.error or "failed"
+            status[agent] = Status.FAILED
+            self.errors[agent] = error
+            self.refusals += outcome.refused
+            self._record("failed", agent=agent, seq=activation.seq, error=error)
+            settling.append(agent)
+            events.append(Event("AgentFailed", agent, error))
+        return events
 
     # --- one activation -----------------------------------------------------------------------
 
@@ -303,18 +332,7 @@ class Driver:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
             self._record("budget_warning", agent=agent.id, message=grant.warning)
-        request = Request(
-            agent=agent.id,
-            model=agent.model,
-            messages=messages,
-            max_tokens=grant.max_tokens,
-            temperature=agent.sampling.temperature,
-            top_p=agent.sampling.top_p,
-            response_format=agent.sampling.response_format,
-            timeout=agent.timeout or DEFAULT_CALL_TIMEOUT,
-            input_estimate=grant.estimate,
-        )
-        return request, grant
+        return _request(agent, messages, grant), grant
 
     def _answered(self, activation: Activation, grant: Grant, response: Response) -> Outcome:
         usage = response.usage
@@ -324,16 +342,28 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, text=response.text, usage=usage)
+        return Outcome(activation, response.text, None, False, usage)
 
     def _execute_now(
-        self, activation: Activation, instant: Callable[[Request], Response]
+        self, activation: Activation, agent: AgentSpec, instant: Callable[[Request], Response]
     ) -> Outcome:
-        prepared = self._prepare(activation)
-        if isinstance(prepared, Outcome):
-            return prepared
-        request, grant = prepared
-        return self._answered(activation, grant, instant(request))
+        """`_prepare`, the call and `_answered` in one function, for an instant provider: the
+        same records, ledger entries and outcome, with a few calls fewer per activation."""
+        messages = self._messages(agent, activation)
+        try:
+            grant = self.ledger.authorize(agent, activation.seq, messages)
+        except BudgetRefused as refused:
+            return Outcome(activation, error=str(refused), refused=True)
+        if grant.warning:
+            self._record("budget_warning", agent=agent.id, message=grant.warning)
+        usage = (response := instant(_request(agent, messages, grant))).usage
+        self.ledger.settle(grant, usage)
+        if self.observed:
+            self._record(
+                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
+                output=usage.output_tokens,
+            )  # fmt: skip
+        return Outcome(activation, response.text, None, False, usage)
 
     async def _execute(self, activation: Activation) -> Outcome:
         """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
@@ -391,32 +421,36 @@ class Driver:
         return True
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
-        system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()
-        return (*system, Message("user", self._prompt(agent, activation)))
-
-    def _prompt(self, agent: AgentSpec, activation: Activation) -> str:
-        payload = activation.trigger.payload
-        if activation.kind == "entry":
-            return self.input
-        if activation.kind == "skill" and activation.skill is not None:
+        kind = activation.kind
+        if kind == "entry":
+            prompt = self.input
+        elif kind == "skill" and activation.skill is not None:
             prompt = self._skills[activation.skill].prompt
-            return f"{prompt}\n\n{payload}".strip()
-        if activation.kind == "proactive" and activation.proactive is not None:
-            return f"{self._proactive[activation.proactive].input}\n\n{payload}".strip()
-        return self._handoff(agent, activation)
+            prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+        elif kind == "proactive" and activation.proactive is not None:
+            prompt = self._proactive[activation.proactive].input
+            prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+        else:
+            prompt = self._handoff(agent, activation)
+        if agent.system_prompt:
+            return (Message("system", agent.system_prompt), Message("user", prompt))
+        return (Message("user", prompt),)
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
         """Axocoatl's hand-off: one line per finished dependency, then the original task."""
-        deps = list(agent.depends_on) or [
+        deps = agent.depends_on or [
             r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
         ]
+        outputs = self.outputs
         lines = ["Previous agent outputs:"]
         for dep in dict.fromkeys(deps):
-            if dep in self.outputs:
-                lines.append(f"[{dep}]: {self.outputs[dep]}")
+            output = outputs.get(dep)
+            if output is not None:
+                lines.append(f"[{dep}]: {output}")
             elif dep in self.errors:
                 lines.append(f"[{dep}]: (failed: {self.errors[dep]})")
-        return "\n".join(lines) + f"\n\nOriginal task: {self.input}"
+        lines.append(f"\nOriginal task: {self.input}")
+        return "\n".join(lines)
 
     # --- results ------------------------------------------------------------------------------
 
@@ -475,6 +509,18 @@ def _backoff(base: float, attempt: int, error: Exception, jitter: random.Random)
         return min(MAX_BACKOFF, max(0.0, error.retry_after))
     delay: float = base * 2 ** (attempt - 1) * jitter.uniform(0.5, 1.5)
     return min(MAX_BACKOFF, delay)
+
+
+def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> Request:
+    sampling = agent.sampling
+    return Request(
+        agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
+        sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate,
+    )  # fmt: skip
+
+
+def _sequence(outcome: Outcome) -> int:
+    return outcome.activation.seq
 
 
 def _recorded(outcome: Outcome) -> Recorded:
