@@ -10,7 +10,9 @@ O(routes of the table); what only a failure or an unusual hand-off needs (`route
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from axoc.kernel.table import Route, SignalTable, Unit
@@ -58,8 +60,22 @@ class RunIndex:
         self._routes_of: dict[str, tuple[Route, ...]] | None = None
         self._fed_by: dict[str, frozenset[str]] | None = None
         self._once_units: dict[str, tuple[Unit, ...]] | None = None
-        # This loop is most of the cost of starting a run (one pass per route), hence plain
-        # dicts filled by hand and `tuple.__new__` for the Target: about half the time.
+        # Building allocates a few objects per route and no cycles: the cyclic collector's
+        # passes over them would cost a quarter of the build (as in axoc.pipeline.gc_paused).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._exact, self._any = self._targets(table)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _targets(
+        self, table: SignalTable
+    ) -> tuple[dict[str, dict[str, list[Target]]], dict[str, list[Target]]]:
+        """event → source → targets, and event → targets of routes from any source. One pass
+        over the routes, most of the cost of starting a run: hence plain dicts filled by hand
+        and `tuple.__new__` for the Target (half the time of calling the class)."""
         joins = {
             uid: (u, u.once and u.latch and not u.decay > 0 and not u.cooldown)
             for uid, u in self.units.items()
@@ -85,12 +101,7 @@ class RunIndex:
                     found = by_source[source] = []
             key = found[0].key if found else (event, source)  # one key per (event, source)
             found.append(new(Target, (live[0], route.weight, key, live[1])))
-        # event → source → routes: a lookup allocates nothing and hashes two cached strings
-        self._any = {event: tuple(targets) for event, targets in any_source.items()}
-        self._exact = {
-            event: {source: tuple(targets) for source, targets in by_source.items()}
-            for event, by_source in exact.items()
-        }
+        return exact, any_source
 
     @property
     def routes_of(self) -> dict[str, tuple[Route, ...]]:
@@ -130,11 +141,12 @@ class RunIndex:
         """Whether any live unit has a route from `event`."""
         return event in self._exact or event in self._any
 
-    def matching(self, event: str, source: str | None) -> tuple[Target, ...]:
-        """Routes fed by `event` published by `source` (None: no particular source)."""
+    def matching(self, event: str, source: str | None) -> Sequence[Target]:
+        """Routes fed by `event` published by `source` (None: no particular source), those
+        naming the source first. Read-only: the lists are the index's own."""
         by_source = self._exact.get(event)
         specific = by_source.get(source, _NONE) if by_source and source is not None else _NONE
         general = self._any.get(event, _NONE)
         if not specific:
             return general
-        return specific + general if general else specific
+        return [*specific, *general] if general else specific
