@@ -25,12 +25,12 @@ class EchoProvider:
             if message.role == "user":
                 last = message.content
                 break
-        # Only what is shown: the start of `last`, its whitespace collapsed. That of the first
-        # WIDTH characters is a prefix of that of the first 2·WIDTH, and usually long enough
-        # to be cut to the same text; splitting half as much is a third of this function.
-        text = f"{request.agent} ← {' '.join(last[:WIDTH].split())}"
+        # Only what is shown: the start of `last` on one line. That of the first WIDTH
+        # characters is a prefix of that of the first 2·WIDTH, and usually long enough to be
+        # cut to the same text; collapsing half as much is a third of this function.
+        text = f"{request.agent} ← {_one_line(last[:WIDTH])}"
         if len(text) <= WIDTH and len(last) > WIDTH:
-            text = f"{request.agent} ← {' '.join(last[: 2 * WIDTH].split())}"
+            text = f"{request.agent} ← {_one_line(last[: 2 * WIDTH])}"
         if len(text) > WIDTH:
             text = text[: WIDTH - 1] + "…"
         size = len(text.encode())
@@ -44,3 +44,14 @@ class EchoProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+def _one_line(text: str) -> str:
+    """`' '.join(text.split())`: every run of whitespace one space, none at either end."""
+    # Hand-offs hold single spaces and newlines: replacing the newlines gives the same string
+    # in half the time. Every whitespace character but the space is unprintable, so a printable
+    # line with no double space and none at either end has nothing left to collapse.
+    line = text.replace("\n", " ")
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line
+    return " ".join(text.split())
