@@ -174,10 +174,14 @@ class Driver:
                     continue  # delivered in the same tick, before anything completes
                 if not pending and not answered:
                     break
-                batch = await self._next_batch(pending, answered)
-                if batch is None:
-                    stop = "timeout"
-                    break
+                if pending or (self.replay is not None and self.replay.ticks):
+                    batch = await self._next_batch(pending, answered)
+                    if batch is None:
+                        stop = "timeout"
+                        break
+                else:  # all answered already (instant providers): all of it, nothing to await
+                    batch, answered = answered, []
+                    self.now = time.monotonic() - self._started
                 events = self._complete(batch, settling)
                 if self.recorder is not None and not batch[0].replayed:
                     self.recorder.tick(self.now, [_recorded(o) for o in batch])
@@ -204,25 +208,35 @@ class Driver:
             )
         agent = self._agents[activation.agent]
         instant = self._instant[agent.provider]
-        if instant is not None:
-            return self._execute_now(activation, agent, instant)
-        return asyncio.create_task(self._execute(activation))
+        if instant is None:
+            return asyncio.create_task(self._execute(activation))
+        # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
+        messages = self._messages(agent, activation)
+        try:
+            grant = self.ledger.authorize(agent, activation.seq, messages)
+        except BudgetRefused as refused:
+            return Outcome(activation, error=str(refused), refused=True)
+        if grant.warning:
+            self._record("budget_warning", agent=agent.id, message=grant.warning)
+        response = instant(_request(agent, messages, grant))
+        usage = response.usage
+        self.ledger.settle(grant, usage)
+        if self.observed:
+            self._record(
+                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
+                output=usage.output_tokens,
+            )  # fmt: skip
+        return Outcome(activation, response.text, None, False, usage)
 
     async def _next_batch(
         self,
         pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]],
         answered: list[Outcome],
     ) -> list[Outcome] | None:
-        """The completions of the next tick, in activation order; None when the run timed out."""
+        """The completions of the next tick, in activation order; None when the run timed out.
+        Called when something is still running or a recorded tick is to be replayed."""
         if self.replay is not None and self.replay.ticks:
             return self._replayed(pending, answered)
-        if not pending:
-            # everything answered already (an instant provider): all of it is the batch, and
-            # it is in activation order since activations start in that order
-            batch = answered[:]
-            answered.clear()
-            self.now = time.monotonic() - self._started
-            return batch
         timeout = self._remaining()
         if self.logical:
             finish = pending[0][0]
@@ -336,27 +350,6 @@ class Driver:
 
     def _answered(self, activation: Activation, grant: Grant, response: Response) -> Outcome:
         usage = response.usage
-        self.ledger.settle(grant, usage)
-        if self.observed:
-            self._record(
-                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
-                output=usage.output_tokens,
-            )  # fmt: skip
-        return Outcome(activation, response.text, None, False, usage)
-
-    def _execute_now(
-        self, activation: Activation, agent: AgentSpec, instant: Callable[[Request], Response]
-    ) -> Outcome:
-        """`_prepare`, the call and `_answered` in one function, for an instant provider: the
-        same records, ledger entries and outcome, with a few calls fewer per activation."""
-        messages = self._messages(agent, activation)
-        try:
-            grant = self.ledger.authorize(agent, activation.seq, messages)
-        except BudgetRefused as refused:
-            return Outcome(activation, error=str(refused), refused=True)
-        if grant.warning:
-            self._record("budget_warning", agent=agent.id, message=grant.warning)
-        usage = (response := instant(_request(agent, messages, grant))).usage
         self.ledger.settle(grant, usage)
         if self.observed:
             self._record(
