@@ -72,9 +72,12 @@ class Ledger:
             if left < room:
                 which, room = "workflow", left
         fits = room >= 1 and (wanted is None or wanted <= room)
-        if fits:
+        if fits:  # the usual case, reserved here rather than by `_reserve`: once per call
             max_tokens = room if wanted is None else wanted  # min(wanted, room): it fits
-            return self._reserve(activation, agent.id, estimate, estimate + max_tokens, max_tokens)
+            tokens = estimate + max_tokens
+            self.reserved += tokens
+            self.held_by[activation] += tokens
+            return Grant(activation, agent.id, tokens, max_tokens, estimate)
         if budget.overflow_policy == "abort":
             self.refused += 1
             need = estimate + (wanted if wanted is not None else 1)
