@@ -69,7 +69,9 @@ class Outcome:
 class RunResult:
     stop_reason: str
     outputs: list[tuple[str, str]]
-    status: dict[str, str]
+    # One entry per agent: like `log`, left out of the repr. asyncio.run builds the repr of
+    # its main task's result twice when it checks its SIGINT handler (CPython 3.11).
+    status: dict[str, str] = field(repr=False)
     ledger: Ledger
     activations: int
     elapsed: float
@@ -457,9 +459,9 @@ class Driver:
             self.listener(record)
 
     def _result(self, stop: str | None) -> RunResult:
-        for agent in sorted(self.index.members):
-            if self.state.status.get(agent, Status.WAITING) is Status.WAITING:
-                self.state.status[agent] = Status.SKIPPED
+        status = self.state.status
+        for agent in sorted(self.index.members.difference(status)):  # still waiting
+            status[agent] = Status.SKIPPED
         sinks = self.flow.sinks if self.flow else self._leaves()
         outputs = [(a, self.outputs[a]) for a in sinks if a in self.outputs]
         if stop is None:
@@ -470,7 +472,7 @@ class Driver:
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
-            status={a: str(s) for a, s in sorted(self.state.status.items())},
+            status={a: str(s) for a, s in sorted(status.items())},
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,
