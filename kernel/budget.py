@@ -76,7 +76,8 @@ class Ledger:
             max_tokens = room if wanted is None else wanted  # min(wanted, room): it fits
             tokens = estimate + max_tokens
             self.reserved += tokens
-            self.held_by[activation] += tokens
+            holding = self.held_by  # get(): a new key costs less than through __missing__
+            holding[activation] = holding.get(activation, 0) + tokens
             return Grant._make((activation, agent.id, tokens, max_tokens, estimate, None))
         if budget.overflow_policy == "abort":
             self.refused += 1
@@ -108,5 +109,6 @@ class Ledger:
             usage if before is None else Usage(before[0] + usage[0], before[1] + usage[1])
         )
         total = usage[0] + usage[1]
-        self.by_activation[grant.activation] += total
+        spent = self.by_activation  # get(): a new key costs less than through __missing__
+        spent[grant.activation] = spent.get(grant.activation, 0) + total
         self.used += total

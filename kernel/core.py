@@ -51,6 +51,11 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+# An enum member read from its class is a slow lookup (the class's metaclass is not `type`);
+# these are read once per activation.
+RUNNING, DONE = Status.RUNNING, Status.DONE
+
+
 @dataclass
 class RunState:
     """Everything that changes during a run. Invariant: an agent in `spent` has no once-unit
@@ -146,7 +151,7 @@ def _fire(state: RunState, unit: Unit, event: Event, now: float) -> Activation:
         state.spent.add(unit.agent)
     if unit.cooldown:
         state.cooldown_until[unit.id] = now + unit.cooldown
-    state.status[unit.agent] = Status.RUNNING
+    state.status[unit.agent] = RUNNING
     # Once per activation: `_make` builds the same tuple without the Python-level `__new__`,
     # at half the cost of calling the class with keywords.
     return Activation._make(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axoc.kernel.budget import Grant, Ledger
-from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
+from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, step
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
@@ -318,7 +318,7 @@ class Driver:
             agent = activation.agent
             text = outcome.text
             if text is not None:
-                status[agent] = Status.DONE
+                status[agent] = DONE
                 outputs[agent] = text
                 if self.observed:
                     self._record("completed", agent=agent, seq=activation.seq)
