@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from axoc.kernel.budget import Grant, Ledger
 from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, step
@@ -55,8 +55,7 @@ TIMEOUT_GRACE = 0.5
 Listener = Callable[[dict[str, Any]], None]
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):  # immutable; a tuple is cheaper to build than a dataclass
     activation: Activation
     text: str | None = None
     error: str | None = None
@@ -228,7 +227,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, response.text, None, False, usage)
+        return Outcome._make((activation, response.text, None, False, usage, False))
 
     async def _next_batch(
         self,
@@ -358,7 +357,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, response.text, None, False, usage)
+        return Outcome._make((activation, response.text, None, False, usage, False))
 
     async def _execute(self, activation: Activation) -> Outcome:
         """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
