@@ -56,7 +56,13 @@ class Ledger:
         self.held_by: dict[int, int] = defaultdict(int)  # reserved per activation
         self.refused = 0
 
-    def authorize(self, agent: AgentSpec, activation: int, messages: tuple[Message, ...]) -> Grant:
+    def authorize(
+        self, agent: AgentSpec, activation: int, messages: tuple[Message, ...], *,
+        reserve: bool = True,
+    ) -> Grant:  # fmt: skip
+        """Permission for one call, or `BudgetRefused`. `reserve=False` for a call answered
+        before anything else runs (an instant provider): with nothing to overspend alongside
+        it, there is nothing to hold, and the decision is the same."""
         estimate = estimate_input(messages)
         budget = agent.budget
         wanted = agent.sampling.max_tokens
@@ -74,10 +80,11 @@ class Ledger:
         fits = room >= 1 and (wanted is None or wanted <= room)
         if fits:  # the usual case, reserved here rather than by `_reserve`: once per call
             max_tokens = room if wanted is None else wanted  # min(wanted, room): it fits
-            tokens = estimate + max_tokens
-            self.reserved += tokens
-            holding = self.held_by  # get(): a new key costs less than through __missing__
-            holding[activation] = holding.get(activation, 0) + tokens
+            tokens = estimate + max_tokens if reserve else 0
+            if tokens:
+                self.reserved += tokens
+                holding = self.held_by  # get(): a new key costs less than through __missing__
+                holding[activation] = holding.get(activation, 0) + tokens
             return Grant._make((activation, agent.id, tokens, max_tokens, estimate, None))
         if budget.overflow_policy == "abort":
             self.refused += 1
@@ -100,8 +107,9 @@ class Ledger:
 
     def settle(self, grant: Grant, usage: Usage | None) -> None:
         """Release the reservation; record what the call used (None: it failed, nothing used)."""
-        self.reserved -= grant.reserved
-        self.held_by[grant.activation] -= grant.reserved
+        if grant.reserved:
+            self.reserved -= grant.reserved
+            self.held_by[grant.activation] -= grant.reserved
         if usage is None:
             return
         before = self.by_agent.get(grant.agent)

@@ -214,7 +214,7 @@ class Driver:
         # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
         messages = self._messages(agent, activation)
         try:
-            grant = self.ledger.authorize(agent, activation.seq, messages)
+            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=False)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
