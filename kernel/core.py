@@ -149,6 +149,7 @@ def _fire(state: RunState, unit: Unit, event: Event, now: float) -> Activation:
     state.activations += 1
     if unit.once:
         state.spent.add(unit.agent)
+        state.counted.pop(unit.id, None)  # never read again: free it now, not with the run
     if unit.cooldown:
         state.cooldown_until[unit.id] = now + unit.cooldown
     state.status[unit.agent] = RUNNING
