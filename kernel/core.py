@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from axoc.kernel.index import RunIndex, Target
+from axoc.kernel.index import RunIndex
 from axoc.kernel.table import Route, Unit
 
 EPSILON = 1e-9  # thresholds are compared with this slack against float rounding
@@ -76,23 +76,22 @@ def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> l
     fired: list[Activation] = []
     spent, counted, levels = state.spent, state.counted, state.level
     for event in events:
-        for target in index.matching(event.name, event.source):
-            if not target.join:
-                activation = _deliver(index, state, target, event, now)
+        for unit, weight, key, join in index.matching(event.name, event.source):
+            if not join:
+                activation = _deliver(index, state, unit, weight, key, event, now)
                 if activation is not None:
                     fired.append(activation)
                 continue
             # A join (once, latched, no decay, no cooldown: every `depends_on` unit) is the
             # common case, so it is delivered here, inline: the same arithmetic as `_deliver`
             # without its call and the branches that cannot apply.
-            unit = target.unit
             if unit.agent in spent:
                 continue
             uid = unit.id
             seen = counted.get(uid)
-            if seen is not None and target.key in seen:
+            if seen is not None and key in seen:
                 continue
-            level = levels.get(uid, 0.0) + target.weight
+            level = levels.get(uid, 0.0) + weight
             if level < unit.threshold - EPSILON:
                 levels[uid] = level
             elif state.activations < index.max_activations:
@@ -103,29 +102,34 @@ def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> l
                 state.capped = True  # reached θ after max_activations
                 levels.pop(uid, None)
             if seen is None:
-                counted[uid] = {target.key}
+                counted[uid] = {key}
             else:
-                seen.add(target.key)
+                seen.add(key)
     return fired
 
 
 def _deliver(
-    index: RunIndex, state: RunState, target: Target, event: Event, now: float
+    index: RunIndex,
+    state: RunState,
+    unit: Unit,
+    weight: float,
+    key: tuple[str, str | None],
+    event: Event,
+    now: float,
 ) -> Activation | None:
-    unit = target.unit
     uid = unit.id
     once = unit.once
     if once and unit.agent in state.spent:
         return None
     seen = state.counted.get(uid) if unit.latch else None
-    if seen is not None and target.key in seen:
+    if seen is not None and key in seen:
         return None
     if unit.cooldown and now < state.cooldown_until.get(uid, -math.inf):
         return None
     level = state.level.get(uid, 0.0)
     if level and unit.decay > 0:
         level *= math.exp(-unit.decay * (now - state.updated.get(uid, now)))
-    level += target.weight
+    level += weight
     if unit.decay > 0:
         state.updated[uid] = now
     fires = level >= unit.threshold - EPSILON and state.activations < index.max_activations
@@ -133,7 +137,7 @@ def _deliver(
     if unit.latch and not (fires and once):
         if seen is None:
             seen = state.counted[uid] = set()
-        seen.add(target.key)
+        seen.add(key)
     if not fires:
         if level >= unit.threshold - EPSILON:
             state.capped = True  # reached θ after max_activations
