@@ -69,8 +69,9 @@ class RunIndex:
     def _targets(
         self, table: SignalTable
     ) -> tuple[dict[str, dict[str, list[Target]]], dict[str, list[Target]]]:
-        """event → source → targets, and event → targets of routes from any source. One pass
-        over the routes, most of the cost of starting a run: hence plain dicts filled by hand."""
+        """event → source → targets (those of the routes naming the source, then those of the
+        routes for any source), and event → targets of the routes for any source. One pass over
+        the routes, most of the cost of starting a run: hence plain dicts filled by hand."""
         joins = {
             uid: (u, u.once and u.latch and not u.decay > 0 and not u.cooldown)
             for uid, u in self.units.items()
@@ -95,6 +96,9 @@ class RunIndex:
                     found = by_source[source] = []
             key = found[0][2] if found else (event, source)  # one key per (event, source)
             found.append((live[0], route.weight, key, live[1]))
+        for event, general in any_source.items():  # a source's list ends with the any-source ones
+            for specific in exact.get(event, {}).values():
+                specific += general
         return exact, any_source
 
     @property
@@ -138,9 +142,10 @@ class RunIndex:
     def matching(self, event: str, source: str | None) -> Sequence[Target]:
         """Routes fed by `event` published by `source` (None: no particular source), those
         naming the source first. Read-only: the lists are the index's own."""
-        by_source = self._exact.get(event)
-        specific = by_source.get(source, _NONE) if by_source and source is not None else _NONE
-        general = self._any.get(event, _NONE)
-        if not specific:
-            return general
-        return [*specific, *general] if general else specific
+        if source is not None:
+            by_source = self._exact.get(event)
+            if by_source is not None:
+                found = by_source.get(source)
+                if found is not None:
+                    return found  # those for any source included
+        return self._any.get(event, _NONE)
