@@ -10,8 +10,9 @@ produce more tokens than bytes, so for them the bound holds; it is about four ti
 count. A call may use `estimate + max_tokens`; under `abort` that must fit in what is left of
 `per_call`, of `per_execution` (this activation) and of the workflow budget, and it is
 *reserved* until the response says what was actually used, so concurrent calls cannot jointly
-overspend. Hence, if providers honour `max_tokens`, recorded usage never exceeds a budget under
-`abort`. `warn` logs what would not fit and sends anyway.
+overspend (a call answered before anything else runs, `reserve=False`, has nothing to hold).
+Hence, if providers honour `max_tokens`, recorded usage never exceeds a budget under `abort`.
+`warn` logs what would not fit and sends anyway.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ With `logical=True`, kernel time is a tick counter and an activation of agent `a
 `durations.get(a, 1)` ticks, so the same inputs give the same event log byte for byte. Budgets
 are checked before every call (`axoc.kernel.budget`). The run ends at quiescence: nothing running
 and nothing left to publish.
+
+An instant provider (one with `complete_now`, such as echo) is answered inside `_start`, with no
+task, no reservation and, on the wall clock, no heap: its outcomes wait in a list already in
+activation order and make the next batch without an await. The records, outputs, usage and
+errors are those of the general path; the hot path builds as few objects as it can.
 """
 
 from __future__ import annotations
