@@ -86,7 +86,8 @@ class Ledger:
                 self.reserved += tokens
                 holding = self.held_by  # get(): a new key costs less than through __missing__
                 holding[activation] = holding.get(activation, 0) + tokens
-            return Grant._make((activation, agent.id, tokens, max_tokens, estimate, None))
+            # every field, built in C: see axoc.kernel.driver on the per-activation path
+            return tuple.__new__(Grant, (activation, agent.id, tokens, max_tokens, estimate, None))
         if budget.overflow_policy == "abort":
             self.refused += 1
             need = estimate + (wanted if wanted is not None else 1)

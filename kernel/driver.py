@@ -14,7 +14,10 @@ and nothing left to publish.
 An instant provider (one with `complete_now`, such as echo) is answered inside `_start`, with no
 task, no reservation and, on the wall clock, no heap: its outcomes wait in a list already in
 activation order and make the next batch without an await. The records, outputs, usage and
-errors are those of the general path; the hot path builds as few objects as it can.
+errors are those of the general path. The value tuples built for every activation (Activation,
+Message, Grant, Request, Outcome, Event) are built with `tuple.__new__(Cls, (every field, in
+order))`: the same NamedTuple, made in C, at half the cost of calling the class, which runs a
+Python-level `__new__` (about 8% of a whole run). Elsewhere they are built the usual way.
 """
 
 from __future__ import annotations
@@ -232,7 +235,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome._make((activation, response.text, None, False, usage, False))
+        return tuple.__new__(Outcome, (activation, response.text, None, False, usage, False))
 
     async def _next_batch(
         self,
@@ -326,7 +329,7 @@ class Driver:
                 outputs[agent] = text
                 if self.observed:
                     self._record("completed", agent=agent, seq=activation.seq)
-                events.append(Event._make(("TaskCompleted", agent, text)))  # hot: see _request
+                events.append(tuple.__new__(Event, ("TaskCompleted", agent, text)))
                 if activation.skill is not None:
                     emits = self._skills[activation.skill].emits
                     events += [Event(name, agent, text) for name in emits]
@@ -362,7 +365,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome._make((activation, response.text, None, False, usage, False))
+        return Outcome(activation, response.text, usage=usage)
 
     async def _execute(self, activation: Activation) -> Outcome:
         """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
@@ -431,9 +434,9 @@ class Driver:
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
         else:
             prompt = self._handoff(agent, activation)
-        user = Message._make(("user", prompt))  # hot: see _request
+        user = tuple.__new__(Message, ("user", prompt))
         if agent.system_prompt:
-            return (Message._make(("system", agent.system_prompt)), user)
+            return (tuple.__new__(Message, ("system", agent.system_prompt)), user)
         return (user,)
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
@@ -512,12 +515,11 @@ def _backoff(base: float, attempt: int, error: Exception, jitter: random.Random)
 
 
 def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> Request:
-    # The few value tuples built for every activation are built with `_make`: the same tuple,
-    # checked for its length, without the Python-level `__new__` (a third less time).
     sampling = agent.sampling
-    return Request._make(
+    return tuple.__new__(
+        Request,
         (agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
-         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate)
+         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate),
     )  # fmt: skip
 
 

@@ -40,8 +40,10 @@ class EchoProvider:
             size = len(text.encode())
             finish = "length"
         estimate = request.input_estimate or estimate_input(request.messages)
-        # `_make`: the same tuples without the Python-level `__new__` (a third less time)
-        return Response._make((text, Usage._make((estimate, size)), "echo", finish))
+        # Built as `tuple.__new__` does it, in C (every field, in order): the same NamedTuples at
+        # half the cost of calling the classes, whose `__new__` runs in Python.
+        usage = tuple.__new__(Usage, (estimate, size))
+        return tuple.__new__(Response, (text, usage, "echo", finish))
 
     async def aclose(self) -> None:
         return None
