@@ -216,7 +216,11 @@ class Driver:
                 activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
             )
         agent = self._agents[activation.agent]
-        instant = self._instant[agent.provider]
+        try:
+            instant = self._instant[agent.provider]
+        except KeyError:  # not listed by the mapping's items(): ask it, as `_execute` would
+            provider = self.providers[agent.provider]
+            instant = self._instant[agent.provider] = getattr(provider, "complete_now", None)
         if instant is None:
             return asyncio.create_task(self._execute(activation))
         # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
