@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from axoc.kernel.index import RunIndex, Target
+from axoc.kernel.index import RunIndex
 from axoc.kernel.table import Route, Unit
 
 EPSILON = 1e-9  # thresholds are compared with this slack against float rounding
@@ -51,6 +51,11 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+# An enum member read from its class is a slow lookup (the class's metaclass is not `type`);
+# these are read once per activation.
+RUNNING, DONE = Status.RUNNING, Status.DONE
+
+
 @dataclass
 class RunState:
     """Everything that changes during a run. Invariant: an agent in `spent` has no once-unit
@@ -69,31 +74,62 @@ class RunState:
 def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> list[Activation]:
     """Publish `events` (in order) at time `now`; return the activations they trigger."""
     fired: list[Activation] = []
+    spent, counted, levels = state.spent, state.counted, state.level
     for event in events:
-        for target in index.matching(event.name, event.source):
-            activation = _deliver(index, state, target, event, now)
-            if activation is not None:
-                fired.append(activation)
+        for unit, weight, key, join in index.matching(event.name, event.source):
+            if not join:
+                activation = _deliver(index, state, unit, weight, key, event, now)
+                if activation is not None:
+                    fired.append(activation)
+                continue
+            # A join (once, latched, no decay, no cooldown: every `depends_on` unit) is the
+            # common case, so it is delivered here, inline: the same arithmetic as `_deliver`
+            # without its call and the branches that cannot apply.
+            if unit.agent in spent:
+                continue
+            uid = unit.id
+            seen = counted.get(uid)
+            if seen is not None and key in seen:
+                continue
+            level = levels.get(uid, 0.0) + weight
+            if level < unit.threshold - EPSILON:
+                levels[uid] = level
+            elif state.activations < index.max_activations:
+                levels.pop(uid, None)  # a level of 0 is stored as no level
+                fired.append(_fire(state, unit, event, now))
+                continue  # a once-unit that fires is spent: nothing more to count
+            else:
+                state.capped = True  # reached θ after max_activations
+                levels.pop(uid, None)
+            if seen is None:
+                counted[uid] = {key}
+            else:
+                seen.add(key)
     return fired
 
 
 def _deliver(
-    index: RunIndex, state: RunState, target: Target, event: Event, now: float
+    index: RunIndex,
+    state: RunState,
+    unit: Unit,
+    weight: float,
+    key: tuple[str, str | None],
+    event: Event,
+    now: float,
 ) -> Activation | None:
-    unit = target.unit
     uid = unit.id
     once = unit.once
     if once and unit.agent in state.spent:
         return None
     seen = state.counted.get(uid) if unit.latch else None
-    if seen is not None and target.key in seen:
+    if seen is not None and key in seen:
         return None
     if unit.cooldown and now < state.cooldown_until.get(uid, -math.inf):
         return None
     level = state.level.get(uid, 0.0)
     if level and unit.decay > 0:
         level *= math.exp(-unit.decay * (now - state.updated.get(uid, now)))
-    level += target.weight
+    level += weight
     if unit.decay > 0:
         state.updated[uid] = now
     fires = level >= unit.threshold - EPSILON and state.activations < index.max_activations
@@ -101,7 +137,7 @@ def _deliver(
     if unit.latch and not (fires and once):
         if seen is None:
             seen = state.counted[uid] = set()
-        seen.add(target.key)
+        seen.add(key)
     if not fires:
         if level >= unit.threshold - EPSILON:
             state.capped = True  # reached θ after max_activations
@@ -117,18 +153,15 @@ def _fire(state: RunState, unit: Unit, event: Event, now: float) -> Activation:
     state.activations += 1
     if unit.once:
         state.spent.add(unit.agent)
+        state.counted.pop(unit.id, None)  # never read again: free it now, not with the run
     if unit.cooldown:
         state.cooldown_until[unit.id] = now + unit.cooldown
-    state.status[unit.agent] = Status.RUNNING
-    return Activation(
-        seq=state.activations,
-        agent=unit.agent,
-        unit=unit.id,
-        kind=unit.kind,
-        trigger=event,
-        at=now,
-        skill=unit.skill,
-        proactive=unit.proactive,
+    state.status[unit.agent] = RUNNING
+    # Once per activation, so built as `tuple.__new__` does it, in C: every field, in order,
+    # without the Python-level `__new__` of the NamedTuple (which costs twice as much).
+    return tuple.__new__(
+        Activation,
+        (state.activations, unit.agent, unit.id, unit.kind, event, now, unit.skill, unit.proactive),
     )
 
 

@@ -10,6 +10,14 @@ With `logical=True`, kernel time is a tick counter and an activation of agent `a
 `durations.get(a, 1)` ticks, so the same inputs give the same event log byte for byte. Budgets
 are checked before every call (`axoc.kernel.budget`). The run ends at quiescence: nothing running
 and nothing left to publish.
+
+An instant provider (one with `complete_now`, such as echo) is answered inside `_start`, with no
+task, no reservation and, on the wall clock, no heap: its outcomes wait in a list already in
+activation order and make the next batch without an await. The records, outputs, usage and
+errors are those of the general path. The value tuples built for every activation (Activation,
+Message, Grant, Request, Outcome, Event) are built with `tuple.__new__(Cls, (every field, in
+order))`: the same NamedTuple, made in C, at half the cost of calling the class, which runs a
+Python-level `__new__` (about 8% of a whole run). Elsewhere they are built the usual way.
 """
 
 from __future__ import annotations
@@ -22,11 +30,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from axoc.kernel.budget import Grant, Ledger
 from axoc.kernel.checkpoint import Checkpoint
-from axoc.kernel.core import Activation, Event, RunState, Status, settle, step
+from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, step
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch, turn_checkpoint
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
@@ -57,8 +65,7 @@ TIMEOUT_GRACE = 0.5
 Listener = Callable[[dict[str, Any]], None]
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):  # immutable; a tuple is cheaper to build than a dataclass
     activation: Activation
     text: str | None = None
     error: str | None = None
@@ -71,7 +78,9 @@ class Outcome:
 class RunResult:
     stop_reason: str
     outputs: list[tuple[str, str]]
-    status: dict[str, str]
+    # One entry per agent: like `log`, left out of the repr. asyncio.run builds the repr of
+    # its main task's result twice when it checks its SIGINT handler (CPython 3.11).
+    status: dict[str, str] = field(repr=False)
     ledger: Ledger
     activations: int
     elapsed: float
@@ -125,11 +134,17 @@ class Driver:
         self._skills = {s.id: s for s in table.skills}
         self._proactive = {p.id: p for p in table.proactive}
         self._started = 0.0
+        # A skill fire's activations, for its leaves. A workflow run keeps none: holding every
+        # activation (and its trigger) to the end would only make the collector's passes slower.
         self.started: list[Activation] = []
         self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
         # While replaying, an activation the journal does not record was in flight at the crash:
         # it may have checkpointed its answer. Over once a batch completes for real.
         self._catching_up = replay is not None
+        # provider name → its `complete_now` when it answers without I/O (InstantProvider)
+        self._instant: dict[str, Callable[[Request], Response] | None] = {
+            name: getattr(provider, "complete_now", None) for name, provider in providers.items()
+        }
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -141,10 +156,13 @@ class Driver:
             events = [Event("SkillFired", self.skill, self.input)]
         for event in events:
             self._record("published", name=event.name, source=event.source)
-        # Invariant: `pending` holds every started activation not yet completed, keyed by the
-        # tick it completes at (logical clock) and its sequence: a task, or an instant outcome.
+        # Invariant: every started activation not yet completed is in `pending`, keyed by the
+        # tick it completes at (logical clock) and its sequence: a task, or an instant outcome;
+        # or, with the wall clock, in `answered` if it is an outcome already, in sequence order.
         pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]] = []
+        answered: list[Outcome] = []
         settling: list[str] = []
+        announce = self.index.listens("AgentActivated")
         stop = None
         try:
             while True:
@@ -153,28 +171,35 @@ class Driver:
                     for skipped in settle(self.index, self.state, agent):
                         self._record("skipped", agent=skipped)
                 settling = []
-                self.started += activations
+                if self.flow is None:
+                    self.started += activations
                 if activations and (self.recorder is not None or self.replay is not None):
                     self._record_started(activations)
                 for activation in activations:
                     if self.observed:
                         self._record("activated", agent=activation.agent, unit=activation.unit,
                                      seq=activation.seq)  # fmt: skip
+                    started = self._start(activation)
+                    if not self.logical and isinstance(started, Outcome):
+                        answered.append(started)  # no heap: the wall clock takes it next batch
+                        continue
                     finish = self.now + self.durations.get(activation.agent, 1)
-                    heapq.heappush(pending, (finish, activation.seq, self._start(activation)))
-                if activations and self.index.listens("AgentActivated"):
+                    heapq.heappush(pending, (finish, activation.seq, started))
+                if activations and announce:
                     events = [Event("AgentActivated", a.agent) for a in activations]
                     continue  # delivered in the same tick, before anything completes
-                if not pending:
+                if not pending and not answered:
                     break
-                batch = await self._next_batch(pending)
-                if batch is None:
-                    stop = "timeout"
-                    break
+                if pending or (self.replay is not None and self.replay.ticks):
+                    batch = await self._next_batch(pending, answered)
+                    if batch is None:
+                        stop = "timeout"
+                        break
+                else:  # all answered already (instant providers): all of it, nothing to await
+                    batch, answered = answered, []
+                    self.now = time.monotonic() - self._started
                 self._catching_up = self._catching_up and batch[0].replayed
-                events = []
-                for outcome in batch:
-                    events += self._complete(outcome, settling)
+                events = self._complete(batch, settling)
                 if self.recorder is not None and not batch[0].replayed:
                     self.recorder.tick(self.now, [_recorded(o) for o in batch])
         finally:
@@ -220,25 +245,44 @@ class Driver:
             if found is not None and found.usage is not None:  # answered before the crash
                 self.ledger.charge(activation.agent, activation.seq, found.usage)
                 return Outcome(activation, found.text, usage=found.usage)
-        provider = self.providers[self._agents[activation.agent].provider]
-        instant = getattr(provider, "complete_now", None)
-        if instant is not None:
-            return self._execute_now(activation, instant)
-        return asyncio.create_task(self._execute(activation))
+        agent = self._agents[activation.agent]
+        try:
+            instant = self._instant[agent.provider]
+        except KeyError:  # not listed by the mapping's items(): ask it, as `_execute` would
+            provider = self.providers[agent.provider]
+            instant = self._instant[agent.provider] = getattr(provider, "complete_now", None)
+        if instant is None:
+            return asyncio.create_task(self._execute(activation))
+        # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
+        # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
+        # it in this tick, before any I/O) and redoing it costs nothing.
+        messages = self._messages(agent, activation)
+        try:
+            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=False)
+        except BudgetRefused as refused:
+            return Outcome(activation, error=str(refused), refused=True)
+        if grant.warning:
+            self._record("budget_warning", agent=agent.id, message=grant.warning)
+        response = instant(_request(agent, messages, grant))
+        usage = response.usage
+        self.ledger.settle(grant, usage)
+        if self.observed:
+            self._record(
+                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
+                output=usage.output_tokens,
+            )  # fmt: skip
+        return tuple.__new__(Outcome, (activation, response.text, None, False, usage, False))
 
     async def _next_batch(
-        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
+        self,
+        pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]],
+        answered: list[Outcome],
     ) -> list[Outcome] | None:
-        """The completions of the next tick, in activation order; None when the run timed out."""
+        """The completions of the next tick, in activation order; None when the run timed out.
+        Called when something is still running or a recorded tick is to be replayed."""
         if self.replay is not None and self.replay.ticks:
-            return self._replayed(pending)
+            return self._replayed(pending, answered)
         timeout = self._remaining()
-        if not self.logical and all(isinstance(e[2], Outcome) for e in pending):
-            # everything answered already (an instant provider): the whole queue is the batch
-            outcomes = [entry[2] for entry in pending if isinstance(entry[2], Outcome)]
-            pending.clear()
-            self.now = time.monotonic() - self._started
-            return sorted(outcomes, key=lambda o: o.activation.seq)
         if self.logical:
             finish = pending[0][0]
             items = []
@@ -249,10 +293,9 @@ class Driver:
             except TimeoutError:
                 return None
             self.now = finish
-            return sorted(outcomes, key=lambda o: o.activation.seq)
-        instant = [item for _, _, item in pending if isinstance(item, Outcome)]
+            return sorted(outcomes, key=_sequence)
         tasks = [item for _, _, item in pending if isinstance(item, asyncio.Task)]
-        if instant:  # answered already: take them, with whatever tasks have finished meanwhile
+        if answered:  # answered already: take them, with whatever tasks have finished meanwhile
             taken = [task for task in tasks if task.done()]
         else:
             done, _ = await asyncio.wait(
@@ -261,15 +304,18 @@ class Driver:
             if not done:
                 return None
             taken = list(done)
-        consumed = {id(item) for item in (*instant, *taken)}
+        consumed = {id(task) for task in taken}
         pending[:] = [entry for entry in pending if id(entry[2]) not in consumed]
         heapq.heapify(pending)
         self.now = time.monotonic() - self._started
-        outcomes = instant + [task.result() for task in taken]
-        return sorted(outcomes, key=lambda o: o.activation.seq)
+        outcomes = answered + [task.result() for task in taken]
+        answered.clear()
+        return sorted(outcomes, key=_sequence)
 
     def _replayed(
-        self, pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]]
+        self,
+        pending: list[tuple[float, int, asyncio.Task[Outcome] | Outcome]],
+        answered: list[Outcome],
     ) -> list[Outcome]:
         """The next recorded tick: its outcomes, at its kernel time."""
         assert self.replay is not None
@@ -280,6 +326,11 @@ class Driver:
             for entry in pending
             if entry[1] in wanted and isinstance(entry[2], Outcome) and entry[2].replayed
         }
+        taken.update(
+            (outcome.activation.seq, outcome)
+            for outcome in answered
+            if outcome.activation.seq in wanted and outcome.replayed
+        )
         if len(taken) != len(wanted):
             missing = sorted(wanted - set(taken))
             raise ReplayMismatch(
@@ -287,6 +338,7 @@ class Driver:
             )
         pending[:] = [entry for entry in pending if entry[1] not in wanted]
         heapq.heapify(pending)
+        answered[:] = [outcome for outcome in answered if outcome.activation.seq not in wanted]
         self.now = now
         self._started = time.monotonic() - now  # wall time continues from the recorded time
         return [taken[seq] for seq in sorted(taken)]
@@ -300,26 +352,32 @@ class Driver:
             return None
         return max(0.0, self.flow.timeout - (time.monotonic() - self._started))
 
-    def _complete(self, outcome: Outcome, settling: list[str]) -> list[Event]:
-        activation = outcome.activation
-        agent = activation.agent
-        if outcome.text is not None:
-            self.state.status[agent] = Status.DONE
-            self.outputs[agent] = outcome.text
-            if self.observed:
-                self._record("completed", agent=agent, seq=activation.seq)
-            events = [Event("TaskCompleted", agent, outcome.text)]
-            if activation.skill is not None:
-                emits = self._skills[activation.skill].emits
-                events += [Event(name, agent, outcome.text) for name in emits]
-            return events
-        error = outcome.error or "failed"
-        self.state.status[agent] = Status.FAILED
-        self.errors[agent] = error
-        self.refusals += outcome.refused
-        self._record("failed", agent=agent, seq=activation.seq, error=error)
-        settling.append(agent)
-        return [Event("AgentFailed", agent, error)]
+    def _complete(self, batch: list[Outcome], settling: list[str]) -> list[Event]:
+        """Apply a tick's completions, in order; the events they publish."""
+        status, outputs = self.state.status, self.outputs
+        events = []
+        for outcome in batch:
+            activation = outcome.activation
+            agent = activation.agent
+            text = outcome.text
+            if text is not None:
+                status[agent] = DONE
+                outputs[agent] = text
+                if self.observed:
+                    self._record("completed", agent=agent, seq=activation.seq)
+                events.append(tuple.__new__(Event, ("TaskCompleted", agent, text)))
+                if activation.skill is not None:
+                    emits = self._skills[activation.skill].emits
+                    events += [Event(name, agent, text) for name in emits]
+                continue
+            error = outcome.error or "failed"
+            status[agent] = Status.FAILED
+            self.errors[agent] = error
+            self.refusals += outcome.refused
+            self._record("failed", agent=agent, seq=activation.seq, error=error)
+            settling.append(agent)
+            events.append(Event("AgentFailed", agent, error))
+        return events
 
     # --- one activation -----------------------------------------------------------------------
 
@@ -333,18 +391,7 @@ class Driver:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
             self._record("budget_warning", agent=agent.id, message=grant.warning)
-        request = Request(
-            agent=agent.id,
-            model=agent.model,
-            messages=messages,
-            max_tokens=grant.max_tokens,
-            temperature=agent.sampling.temperature,
-            top_p=agent.sampling.top_p,
-            response_format=agent.sampling.response_format,
-            timeout=agent.timeout or DEFAULT_CALL_TIMEOUT,
-            input_estimate=grant.estimate,
-        )
-        return request, grant
+        return _request(agent, messages, grant), grant
 
     def _answered(self, activation: Activation, grant: Grant, response: Response) -> Outcome:
         usage = response.usage
@@ -354,18 +401,7 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, text=response.text, usage=usage)
-
-    def _execute_now(
-        self, activation: Activation, instant: Callable[[Request], Response]
-    ) -> Outcome:
-        prepared = self._prepare(activation)
-        if isinstance(prepared, Outcome):
-            return prepared
-        request, grant = prepared
-        # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
-        # it in this tick, before any I/O) and redoing it costs nothing.
-        return self._answered(activation, grant, instant(request))
+        return Outcome(activation, response.text, usage=usage)
 
     async def _execute(self, activation: Activation) -> Outcome:
         """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
@@ -445,32 +481,37 @@ class Driver:
         return True
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
-        system = (Message("system", agent.system_prompt),) if agent.system_prompt else ()
-        return (*system, Message("user", self._prompt(agent, activation)))
-
-    def _prompt(self, agent: AgentSpec, activation: Activation) -> str:
-        payload = activation.trigger.payload
-        if activation.kind == "entry":
-            return self.input
-        if activation.kind == "skill" and activation.skill is not None:
+        kind = activation.kind
+        if kind == "entry":
+            prompt = self.input
+        elif kind == "skill" and activation.skill is not None:
             prompt = self._skills[activation.skill].prompt
-            return f"{prompt}\n\n{payload}".strip()
-        if activation.kind == "proactive" and activation.proactive is not None:
-            return f"{self._proactive[activation.proactive].input}\n\n{payload}".strip()
-        return self._handoff(agent, activation)
+            prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+        elif kind == "proactive" and activation.proactive is not None:
+            prompt = self._proactive[activation.proactive].input
+            prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+        else:
+            prompt = self._handoff(agent, activation)
+        user = tuple.__new__(Message, ("user", prompt))
+        if agent.system_prompt:
+            return (tuple.__new__(Message, ("system", agent.system_prompt)), user)
+        return (user,)
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
         """Axocoatl's hand-off: one line per finished dependency, then the original task."""
-        deps = list(agent.depends_on) or [
+        deps = agent.depends_on or [
             r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
         ]
+        outputs = self.outputs
         lines = ["Previous agent outputs:"]
         for dep in dict.fromkeys(deps):
-            if dep in self.outputs:
-                lines.append(f"[{dep}]: {self.outputs[dep]}")
+            output = outputs.get(dep)
+            if output is not None:
+                lines.append(f"[{dep}]: {output}")
             elif dep in self.errors:
                 lines.append(f"[{dep}]: (failed: {self.errors[dep]})")
-        return "\n".join(lines) + f"\n\nOriginal task: {self.input}"
+        lines.append(f"\nOriginal task: {self.input}")
+        return "\n".join(lines)
 
     # --- results ------------------------------------------------------------------------------
 
@@ -484,9 +525,9 @@ class Driver:
             self.listener(record)
 
     def _result(self, stop: str | None) -> RunResult:
-        for agent in sorted(self.index.members):
-            if self.state.status.get(agent, Status.WAITING) is Status.WAITING:
-                self.state.status[agent] = Status.SKIPPED
+        status = self.state.status
+        for agent in sorted(self.index.members.difference(status)):  # still waiting
+            status[agent] = Status.SKIPPED
         sinks = self.flow.sinks if self.flow else self._leaves()
         outputs = [(a, self.outputs[a]) for a in sinks if a in self.outputs]
         if stop is None:
@@ -497,7 +538,7 @@ class Driver:
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
-            status={a: str(s) for a, s in sorted(self.state.status.items())},
+            status={a: str(status[a]) for a in sorted(status)},  # str keys sort fastest
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,
@@ -529,6 +570,19 @@ def _backoff(base: float, attempt: int, error: Exception, jitter: random.Random)
         return min(MAX_BACKOFF, max(0.0, error.retry_after))
     delay: float = base * 2 ** (attempt - 1) * jitter.uniform(0.5, 1.5)
     return min(MAX_BACKOFF, delay)
+
+
+def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> Request:
+    sampling = agent.sampling
+    return tuple.__new__(
+        Request,
+        (agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
+         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate),
+    )  # fmt: skip
+
+
+def _sequence(outcome: Outcome) -> int:
+    return outcome.activation.seq
 
 
 def _recorded(outcome: Outcome) -> Recorded:

@@ -20,17 +20,41 @@ class EchoProvider:
 
     def complete_now(self, request: Request) -> Response:
         """Answer without I/O: the driver calls this directly, with no task or timer."""
-        last = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        text = f"{request.agent} ← {' '.join(last[: 2 * WIDTH].split())}"  # only what is shown
+        last = ""
+        for message in reversed(request.messages):
+            if message.role == "user":
+                last = message.content
+                break
+        # Only what is shown: the start of `last` on one line. That of the first WIDTH
+        # characters is a prefix of that of the first 2·WIDTH, and usually long enough to be
+        # cut to the same text; collapsing half as much is a third of this function.
+        text = f"{request.agent} ← {_one_line(last[:WIDTH])}"
+        if len(text) <= WIDTH and len(last) > WIDTH:
+            text = f"{request.agent} ← {_one_line(last[: 2 * WIDTH])}"
         if len(text) > WIDTH:
             text = text[: WIDTH - 1] + "…"
+        size = len(text.encode())
         finish = "stop"
-        if request.max_tokens is not None and len(text.encode()) > request.max_tokens:
+        if request.max_tokens is not None and size > request.max_tokens:
             text = text.encode()[: max(0, request.max_tokens)].decode(errors="ignore")
+            size = len(text.encode())
             finish = "length"
         estimate = request.input_estimate or estimate_input(request.messages)
-        usage = Usage(estimate, len(text.encode()))
-        return Response(text, usage, model="echo", finish_reason=finish)
+        # Built as `tuple.__new__` does it, in C (every field, in order): the same NamedTuples at
+        # half the cost of calling the classes, whose `__new__` runs in Python.
+        usage = tuple.__new__(Usage, (estimate, size))
+        return tuple.__new__(Response, (text, usage, "echo", finish))
 
     async def aclose(self) -> None:
         return None
+
+
+def _one_line(text: str) -> str:
+    """`' '.join(text.split())`: every run of whitespace one space, none at either end."""
+    # Hand-offs hold single spaces and newlines: replacing the newlines gives the same string
+    # in half the time. Every whitespace character but the space is unprintable, so a printable
+    # line with no double space and none at either end has nothing left to collapse.
+    line = text.replace("\n", " ")
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line
+    return " ".join(text.split())
