@@ -20,7 +20,7 @@ from typing import Any
 
 from axoc.kernel.journal import Contents, JournalError, Writer, read
 from axoc.kernel.table import SignalTable, TableError
-from axoc.statedir import ensure_dir, new_run_id, runs, write_json
+from axoc.statedir import ensure_dir, new_run_id, runs, write_text
 
 
 class RunsError(Exception):
@@ -68,7 +68,7 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
         ensure_dir(folder)
         _writable_folder(ensure_dir(root / "agents"))  # where the checkpoints go
         lock = Lock(folder)
-        write_json(folder / "plan.json", table.to_dict())
+        write_text(folder / "plan.json", table.to_json())  # canonical: what `axoc plan` writes
         writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
                         "started": _now(), **header})  # fmt: skip
     except OSError as exc:

@@ -6,13 +6,11 @@ reader sees the old file or the new one, never a torn one.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 
 def state_dir(explicit: str | None, config_path: str) -> Path:
@@ -39,10 +37,9 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def write_json(path: Path, document: Any) -> None:
-    """Write `document` to `path` atomically, readable by the owner only."""
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, readable by the owner only."""
     ensure_dir(path.parent)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

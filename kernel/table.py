@@ -236,12 +236,19 @@ class SignalTable:
 
     def to_json(self) -> str:
         """Canonical JSON: fixed key order, one list element per line, the digest second."""
-        body = _body_lines(self)
+        body = self._body()
         return "\n".join(["{", f'"format": {json.dumps(self.format)},', *_digest_line(body), *body])
 
     @property
     def digest(self) -> str:
-        return _digest(_body_lines(self))
+        return _digest(self._body())
+
+    def _body(self) -> list[str]:
+        """The canonical lines, built once: the table is immutable."""
+        body: list[str] | None = self._index.get("_body")
+        if body is None:
+            body = self._index["_body"] = _body_lines(self)
+        return body
 
     @classmethod
     def from_json(cls, text: str) -> SignalTable:
