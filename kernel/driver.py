@@ -32,7 +32,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from axoc.kernel.budget import Grant, Ledger
+from axoc.kernel.budget import PER_MESSAGE, PER_REQUEST, Grant, Ledger
 from axoc.kernel.checkpoint import Checkpoint
 from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, step
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch, turn_checkpoint
@@ -107,9 +107,14 @@ class Driver:
         keep_log: bool = True,
         recorder: Recorder | None = None,
         replay: Replay | None = None,
+        index: RunIndex | None = None,
     ) -> None:
+        """`index`: the table's `RunIndex` for this workflow, when the caller runs it several
+        times — immutable, so runs share it as a compiled graph is shared; built here if None."""
         if (workflow is None) == (skill is None):
             raise ValueError("a run starts from exactly one workflow or one skill")
+        if index is not None and (index.table is not table or index.workflow != workflow):
+            raise ValueError("the index was built for another table or workflow")
         self.table = table
         self.providers = providers
         self.flow = table.workflow(workflow) if workflow is not None else None
@@ -122,7 +127,7 @@ class Driver:
         self.replay = replay
         self.keep_log = keep_log
         self.observed = keep_log or listener is not None  # records are built only if so
-        self.index = RunIndex(table, workflow)
+        self.index = index if index is not None else RunIndex(table, workflow)
         self.state = RunState()
         self.ledger = Ledger(self.flow.token_budget if self.flow else None)
         self.outputs: dict[str, str] = {}
@@ -141,6 +146,9 @@ class Driver:
         # While replaying, an activation the journal does not record was in flight at the crash:
         # it may have checkpointed its answer. Over once a batch completes for real.
         self._catching_up = replay is not None
+        self._deps: dict[str, tuple[str, ...]] = {}  # unit → the dependencies its hand-off lists
+        self._line_sizes: dict[str, tuple[str, int]] = {}  # agent → (output, its line's size)
+        self._input_size = _utf8(input)
         # provider name → its `complete_now` when it answers without I/O (InstantProvider)
         self._instant: dict[str, Callable[[Request], Response] | None] = {
             name: getattr(provider, "complete_now", None) for name, provider in providers.items()
@@ -256,9 +264,11 @@ class Driver:
         # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
         # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
         # it in this tick, before any I/O) and redoing it costs nothing.
-        messages = self._messages(agent, activation)
+        messages, estimate = self._sized_messages(agent, activation)
         try:
-            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=False)
+            grant = self.ledger.authorize(
+                agent, activation.seq, messages, reserve=False, estimate=estimate
+            )
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
@@ -384,9 +394,9 @@ class Driver:
     def _prepare(self, activation: Activation) -> tuple[Request, Grant] | Outcome:
         """The request to send, with its budget grant; or the refusal."""
         agent = self._agents[activation.agent]
-        messages = self._messages(agent, activation)
+        messages, estimate = self._sized_messages(agent, activation)
         try:
-            grant = self.ledger.authorize(agent, activation.seq, messages)
+            grant = self.ledger.authorize(agent, activation.seq, messages, estimate=estimate)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
@@ -481,37 +491,62 @@ class Driver:
         return True
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
+        return self._sized_messages(agent, activation)[0]
+
+    def _sized_messages(
+        self, agent: AgentSpec, activation: Activation
+    ) -> tuple[tuple[Message, ...], int]:
+        """The call's messages, and their input estimate (`budget.estimate_input`), counted
+        from cached sizes of their parts rather than by encoding the whole hand-off again."""
         kind = activation.kind
         if kind == "entry":
             prompt = self.input
+            size = _utf8(prompt)
         elif kind == "skill" and activation.skill is not None:
             prompt = self._skills[activation.skill].prompt
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+            size = _utf8(prompt)
         elif kind == "proactive" and activation.proactive is not None:
             prompt = self._proactive[activation.proactive].input
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
+            size = _utf8(prompt)
         else:
-            prompt = self._handoff(agent, activation)
+            prompt, size = self._handoff(agent, activation)
         user = tuple.__new__(Message, ("user", prompt))
-        if agent.system_prompt:
-            return (tuple.__new__(Message, ("system", agent.system_prompt)), user)
-        return (user,)
+        system = agent.system_prompt
+        if system:
+            size += _utf8(system) + PER_MESSAGE
+            return (tuple.__new__(Message, ("system", system)), user), size + ONE_MESSAGE
+        return (user,), size + ONE_MESSAGE
 
-    def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
-        """Axocoatl's hand-off: one line per finished dependency, then the original task."""
-        deps = agent.depends_on or [
-            r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
-        ]
-        outputs = self.outputs
-        lines = ["Previous agent outputs:"]
-        for dep in dict.fromkeys(deps):
+    def _handoff(self, agent: AgentSpec, activation: Activation) -> tuple[str, int]:
+        """Axocoatl's hand-off: one line per finished dependency, then the original task; and
+        its size in UTF-8 bytes."""
+        deps = self._deps.get(activation.unit)
+        if deps is None:  # once per unit: its dependencies, each once, in order
+            named = agent.depends_on or [
+                r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
+            ]
+            deps = self._deps[activation.unit] = tuple(dict.fromkeys(named))
+        outputs, sized = self.outputs, self._line_sizes
+        lines = [HANDOFF_HEAD]
+        size = len(HANDOFF_HEAD)
+        for dep in deps:
             output = outputs.get(dep)
             if output is not None:
-                lines.append(f"[{dep}]: {output}")
+                line = f"[{dep}]: {output}"
+                known = sized.get(dep)
+                if known is None or known[0] is not output:  # a new output: size it once
+                    known = sized[dep] = (output, _utf8(line))
+                lines.append(line)
+                size += known[1] + 1
             elif dep in self.errors:
-                lines.append(f"[{dep}]: (failed: {self.errors[dep]})")
-        lines.append(f"\nOriginal task: {self.input}")
-        return "\n".join(lines)
+                line = f"[{dep}]: (failed: {self.errors[dep]})"
+                lines.append(line)
+                size += _utf8(line) + 1
+        tail = f"\nOriginal task: {self.input}"
+        lines.append(tail)
+        return "\n".join(lines), size + 1 + self._input_size + len(tail) - len(self.input)
 
     # --- results ------------------------------------------------------------------------------
 
@@ -579,6 +614,15 @@ def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> R
         (agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
          sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate),
     )  # fmt: skip
+
+
+HANDOFF_HEAD = "Previous agent outputs:"
+ONE_MESSAGE = PER_REQUEST + PER_MESSAGE  # the estimate of a call with one empty message
+
+
+def _utf8(text: str) -> int:
+    """The size of `text` in UTF-8 bytes; ASCII (a flag CPython keeps) needs no encoding."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _sequence(outcome: Outcome) -> int:

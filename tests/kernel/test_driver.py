@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from axoc.kernel.driver import Driver, RunResult
+from axoc.kernel.index import RunIndex
 from axoc.kernel.table import SignalTable
 from tests.kernel.fakes import Scripted, table
 
@@ -164,6 +165,22 @@ def test_two_runs_in_one_process_do_not_interfere(tmp_path: Path) -> None:
     strip = lambda log: [{k: v for k, v in r.items() if k not in ("input", "output")} for r in log]  # noqa: E731
     assert strip(first.log) == strip(second.log) == strip(solo)
     assert first.activations == second.activations == 5
+
+
+def test_runs_sharing_one_index_do_not_interfere(tmp_path: Path) -> None:
+    t = table(tmp_path, JOIN)
+    solo = run(t, workflow="fan", input="x", logical=True)
+    index = RunIndex(t, "fan")
+
+    async def both() -> list[RunResult]:
+        drivers = [Driver(t, {"echo": Scripted()}, workflow="fan", input="x", logical=True,
+                          index=index) for _ in range(2)]  # fmt: skip
+        return list(await asyncio.gather(*(d.run() for d in drivers)))
+
+    for result in [*asyncio.run(both()), *asyncio.run(both())]:  # and again: nothing left over
+        assert result.log == solo.log and result.outputs == solo.outputs
+    with pytest.raises(ValueError, match="another table or workflow"):
+        Driver(table(tmp_path, JOIN), {}, workflow="fan", index=index)
 
 
 def test_a_failure_ends_the_run_promptly_with_dependents_skipped(tmp_path: Path) -> None:
