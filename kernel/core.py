@@ -71,6 +71,23 @@ class RunState:
     capped: bool = False  # a unit reached θ after max_activations: the run stops with that reason
 
 
+def snapshot(state: RunState) -> dict[str, object]:
+    """The run's accumulators as plain JSON values, in a canonical order: what a journal keeps
+    to check that a replay rebuilt the same lattice. Spent agents and statuses are left out:
+    they follow from the outcomes the journal records."""
+    return {
+        "activations": state.activations,
+        "capped": state.capped,
+        "level": dict(sorted(state.level.items())),
+        "updated": dict(sorted(state.updated.items())),
+        "counted": {
+            unit: sorted(([e, s] for e, s in keys), key=lambda key: (key[0], key[1] or ""))
+            for unit, keys in sorted(state.counted.items())
+        },
+        "cooldown": dict(sorted(state.cooldown_until.items())),
+    }
+
+
 def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> list[Activation]:
     """Publish `events` (in order) at time `now`; return the activations they trigger."""
     fired: list[Activation] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import random
 import time
 from collections import deque
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 
 from axoc.kernel.budget import PER_MESSAGE, PER_REQUEST, Grant, Ledger
 from axoc.kernel.checkpoint import Checkpoint
-from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, step
+from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, snapshot, step
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch, turn_checkpoint
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
@@ -149,6 +150,7 @@ class Driver:
         self._deps: dict[str, tuple[str, ...]] = {}  # unit → the dependencies its hand-off lists
         self._line_sizes: dict[str, tuple[str, int]] = {}  # agent → (output, its line's size)
         self._input_size = _utf8(input)
+        self._ticks = 0  # batches of completions so far, replayed ones included
         # provider name → its `complete_now` when it answers without I/O (InstantProvider)
         self._instant: dict[str, Callable[[Request], Response] | None] = {
             name: getattr(provider, "complete_now", None) for name, provider in providers.items()
@@ -208,13 +210,32 @@ class Driver:
                     self.now = time.monotonic() - self._started
                 self._catching_up = self._catching_up and batch[0].replayed
                 events = self._complete(batch, settling)
-                if self.recorder is not None and not batch[0].replayed:
+                self._ticks += 1
+                if batch[0].replayed:
+                    self._check_snapshot()
+                elif self.recorder is not None:
                     self.recorder.tick(self.now, [_recorded(o) for o in batch])
+                    if self._ticks % SNAPSHOT_EVERY == 0:
+                        self.recorder.snapshot(self._ticks, snapshot(self.state))
         finally:
             for _, _, item in pending:
                 if isinstance(item, asyncio.Task):
                     item.cancel()
         return self._result(stop)
+
+    def _check_snapshot(self) -> None:
+        """After a replayed batch: the lattice must be the one the journal's snapshot shows."""
+        assert self.replay is not None
+        recorded = self.replay.snapshots.get(self._ticks)
+        if recorded is None:
+            return
+        now = json.loads(json.dumps(snapshot(self.state)))  # as the journal holds it
+        if now != recorded:
+            what = next(k for k in now if now[k] != recorded.get(k))
+            raise ReplayMismatch(
+                f"after batch {self._ticks} the lattice's {what} differ from the journal's "
+                "snapshot: the run cannot be replayed"
+            )
 
     def _record_started(self, activations: list[Activation]) -> None:
         """Journal the activations about to start — those a replayed journal does not hold
@@ -616,6 +637,7 @@ def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> R
     )  # fmt: skip
 
 
+SNAPSHOT_EVERY = 64  # batches between two snapshots of the lattice in the journal
 HANDOFF_HEAD = "Previous agent outputs:"
 ONE_MESSAGE = PER_REQUEST + PER_MESSAGE  # the estimate of a call with one empty message
 

@@ -7,7 +7,9 @@ and a `tick` record per batch of completions — the outcomes, in activation ord
 output or error and its token usage —, each a single append, then a `stopped` record. Replay
 needs only the ticks: the core is deterministic, so replaying the same batches at the same
 kernel times starts the same activations with the same sequence numbers; the `started` records
-check that it does, and tell which activations were in flight at a crash.
+check that it does, and tell which activations were in flight at a crash. Every SNAPSHOT_EVERY
+batches a `snapshot` record holds the lattice's accumulators, which a replay must rebuild
+exactly.
 
 With a `Checkpointer`, every finished turn of a provider that does I/O is also an agent
 checkpoint (`axoc.kernel.checkpoint`), durable before the driver acts on the answer. Turns of
@@ -89,6 +91,10 @@ class Recorder:
             raise self.checkpointer.error  # the disk refused a checkpoint: stop, keep the rest
         self.writer.append("tick", t=now, o=[o.to_json() for o in outcomes])
 
+    def snapshot(self, tick: int, accumulators: dict[str, Any]) -> None:
+        """The lattice's accumulators after the run's `tick`-th batch of completions."""
+        self.writer.append("snapshot", tick=tick, state=accumulators)
+
     def stopped(self, reason: str) -> None:
         if self.checkpointer is not None:
             self.checkpointer.flush()
@@ -104,6 +110,7 @@ class Replay:
     ticks: deque[tuple[float, list[Recorded]]] = field(default_factory=deque)
     outcomes: dict[int, Recorded] = field(default_factory=dict)
     started: dict[int, str] = field(default_factory=dict)  # seq → agent, as recorded
+    snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)  # tick → accumulators
     checkpoints: CheckpointStore | None = None
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)  # checkpoints skipped on the way
@@ -133,6 +140,8 @@ class Replay:
                 replay.outcomes.update((o.seq, o) for o in batch)
             elif record.get("k") == "started":
                 replay.started.update((int(seq), str(agent)) for seq, agent in record["s"])
+            elif record.get("k") == "snapshot":
+                replay.snapshots[int(record["tick"])] = record["state"]
         return replay
 
 

@@ -182,3 +182,40 @@ def test_the_started_records_must_match_what_the_lattice_starts(tmp_path: Path) 
     replay.started[1] = "a"  # as if another lattice had written the journal
     with pytest.raises(ReplayMismatch, match="activation 1 is 'root' now, 'a' in the journal"):
         run(t, Scripted(), None, replay)
+
+
+def long_chain(tmp_path: Path, n: int) -> SignalTable:
+    agents = "\n".join(
+        f"  - {{id: c{i}, provider: echo{', depends_on: [c' + str(i - 1) + ']' if i else ''}}}"
+        for i in range(n)
+    )
+    flow = ", ".join(f"c{i}" for i in range(n))
+    return table(tmp_path, f"agents:\n{agents}\nworkflows:\n  - {{id: w, agents: [{flow}]}}\n")
+
+
+def test_snapshots_of_the_lattice_are_journaled_and_checked_on_replay(tmp_path: Path) -> None:
+    from axoc.kernel.driver import SNAPSHOT_EVERY
+
+    t = long_chain(tmp_path, SNAPSHOT_EVERY + 6)
+    full = tmp_path / "full.jsonl"
+    reference = run(t, Scripted(), full)
+    records = read(full).records
+    (taken,) = [r for r in records if r["k"] == "snapshot"]
+    assert taken["tick"] == SNAPSHOT_EVERY
+    assert taken["state"]["activations"] == SNAPSHOT_EVERY  # taken before the next link starts
+    assert set(taken["state"]) == {"activations", "capped", "level", "updated", "counted",
+                                   "cooldown"}  # fmt: skip
+    position = records.index(taken)
+    lines = full.read_bytes().splitlines(keepends=True)
+
+    crashed = tmp_path / "crashed.jsonl"  # killed just after the snapshot
+    crashed.write_bytes(b"".join(lines[: 1 + position + 1]))
+    resumed = run(t, Scripted(), crashed, Replay.of(read(crashed).records))
+    assert resumed.outputs == reference.outputs and resumed.stop_reason == "completed"
+
+    crashed.write_bytes(b"".join(lines[: 1 + position + 1]))
+    replay = Replay.of(read(crashed).records)
+    replay.snapshots[SNAPSHOT_EVERY]["activations"] += 1  # a lattice that is not this one
+    with pytest.raises(ReplayMismatch, match=f"after batch {SNAPSHOT_EVERY} the lattice's "
+                                             "activations differ"):  # fmt: skip
+        run(t, Scripted(), None, replay)
