@@ -59,14 +59,12 @@ class Ledger:
 
     def authorize(
         self, agent: AgentSpec, activation: int, messages: tuple[Message, ...], *,
-        reserve: bool = True, estimate: int | None = None,
+        reserve: bool = True,
     ) -> Grant:  # fmt: skip
         """Permission for one call, or `BudgetRefused`. `reserve=False` for a call answered
         before anything else runs (an instant provider): with nothing to overspend alongside
-        it, there is nothing to hold, and the decision is the same. `estimate`: the caller's
-        `estimate_input(messages)`, when it knows it without encoding them again."""
-        if estimate is None:
-            estimate = estimate_input(messages)
+        it, there is nothing to hold, and the decision is the same."""
+        estimate = estimate_input(messages)
         budget = agent.budget
         wanted = agent.sampling.max_tokens
         # The tightest budget, the first named on a tie: per_call, per_execution, workflow.

@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from axoc.kernel.budget import PER_MESSAGE, PER_REQUEST, Grant, Ledger
+from axoc.kernel.budget import Grant, Ledger
 from axoc.kernel.checkpoint import Checkpoint
 from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, snapshot, step
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch, turn_checkpoint
@@ -147,9 +147,6 @@ class Driver:
         # While replaying, an activation the journal does not record was in flight at the crash:
         # it may have checkpointed its answer. Over once a batch completes for real.
         self._catching_up = replay is not None
-        self._deps: dict[str, tuple[str, ...]] = {}  # unit → the dependencies its hand-off lists
-        self._line_sizes: dict[str, tuple[str, int]] = {}  # agent → (output, its line's size)
-        self._input_size = _utf8(input)
         self._ticks = 0  # batches of completions so far, replayed ones included
         # provider name → its `complete_now` when it answers without I/O (InstantProvider)
         self._instant: dict[str, Callable[[Request], Response] | None] = {
@@ -285,11 +282,9 @@ class Driver:
         # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
         # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
         # it in this tick, before any I/O) and redoing it costs nothing.
-        messages, estimate = self._sized_messages(agent, activation)
+        messages = self._messages(agent, activation)
         try:
-            grant = self.ledger.authorize(
-                agent, activation.seq, messages, reserve=False, estimate=estimate
-            )
+            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=False)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
@@ -415,9 +410,9 @@ class Driver:
     def _prepare(self, activation: Activation) -> tuple[Request, Grant] | Outcome:
         """The request to send, with its budget grant; or the refusal."""
         agent = self._agents[activation.agent]
-        messages, estimate = self._sized_messages(agent, activation)
+        messages = self._messages(agent, activation)
         try:
-            grant = self.ledger.authorize(agent, activation.seq, messages, estimate=estimate)
+            grant = self.ledger.authorize(agent, activation.seq, messages)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
@@ -512,62 +507,37 @@ class Driver:
         return True
 
     def _messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
-        return self._sized_messages(agent, activation)[0]
-
-    def _sized_messages(
-        self, agent: AgentSpec, activation: Activation
-    ) -> tuple[tuple[Message, ...], int]:
-        """The call's messages, and their input estimate (`budget.estimate_input`), counted
-        from cached sizes of their parts rather than by encoding the whole hand-off again."""
         kind = activation.kind
         if kind == "entry":
             prompt = self.input
-            size = _utf8(prompt)
         elif kind == "skill" and activation.skill is not None:
             prompt = self._skills[activation.skill].prompt
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
-            size = _utf8(prompt)
         elif kind == "proactive" and activation.proactive is not None:
             prompt = self._proactive[activation.proactive].input
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
-            size = _utf8(prompt)
         else:
-            prompt, size = self._handoff(agent, activation)
+            prompt = self._handoff(agent, activation)
         user = tuple.__new__(Message, ("user", prompt))
-        system = agent.system_prompt
-        if system:
-            size += _utf8(system) + PER_MESSAGE
-            return (tuple.__new__(Message, ("system", system)), user), size + ONE_MESSAGE
-        return (user,), size + ONE_MESSAGE
+        if agent.system_prompt:
+            return (tuple.__new__(Message, ("system", agent.system_prompt)), user)
+        return (user,)
 
-    def _handoff(self, agent: AgentSpec, activation: Activation) -> tuple[str, int]:
-        """Axocoatl's hand-off: one line per finished dependency, then the original task; and
-        its size in UTF-8 bytes."""
-        deps = self._deps.get(activation.unit)
-        if deps is None:  # once per unit: its dependencies, each once, in order
-            named = agent.depends_on or [
-                r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
-            ]
-            deps = self._deps[activation.unit] = tuple(dict.fromkeys(named))
-        outputs, sized = self.outputs, self._line_sizes
-        lines = [HANDOFF_HEAD]
-        size = len(HANDOFF_HEAD)
-        for dep in deps:
+    def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
+        """Axocoatl's hand-off: one line per finished dependency, then the original task."""
+        deps = agent.depends_on or [
+            r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
+        ]
+        outputs = self.outputs
+        lines = ["Previous agent outputs:"]
+        for dep in dict.fromkeys(deps):
             output = outputs.get(dep)
             if output is not None:
-                line = f"[{dep}]: {output}"
-                known = sized.get(dep)
-                if known is None or known[0] is not output:  # a new output: size it once
-                    known = sized[dep] = (output, _utf8(line))
-                lines.append(line)
-                size += known[1] + 1
+                lines.append(f"[{dep}]: {output}")
             elif dep in self.errors:
-                line = f"[{dep}]: (failed: {self.errors[dep]})"
-                lines.append(line)
-                size += _utf8(line) + 1
-        tail = f"\nOriginal task: {self.input}"
-        lines.append(tail)
-        return "\n".join(lines), size + 1 + self._input_size + len(tail) - len(self.input)
+                lines.append(f"[{dep}]: (failed: {self.errors[dep]})")
+        lines.append(f"\nOriginal task: {self.input}")
+        return "\n".join(lines)
 
     # --- results ------------------------------------------------------------------------------
 
@@ -638,13 +608,6 @@ def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> R
 
 
 SNAPSHOT_EVERY = 64  # batches between two snapshots of the lattice in the journal
-HANDOFF_HEAD = "Previous agent outputs:"
-ONE_MESSAGE = PER_REQUEST + PER_MESSAGE  # the estimate of a call with one empty message
-
-
-def _utf8(text: str) -> int:
-    """The size of `text` in UTF-8 bytes; ASCII (a flag CPython keeps) needs no encoding."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _sequence(outcome: Outcome) -> int:

@@ -1,6 +1,7 @@
-"""The driver counts a call's input estimate from cached sizes of the hand-off's parts (for
-speed): it must always equal `budget.estimate_input` of the messages actually sent — with
-non-ASCII outputs, failed dependencies, agents that answer again, skills and system prompts."""
+"""A call's input estimate is `budget.estimate_input` of the messages actually sent — with
+non-ASCII outputs, failed dependencies, agents that answer again, skills and system prompts.
+(An estimate counted from cached sizes of the hand-off's parts was tried for speed, and was
+slower; this keeps any such shortcut honest.)"""
 
 from __future__ import annotations
 
