@@ -564,7 +564,7 @@ class Driver:
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
-            status={a: str(status[a]) for a in sorted(status)},  # str keys sort fastest
+            status=dict(sorted(status.items())),  # a Status is a str: no conversion needed
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,
