@@ -564,7 +564,7 @@ class Driver:
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
-            status=dict(sorted(status.items())),  # a Status is a str: no conversion needed
+            status={a: status[a] for a in sorted(status)},  # a Status is a str already
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,
