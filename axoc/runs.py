@@ -2,11 +2,11 @@
 
 Layout (`<state>/runs/<run_id>/`, directories 0700, files 0600): `plan.json`, the signal table
 the run executes (no secrets, so a resumed run can show what changed); `journal.jsonl`, the
-append-only journal (`axoc.kernel.journal`: a header, one record per tick, `stopped`); `lock`,
-held (flock) by the one process running it. Everything a report says — status, stop reason,
-tokens per agent, the timeline — is read from the journal, the single source of truth. Agents'
-checkpoints live beside the runs, in `<state>/agents/<id>/checkpoints/`
-(`axoc.kernel.checkpoint`).
+append-only journal (`axoc.kernel.journal`: a header, `started` / `tick` / `snapshot` records,
+`stopped`); `lock`, held (flock) by the one process running it. Everything a report says —
+status, stop reason, tokens per agent, what was in flight, the timeline — is read from the
+journal, the single source of truth. Agents' checkpoints live beside the runs, in
+`<state>/agents/<id>/checkpoints/` (`axoc.kernel.checkpoint`).
 """
 
 from __future__ import annotations
