@@ -202,6 +202,7 @@ class CheckpointStore:
         except OSError as exc:
             for item in staged:
                 item.discard()
+                self._forget(item.checkpoint)
             raise CheckpointError(f"cannot write a checkpoint in {self.root}: {_why(exc)}") from exc
         done: list[Checkpoint] = []
         folders: dict[Path, None] = {}
@@ -216,6 +217,7 @@ class CheckpointStore:
         except OSError as exc:
             for item in staged[len(done) :]:
                 item.discard()
+                self._forget(item.checkpoint)
             raise CheckpointError(f"cannot write a checkpoint in {self.root}: {_why(exc)}") from exc
         for checkpoint in done:
             self._prune(checkpoint)
@@ -229,22 +231,33 @@ class CheckpointStore:
             kept = self._kept[checkpoint.agent] = self._scan(folder)
         checkpoint = replace(checkpoint, version=(kept[-1] if kept else 0) + 1)
         kept.append(checkpoint.version)  # taken: the next one gets a later number
-        if self._unnamed is None:
-            self._unnamed = _unnamed_temps_work(folder)
-        temp = None
-        if self._unnamed:  # Linux: an unnamed file in the folder, nothing left if killed
-            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
-        else:
-            self._temps += 1
-            temp = folder / f".{checkpoint.version:016}.{os.getpid()}.{self._temps}.tmp"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if self._unnamed is None:
+                self._unnamed = _unnamed_temps_work(folder)
+            temp = None
+            if self._unnamed:  # Linux: an unnamed file in the folder, nothing left if killed
+                fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+            else:
+                self._temps += 1
+                temp = folder / f".{checkpoint.version:016}.{os.getpid()}.{self._temps}.tmp"
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            self._forget(checkpoint)
+            raise
         staged = _Staged(checkpoint, folder, fd, temp)
         try:
             _write_all(fd, encode(checkpoint))
         except OSError:
             staged.discard()
+            self._forget(checkpoint)
             raise
         return staged
+
+    def _forget(self, checkpoint: Checkpoint) -> None:
+        """A version taken for a checkpoint that was not written: not on disk, not kept."""
+        kept = self._kept.get(checkpoint.agent, [])
+        if checkpoint.version in kept:
+            kept.remove(checkpoint.version)
 
     def _link(self, item: _Staged) -> Checkpoint:
         """Put the file in place under its version, or a later one if another writer took it."""

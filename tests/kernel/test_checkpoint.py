@@ -232,3 +232,25 @@ def test_a_writer_killed_at_random_instants_leaves_the_old_or_the_new_state(
         # killed between putting a version in place and pruning: one more, until the next write
         assert len(list(CheckpointStore(tmp_path).folder("coder").glob("*.json"))) <= KEEP + 1
     assert torn >= 1  # some kills did land in the middle of a write (about half of them do)
+
+
+def test_a_failed_write_takes_no_kept_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import axoc.kernel.checkpoint as module
+
+    store = CheckpointStore(tmp_path)
+    for n in (1, 2, 3):
+        store.write(checkpoint(n=n))
+    real = module._write_all
+
+    def disk_full(fd: int, data: bytes, at: int | None = None) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "_write_all", disk_full)
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        store.commit([checkpoint(n=4), checkpoint("other", 4)])
+    monkeypatch.setattr(module, "_write_all", real)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "other" in str(p)]
+    store.write(checkpoint(n=5))
+    assert [c.state["n"] for c in store.load("coder").checkpoints] == [5, 3, 2]  # three kept
