@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from axoc.kernel.files import ensure_dir
 from axoc.kernel.journal import Contents, JournalError, Writer, read
 from axoc.kernel.table import SignalTable, TableError
-from axoc.statedir import ensure_dir, new_run_id, runs, write_text
+from axoc.statedir import new_run_id, runs, write_text
 
 
 class RunsError(Exception):

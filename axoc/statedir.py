@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from axoc.kernel.files import ensure_dir, fsync_dir
+
 
 def state_dir(explicit: str | None, config_path: str) -> Path:
     if explicit:
@@ -28,15 +30,6 @@ def new_run_id() -> str:
     return f"{seconds}.{now % 1_000_000:06d}-{secrets.token_hex(3)}"
 
 
-def ensure_dir(path: Path) -> Path:
-    """Create `path` and any missing parents, each 0700 (mkdir's mode covers only the last)."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
-    return path
-
-
 def write_text(path: Path, text: str) -> None:
     """Write `text` to `path` atomically, readable by the owner only."""
     ensure_dir(path.parent)
@@ -51,11 +44,7 @@ def write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_dir(path.parent)
 
 
 def runs(root: Path) -> list[Path]:

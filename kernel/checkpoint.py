@@ -43,6 +43,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from axoc.kernel.files import ensure_dir, fsync_dir
+
 FORMAT = "axoc.checkpoint/1"
 KEEP = 3
 MAX_BATCH = 256  # checkpoints per group commit
@@ -211,7 +213,7 @@ class CheckpointStore:
                 done.append(self._link(item))
                 folders[item.folder] = None
             if len(folders) == 1:
-                _fsync_dir(next(iter(folders)))
+                fsync_dir(next(iter(folders)))
             elif folders:
                 _flush([], next(iter(folders)))
         except OSError as exc:
@@ -297,7 +299,7 @@ class CheckpointStore:
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
-            _ensure(folder)
+            ensure_dir(folder)
             return []
         versions = []
         for name in names:
@@ -407,12 +409,6 @@ class Checkpointer:
 # --- file system helpers ----------------------------------------------------------------------
 
 
-def _ensure(folder: Path) -> None:
-    missing = [p for p in (folder, *folder.parents) if not p.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
-
-
 def _write_all(fd: int, data: bytes, at: int | None = None) -> None:
     written = os.write(fd, data) if at is None else os.pwrite(fd, data, at)
     if written != len(data):
@@ -441,14 +437,6 @@ def _unnamed_temps_work(folder: Path) -> bool:
         return True
     except OSError:
         return False
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 

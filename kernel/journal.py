@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from axoc.kernel.files import fsync_dir
+
 FORMAT = "axoc.journal/1"
 
 
@@ -130,11 +132,7 @@ class Writer:
         """Make everything appended so far durable against power loss too."""
         os.fsync(self._fd)
         if directory:
-            folder = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            fsync_dir(self.path.parent)
 
     def close(self) -> None:
         os.close(self._fd)
