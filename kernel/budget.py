@@ -30,7 +30,8 @@ PER_REQUEST = 8
 def estimate_input(messages: tuple[Message, ...]) -> int:
     size = PER_REQUEST
     for message in messages:  # a plain loop: twice as fast as sum() over a generator
-        size += PER_MESSAGE + len(message.content.encode("utf-8"))
+        content = message.content  # ASCII (a flag, read in constant time): one byte a character
+        size += PER_MESSAGE + (len(content) if content.isascii() else len(content.encode()))
     return size
 
 

@@ -22,7 +22,7 @@ def test_the_readme_dry_run(tmp_path: Path) -> None:
     )
     assert result.code == 0, result.err
     assert result.out == (
-        "summarizer ← Previous agent outputs: [researcher]: researcher ← Why is the sky blue? "
+        "summarizer <- Previous agent outputs: [researcher]: researcher <- Why is the sky blue? "
         "Original task: Why is the sky blue?\n"
     )
     assert "completed (exit 0); 2 activations" in result.err
@@ -38,7 +38,7 @@ def test_json_streams_one_object_per_event(tmp_path: Path) -> None:
         "researcher",
         "summarizer",
     ]
-    assert records[-1]["outputs"]["summarizer"].startswith("summarizer ← ")
+    assert records[-1]["outputs"]["summarizer"].startswith("summarizer <- ")
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,7 @@ def test_resume_refuses_a_changed_config_unless_allowed(tmp_path: Path) -> None:
     allowed = axoc("run", str(config), "--dry-run", "--resume", folder.name, "--allow-config-drift",
                    "--state-dir", state)  # fmt: skip
     assert allowed.code == 0, allowed.err
-    assert allowed.out.startswith("summarizer ← ")
+    assert allowed.out.startswith("summarizer <- ")
 
 
 def test_a_live_run_cannot_be_resumed_twice(tmp_path: Path) -> None:
@@ -334,4 +334,4 @@ def test_resume_reports_a_torn_journal_and_continues(tmp_path: Path) -> None:
     result = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
     assert result.code == 0
     assert "warning: " in result.err and "is torn; it was dropped" in result.err
-    assert result.out.startswith("summarizer ← ")
+    assert result.out.startswith("summarizer <- ")

@@ -1,9 +1,12 @@
 """The built-in `echo` provider: deterministic, no network, for --dry-run, tests and benchmarks.
 
-It answers `<agent> ← <the start of the last user message, on one line>`, cut to 160
-characters and to the request's `max_tokens`, so a dry run shows the cascade and every
-hand-off. Usage is computed the documented way (the kernel's input estimate, one token per
-UTF-8 byte of the answer), so budgets behave in a dry run as they would against a model.
+It answers `<agent> <- <the start of the last user message, on one line>`, cut to 160
+characters (the last three `...`) and to the request's `max_tokens`, so a dry run shows the
+cascade and every hand-off. Its own text is ASCII: a dry run of ASCII prompts prints only ASCII,
+whatever the terminal's or the redirected file's encoding, and ASCII text is measured in bytes
+without being encoded (`str.isascii` reads a flag CPython keeps, in constant time). Usage is
+computed the documented way (the kernel's input estimate, one token per UTF-8 byte of the
+answer), so budgets behave in a dry run as they would against a model.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ class EchoProvider:
         # Only what is shown: the start of `last` on one line. That of the first WIDTH
         # characters is a prefix of that of the first 2·WIDTH, and usually long enough to be
         # cut to the same text; collapsing half as much is a third of this function.
-        text = f"{request.agent} ← {_one_line(last[:WIDTH])}"
+        text = f"{request.agent} <- {_one_line(last[:WIDTH])}"
         if len(text) <= WIDTH and len(last) > WIDTH:
-            text = f"{request.agent} ← {_one_line(last[: 2 * WIDTH])}"
+            text = f"{request.agent} <- {_one_line(last[: 2 * WIDTH])}"
         if len(text) > WIDTH:
-            text = text[: WIDTH - 1] + "…"
-        size = len(text.encode())
+            text = text[: WIDTH - 3] + "..."
+        size = len(text) if text.isascii() else len(text.encode())
         finish = "stop"
         if request.max_tokens is not None and size > request.max_tokens:
             text = text.encode()[: max(0, request.max_tokens)].decode(errors="ignore")

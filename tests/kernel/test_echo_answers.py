@@ -16,9 +16,9 @@ from axoc.providers.echo import WIDTH, EchoProvider
 def defined(request: Request) -> Response:
     """The echo answer, written the plain way."""
     last = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-    text = f"{request.agent} ← {' '.join(last[: 2 * WIDTH].split())}"
+    text = f"{request.agent} <- {' '.join(last[: 2 * WIDTH].split())}"
     if len(text) > WIDTH:
-        text = text[: WIDTH - 1] + "…"
+        text = text[: WIDTH - 3] + "..."
     finish = "stop"
     if request.max_tokens is not None and len(text.encode()) > request.max_tokens:
         text = text.encode()[: max(0, request.max_tokens)].decode(errors="ignore")
@@ -30,7 +30,7 @@ def defined(request: Request) -> Response:
 # whitespace of every kind, words, and characters of one to four UTF-8 bytes
 pieces = st.sampled_from(
     [" ", "  ", "\n", "\n\n", "\t", "\r\n", "\xa0", "\u2003", "\u3000", "\x1c", "\x85", "\u2028",
-     "word", "[a0001]: ", "a0001 ← x", "é", "…", "漢字", "🙂", "Original task: x", "\x00"]
+     "word", "[a0001]: ", "a0001 <- x", "a0001 ← x", "é", "…", "漢字", "🙂", "Original task: x", "\x00"]
 )  # fmt: skip
 texts = st.lists(pieces, max_size=120).map("".join) | st.text(max_size=400)
 
