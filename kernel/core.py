@@ -105,9 +105,10 @@ def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> l
             if unit.agent in spent:
                 continue
             uid = unit.id
-            seen = counted.get(uid)
-            if seen is not None and key in seen:
-                continue
+            if key is not None:  # a key that may come again: counted once (None: comes once)
+                seen = counted.get(uid)
+                if seen is not None and key in seen:
+                    continue
             level = levels.get(uid, 0.0) + weight
             if level < unit.threshold - EPSILON:
                 levels[uid] = level
@@ -118,6 +119,8 @@ def step(index: RunIndex, state: RunState, events: list[Event], now: float) -> l
             else:
                 state.capped = True  # reached θ after max_activations
                 levels.pop(uid, None)
+            if key is None:
+                continue
             if seen is None:
                 counted[uid] = {key}
             else:
@@ -130,7 +133,7 @@ def _deliver(
     state: RunState,
     unit: Unit,
     weight: float,
-    key: tuple[str, str | None],
+    key: tuple[str, str | None] | None,
     event: Event,
     now: float,
 ) -> Activation | None:
@@ -138,7 +141,8 @@ def _deliver(
     once = unit.once
     if once and unit.agent in state.spent:
         return None
-    seen = state.counted.get(uid) if unit.latch else None
+    # A key of None comes once (see axoc.kernel.index): nothing to count.
+    seen = state.counted.get(uid) if unit.latch and key is not None else None
     if seen is not None and key in seen:
         return None
     if unit.cooldown and now < state.cooldown_until.get(uid, -math.inf):
@@ -151,7 +155,7 @@ def _deliver(
         state.updated[uid] = now
     fires = level >= unit.threshold - EPSILON and state.activations < index.max_activations
     # A once-unit that fires is spent: recording what it counted would be wasted work.
-    if unit.latch and not (fires and once):
+    if unit.latch and key is not None and not (fires and once):
         if seen is None:
             seen = state.counted[uid] = set()
         seen.add(key)

@@ -18,9 +18,17 @@ from axoc.kernel.table import Route, SignalTable, Unit
 
 # A route as the core uses it: (unit, weight, key, join) -- the unit object itself, the route's
 # weight, its latch key (event, source), counted once by a latched unit, and whether the unit is
-# a join: once and latched, with no decay and no cooldown (the core's fast case). A plain tuple,
-# unpacked where it is used: built and read faster than a NamedTuple, once per route.
-Target = tuple[Unit, float, tuple[str, str | None], bool]
+# a join: once and latched, with no decay and no cooldown (the core's fast case). A join's key
+# is None when it cannot come twice in a run (`ONCE_EVENTS` of a `once_sources` agent): there is
+# nothing to count. A plain tuple, unpacked where it is used: built and read faster than a
+# NamedTuple, once per route.
+Key = tuple[str, str | None]  # (event, source)
+Target = tuple[Unit, float, Key | None, bool]
+
+# What an agent publishes once per activation. An agent of the run's workflow that holds no
+# reactive unit (skill, proactive) is activated at most once per run, so publishes these at most
+# once: a join need not remember that it counted them.
+ONCE_EVENTS = frozenset({"TaskCompleted", "AgentFailed"})
 
 
 _NONE: tuple[Target, ...] = ()
@@ -76,6 +84,7 @@ class RunIndex:
             uid: (u, u.once and u.latch and not u.decay > 0 and not u.cooldown)
             for uid, u in self.units.items()
         }
+        once_sources = self.members - self.reactive_agents
         exact: dict[str, dict[str, list[Target]]] = {}
         any_source: dict[str, list[Target]] = {}
         for route in table.routes:
@@ -94,8 +103,11 @@ class RunIndex:
                 found = by_source.get(source)
                 if found is None:
                     found = by_source[source] = []
-            key = found[0][2] if found else (event, source)  # one key per (event, source)
-            found.append((live[0], route.weight, key, live[1]))
+            key: Key | None = (found and found[0][2]) or (event, source)  # shared, mostly
+            join = live[1]
+            if join and event in ONCE_EVENTS and source in once_sources:
+                key = None  # comes once: nothing to count
+            found.append((live[0], route.weight, key, join))
         for event, general in any_source.items():  # a source's list ends with the any-source ones
             for specific in exact.get(event, {}).values():
                 specific += general
