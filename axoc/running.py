@@ -295,7 +295,7 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
         print(
             "  hint: is the provider's server running? --dry-run runs without one", file=sys.stderr
         )
-    skipped = [a for a, status in result.status.items() if status == "skipped"]
+    skipped = sorted(a for a, status in result.status.items() if status == "skipped")
     if skipped and result.errors:
         print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
 

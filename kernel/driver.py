@@ -49,7 +49,7 @@ from axoc.kernel.ports import (
     TransientProviderError,
     Usage,
 )
-from axoc.kernel.table import AgentSpec, SignalTable
+from axoc.kernel.table import AgentSpec, ProactiveSpec, SignalTable, SkillSpec
 
 EXIT_CODES = {
     "completed": 0,
@@ -79,9 +79,10 @@ class Outcome(NamedTuple):  # immutable; a tuple is cheaper to build than a data
 class RunResult:
     stop_reason: str
     outputs: list[tuple[str, str]]
-    # One entry per agent: like `log`, left out of the repr. asyncio.run builds the repr of
+    # One entry per agent, in the order the run reached them (activated or skipped), then those
+    # it never reached, by id. Like `log`, left out of the repr: asyncio.run builds the repr of
     # its main task's result twice when it checks its SIGINT handler (CPython 3.11).
-    status: dict[str, str] = field(repr=False)
+    status: Mapping[str, str] = field(repr=False)
     ledger: Ledger
     activations: int
     elapsed: float
@@ -136,9 +137,9 @@ class Driver:
         self.refusals = 0
         self.now = 0.0
         self.log: list[dict[str, Any]] = []
-        self._agents = {a.id: a for a in table.agents}
-        self._skills = {s.id: s for s in table.skills}
-        self._proactive = {p.id: p for p in table.proactive}
+        self._agents: Mapping[str, AgentSpec] = table.by_id("agents")
+        self._skills: Mapping[str, SkillSpec] = table.by_id("skills")
+        self._proactive: Mapping[str, ProactiveSpec] = table.by_id("proactive")
         self._started = 0.0
         # A skill fire's activations, for its leaves. A workflow run keeps none: holding every
         # activation (and its trigger) to the end would only make the collector's passes slower.
@@ -564,7 +565,7 @@ class Driver:
         return RunResult(
             stop_reason=stop,
             outputs=outputs,
-            status={a: status[a] for a in sorted(status)},  # a Status is a str already
+            status=status,  # a Status is a str already
             ledger=self.ledger,
             activations=self.state.activations,
             elapsed=time.monotonic() - self._started,

@@ -220,12 +220,17 @@ class SignalTable:
     def workflow(self, workflow_id: str) -> WorkflowSpec:
         return self._lookup("workflows", workflow_id)  # type: ignore[no-any-return]
 
-    def _lookup(self, section: str, key: str) -> Any:
-        by_id = self._index.get(section)
+    def by_id(self, section: str) -> Mapping[str, Any]:
+        """id → item of a section ("agents", "skills", "proactive", ...), built once: the table is
+        immutable, so runs share it. Read-only."""
+        by_id: dict[str, Any] | None = self._index.get(section)
         if by_id is None:
             by_id = self._index[section] = {item.id: item for item in getattr(self, section)}
+        return by_id
+
+    def _lookup(self, section: str, key: str) -> Any:
         try:
-            return by_id[key]
+            return self.by_id(section)[key]
         except KeyError:
             raise KeyError(f"no {section[:-1]} '{key}' in the signal table") from None
 
