@@ -526,12 +526,14 @@ class Driver:
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
         """Axocoatl's hand-off: one line per finished dependency, then the original task."""
-        deps = agent.depends_on or [
+        # `depends_on` holds no id twice (SignalTable guarantees it); the sources of an activation
+        # expression's routes may.
+        deps = agent.depends_on or dict.fromkeys(
             r.source for r in self.index.routes_of.get(activation.unit, ()) if r.source
-        ]
+        )
         outputs = self.outputs
         lines = ["Previous agent outputs:"]
-        for dep in dict.fromkeys(deps):
+        for dep in deps:
             output = outputs.get(dep)
             if output is not None:
                 lines.append(f"[{dep}]: {output}")

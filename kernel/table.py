@@ -274,6 +274,10 @@ class SignalTable:
             raise TableError(f"unsupported format {version!r}; this kernel reads {FORMAT!r}")
         body = {k: v for k, v in document.items() if k not in ("format", "digest")}
         table: SignalTable = _build(cls, body, "table")
+        for i, agent in enumerate(table.agents):  # the compiler writes each dependency once
+            if len(set(agent.depends_on)) != len(agent.depends_on):
+                twice = next(d for d in agent.depends_on if agent.depends_on.count(d) > 1)
+                raise TableError(f"table.agents[{i}].depends_on: '{twice}' is listed twice")
         claimed = document.get("digest")
         if claimed is not None and claimed != table.digest:
             raise TableError(

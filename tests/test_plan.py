@@ -185,6 +185,11 @@ def test_from_json_refuses_tampering_and_bad_fields(tmp_path: Path) -> None:
     extra = dict(document, digest=None, surprise=1)
     with pytest.raises(TableError, match="unknown field 'surprise'"):
         SignalTable.from_dict(extra)
+    agents = document["agents"]
+    twice = dict(agents[1], depends_on=agents[1]["depends_on"] * 2)
+    doubled = dict(document, digest=None, agents=[agents[0], twice, *agents[2:]])
+    with pytest.raises(TableError, match=r"table.agents\[1\].depends_on: 'researcher' is listed"):
+        SignalTable.from_dict(doubled)
 
 
 def test_plan_of_a_broken_config_exits_1_with_diagnostics(tmp_path: Path) -> None:
