@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import io
 import json
 import os
@@ -63,8 +62,8 @@ DRY_RUN_LIMIT_S = 3.0
 DRY_RUN_N = 10_000
 PROFILE_CORE_REPS = 10  # one core run is a few ms: profile several
 DRY_RUN_RUNS = 3
-CORE_MIN_TOTAL_S, CORE_MAX_REPS, CORE_MIN_REPS = 1.0, 1000, 3
-DRIVER_REPS = {1000: 5, 10_000: 3}
+# Repeats, as peers.py's measure(): until MIN_TOTAL_S spent or MAX_REPS runs (at least MIN_REPS)
+MIN_TOTAL_S, MAX_REPS, MIN_REPS = 1.0, 1000, 3
 PEERENV = Path(os.environ.get("PEERENV", "~/.cache/axoc-peerenv")).expanduser()
 PEER_PACKAGES = ("langgraph", "networkx", "pyyaml")
 DONE_LINE = re.compile(r": (\w+) \(exit \d+\); (\d+) activations")
@@ -242,16 +241,18 @@ def core_check(index: RunIndex, n: int) -> str:
 
 
 def time_core(cell: Cell, index: RunIndex) -> None:
-    """Like peers.py: repeat until CORE_MIN_TOTAL_S or CORE_MAX_REPS (at least CORE_MIN_REPS)."""
+    """Like peers.py: repeat until MIN_TOTAL_S or MAX_REPS (at least MIN_REPS)."""
     cell.check = core_check(index, cell.n)
-    while len(cell.runs_s) < CORE_MIN_REPS or (
-        sum(cell.runs_s) < CORE_MIN_TOTAL_S and len(cell.runs_s) < CORE_MAX_REPS
-    ):
+    while more_runs(cell.runs_s):
         start = time.perf_counter()
         count, _ = core_once(index)
         cell.runs_s.append(time.perf_counter() - start)
         if count != cell.n and cell.check == "ok":
             cell.check = f"{count} activations"
+
+
+def more_runs(runs_s: list[float]) -> bool:
+    return len(runs_s) < MIN_REPS or (sum(runs_s) < MIN_TOTAL_S and len(runs_s) < MAX_REPS)
 
 
 def driver_once(table: SignalTable, index: RunIndex | None = None) -> RunResult:
@@ -273,13 +274,14 @@ def driver_check(result: RunResult, n: int) -> str:
 
 
 def time_driver(cell: Cell, table: SignalTable) -> None:
-    """The index is built once, as peers.py builds LangGraph's graph once; each run is timed."""
+    """The index is built once, as peers.py builds LangGraph's graph once; then runs are timed
+    as peers.py times LangGraph's (its measure(): until 1 s or 1,000 runs, no collection forced
+    between them)."""
     start = time.perf_counter()
     index = RunIndex(table, WORKFLOW)
     cell.build_s = time.perf_counter() - start
     cell.check = driver_check(driver_once(table, index), cell.n)  # also the warm-up
-    for _ in range(DRIVER_REPS.get(cell.n, 3)):
-        gc.collect()
+    while more_runs(cell.runs_s):
         start = time.perf_counter()
         result = driver_once(table, index)
         cell.runs_s.append(time.perf_counter() - start)
