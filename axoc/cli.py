@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format",
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    check.set_defaults(handler=run_check)
+    check.set_defaults(handler=run_check, command_parser=check)
 
     plan = commands.add_parser(
         "plan",
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OLD.json",
         help="print what changed since a saved plan; exit 0 unchanged, 2 changed, 1 on errors",
     )
-    plan.set_defaults(handler=run_plan)
+    plan.set_defaults(handler=run_plan, command_parser=plan)
 
     run = commands.add_parser(
         "run",
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume even though the config changed since the run started",
     )
-    run.set_defaults(handler=run_run)
+    run.set_defaults(handler=run_run, command_parser=run)
 
     runs_parser = commands.add_parser("runs", help="list past runs, or show one")
     runs_commands = runs_parser.add_subparsers(
@@ -93,11 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing = runs_commands.add_parser("list", help="runs with status, target and tokens")
     listing.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
-    listing.set_defaults(handler=run_runs_list)
+    listing.set_defaults(handler=run_runs_list, command_parser=listing)
     show = runs_commands.add_parser("show", help="one run: status, tokens per agent, timeline")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
-    show.set_defaults(handler=run_runs_show)
+    show.set_defaults(handler=run_runs_show, command_parser=show)
 
     tokens = commands.add_parser("tokens", help="token usage of past runs")
     tokens_commands = tokens.add_subparsers(dest="tokens_command", metavar="report", required=True)
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--run", metavar="RUN_ID", help="a run id (default: the latest run)")
     report.add_argument("--format", choices=("text", "json"), default="text")
     report.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
-    report.set_defaults(handler=run_tokens)
+    report.set_defaults(handler=run_tokens, command_parser=report)
 
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
     schema.add_argument(
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the config's schema, or the saved plan's (axoc plan --format json)",
     )
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    schema.set_defaults(handler=run_schema)
+    schema.set_defaults(handler=run_schema, command_parser=schema)
     return parser
 
 
@@ -189,7 +189,9 @@ def run_schema(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser, with its own usage line
+            args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse: 0 after --help/--version, 2 on usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:

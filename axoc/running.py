@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from axoc import runs
+from axoc.diagnostics import Severity
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
@@ -33,6 +36,8 @@ from axoc.statedir import state_dir
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+UNSET_VARIABLE = "AX303"
 DEFAULT_URLS = {
     "ollama": "http://localhost:11434",
     "openai": "https://api.openai.com/v1",
@@ -58,17 +63,30 @@ def load(path: str) -> Loaded:
             return Loaded(SignalTable.from_json(Path(path).read_text(encoding="utf-8")), {})
         except OSError as exc:
             raise RunRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise RunRefused(
+                f"{path} is not a signal table: not UTF-8 text "
+                f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+            ) from exc
         except TableError as exc:
             raise RunRefused(f"{path} is not a signal table: {exc}") from exc
     from axoc.pipeline import compile_file
     from axoc.report import render_text
 
     unit = compile_file(path, os.environ)
-    blocking = [d for d in unit.diagnostics if d.severity == "error" or d.code == "AX303"]
+    # An unset ${VAR} is a warning for `check` (the variable may be set where the config runs)
+    # and an error here, counted and shown as one.
+    blocking = [
+        replace(d, severity=Severity.ERROR) if d.code == UNSET_VARIABLE else d
+        for d in unit.diagnostics
+        if d.severity == Severity.ERROR or d.code == UNSET_VARIABLE
+    ]
     if blocking or unit.lowered is None:
         sources = {unit.file: unit.text} if unit.text is not None else {}
         shown = render_text(blocking or unit.diagnostics, 1, sources)
-        raise RunRefused(f"{path} cannot run (unset variables are errors at run time):\n{shown}")
+        unset = any(d.code == UNSET_VARIABLE for d in blocking)
+        why = " (an unset variable is an error at run time)" if unset else ""
+        raise RunRefused(f"{path} cannot run{why}:\n{shown}")
     assert unit.config is not None
     keys = {
         name: settings.api_key
@@ -91,6 +109,9 @@ def target(
         return None, skill
     names = [w.id for w in table.workflows]
     if workflow is None:
+        if not names and table.skills:
+            skills = ", ".join(s.id for s in table.skills)
+            raise RunRefused(f"this config has no workflow: fire a skill with --fire ({skills})")
         if len(names) != 1:
             raise RunRefused(f"choose a workflow with -w (workflows: {', '.join(names) or 'none'})")
         return names[0], None
@@ -137,33 +158,131 @@ def _key(name: str, kind: str, variable: str | None, secrets: dict[str, str]) ->
 
 
 class Live:
-    """A one-line status on stderr, redrawn after every event (only on a terminal)."""
+    """A one-line status on stderr (only on a terminal): how many agents are waiting, running,
+    done, failed and skipped, which are running and which failed, the tokens used and the time
+    elapsed. Redrawn after every event, and every `TICK` seconds while calls are out, so the
+    clock moves during a long call."""
+
+    TICK = 0.25
 
     def __init__(self, stream: TextIO, members: int) -> None:
         self.stream = stream
-        self.counts = {"running": 0, "done": 0, "failed": 0, "skipped": 0}
         self.members = members
-        self.tokens = 0
+        self.running: dict[str, None] = {}  # in the order they started
+        self.failed: list[str] = []
+        self.done = self.skipped = self.tokens = 0
+        self.t = 0.0
 
     def __call__(self, record: dict[str, Any]) -> None:
         kind = record["event"]
+        agent = record.get("agent", "")
         if kind == "activated":
-            self.counts["running"] += 1
-        elif kind in ("completed", "failed"):
-            self.counts["running"] -= 1
-            self.counts["done" if kind == "completed" else "failed"] += 1
+            self.running[agent] = None
+        elif kind == "completed":
+            self.running.pop(agent, None)
+            self.done += 1
+        elif kind == "failed":
+            self.running.pop(agent, None)
+            self.failed.append(agent)
         elif kind == "skipped":
-            self.counts["skipped"] += 1
+            self.skipped += 1
         elif kind == "usage":
             self.tokens += record["input"] + record["output"]
-        c = self.counts
-        waiting = max(0, self.members - c["running"] - c["done"] - c["failed"] - c["skipped"])
-        self.stream.write(
-            f"\r\x1b[2Kwaiting {waiting}  running {c['running']}  done {c['done']}  "
-            f"failed {c['failed']}  skipped {c['skipped']}  tokens {self.tokens}  "
-            f"t {record['t']:.1f}s"
+        self.draw(record["t"])
+
+    def draw(self, t: float) -> None:
+        self.t = max(self.t, t)
+        seen = len(self.running) + self.done + len(self.failed) + self.skipped
+        waiting = max(0, self.members - seen)
+        head = f"waiting {waiting}  running {len(self.running)}"
+        tail = (
+            f"  done {self.done}  failed {len(self.failed)}  skipped {self.skipped}  "
+            f"tokens {self.tokens}  t {self.t:.1f}s"
         )
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        names = _names(list(self.running), width - len(head) - len(tail) - 3)
+        failed = _names(self.failed, width - len(head) - len(tail) - len(names) - 14)
+        line = head + (f" ({names})" if names else "") + tail
+        line += f"  failed: {failed}" if failed else ""
+        self.stream.write(f"\r\x1b[2K{line[:width]}")
         self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A line of its own above the status line."""
+        self.stream.write(f"\r\x1b[2K{text}\n")
+        self.draw(self.t)
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _names(names: list[str], room: int) -> str:
+    """As many of `names` as fit in `room` characters, then `+N` for the others."""
+    shown: list[str] = []
+    used = 0
+    for i, name in enumerate(names):
+        cost = len(name) + (2 if shown else 0)
+        others = len(names) - i - 1
+        if used + cost + (len(f" +{others}") if others else 0) > room:
+            return ", ".join(shown) + f" +{len(names) - i}" if shown else ""
+        shown.append(name)
+        used += cost
+    return ", ".join(shown)
+
+
+class Console:
+    """The listener of `axoc run`: every record as one JSON line on stdout with `--json`, else
+    the live status on a terminal; in both cases, budget warnings and retries on stderr (what
+    `overflow_policy: warn` logs). A closed stdout raises `OutputClosed`."""
+
+    def __init__(self, as_json: bool, live: Live | None) -> None:
+        self.as_json = as_json
+        self.live = live
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self.as_json:
+            _emit(record)
+        elif self.live is not None:
+            self.live(record)
+        kind = record["event"]
+        if kind == "budget_warning":
+            self.note(f"axoc run: warning: budget: {record['message']}")
+        elif kind == "retry":
+            self.note(
+                f"axoc run: {record['agent']}: attempt {record['attempt']} failed "
+                f"({record['error']}); retrying in {record['delay']:g} s"
+            )
+
+    def note(self, text: str) -> None:
+        if self.live is not None and not self.as_json:
+            self.live.note(text)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+class OutputClosed(Exception):
+    """stdout was closed by its reader (`axoc run --json ... | head -1`)."""
+
+
+def _emit(record: dict[str, Any]) -> None:
+    try:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError as exc:
+        _silence_stdout()
+        raise OutputClosed from exc
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: further writes (and the interpreter's final flush) go nowhere."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 @dataclass
@@ -187,11 +306,12 @@ def run_command(
     try:
         loaded = load(path)
         built = providers(loaded, dry_run)  # before any run record: nothing to clean up
-        root = state_dir(state, path)
+        root = state_dir(state)
         if resume is not None:
             run = _resume(root, resume, loaded, allow_drift)
         else:
             flow, fire = target(loaded.table, workflow, skill)
+            _check_input(text)
             header = {"target": flow or f"fire:{fire}", "workflow": flow, "skill": fire,
                       "input": text, "config": str(Path(path).resolve())}  # fmt: skip
             run_id, writer, lock = runs.create(root, loaded.table, header)
@@ -204,19 +324,24 @@ def run_command(
         return _refuse(str(refused))
     table = loaded.table
     members = len(table.workflow(run.workflow).agents) if run.workflow else len(table.agents)
-    live = Live(sys.stderr, members) if sys.stderr.isatty() else None
+    live = Live(sys.stderr, members) if sys.stderr.isatty() and not as_json else None
+    console = Console(as_json, live)
     checkpointer = Checkpointer(run.store)
     driver = Driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
-        listener=_json_listener if as_json else live, keep_log=False,
+        listener=console, keep_log=False,
         recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay,
     )  # fmt: skip
     try:
-        result = asyncio.run(_run(driver, built))
-    except KeyboardInterrupt:
-        print(f"\naxoc run {run.run_id}: interrupted; resume with --resume {run.run_id}",
-              file=sys.stderr)  # fmt: skip
-        return 130
+        if as_json:
+            target_name = run.workflow or f"fire:{run.skill}"
+            _emit({"t": 0.0, "event": "run", "run_id": run.run_id, "target": target_name,
+                   "resumed": run.replay is not None})  # fmt: skip
+        result = asyncio.run(_run(driver, built, live))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
+        return _interrupted(driver, run.run_id, console, "interrupted")
+    except OutputClosed:
+        return _interrupted(driver, run.run_id, console, "stdout was closed")
     except ReplayMismatch as mismatch:
         return _refuse(f"cannot resume {run.run_id}: {mismatch}")
     except (CheckpointError, OSError) as exc:  # the state directory refused a write mid-run
@@ -229,13 +354,50 @@ def run_command(
         checkpointer.close()
         run.writer.close()
         run.lock.release()
+        if console.live is not None:
+            console.live.close()
+            console.live = None
         if run.replay is not None:
             for warning in dict.fromkeys(run.replay.warnings):
                 print(f"axoc run: warning: {warning}", file=sys.stderr)
-    if live is not None and not as_json:
-        sys.stderr.write("\n")
     _report(result, run.run_id, as_json)
     return result.exit_code
+
+
+def _check_input(text: str) -> None:
+    """`-i` must be text a provider can be sent: a byte that is not UTF-8 reaches Python as a
+    lone surrogate (`surrogateescape`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise RunRefused(
+            f"-i: the input is not valid UTF-8 ({what} at character {exc.start + 1})"
+        ) from None
+
+
+def _interrupted(driver: Driver, run_id: str, console: Console, why: str) -> int:
+    """The run stopped before its end (Ctrl-C, SIGTERM, a closed stdout). Its journal has no
+    `stopped` record, so it can be resumed; the stream ends as a finished run's does."""
+    if console.as_json:
+        try:
+            outputs = dict(driver.outputs_so_far())
+            _emit({"t": round(driver.elapsed(), 6), "event": "stopped", "reason": "interrupted"})
+            _emit({"event": "output", "run_id": run_id, "stop_reason": "interrupted",
+                   "exit_code": EXIT_INTERRUPTED, "outputs": outputs})  # fmt: skip
+        except OutputClosed:
+            pass
+    if console.live is not None:
+        console.live.close()
+        console.live = None
+    print(
+        f"axoc run {run_id}: interrupted (exit {EXIT_INTERRUPTED}), {why}; "
+        f"{_plural(driver.state.activations, 'activation')} so far; "
+        f"resume with --resume {run_id}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
 
 
 def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> Started:
@@ -263,30 +425,53 @@ def _refuse(message: str) -> int:
     return EXIT_USAGE
 
 
-async def _run(driver: Driver, built: dict[str, Provider]) -> RunResult:
+async def _run(driver: Driver, built: dict[str, Provider], live: Live | None) -> RunResult:
+    """The run, with SIGTERM handled as Ctrl-C is (the main task cancelled: the run stops,
+    resumable), the live status redrawn while calls are out, and the providers closed."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    try:
+        loop.add_signal_handler(signal.SIGTERM, main.cancel)
+        terminable = True
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread; Windows
+        terminable = False
+    ticker = asyncio.create_task(_tick(live, driver)) if live is not None else None
     try:
         return await driver.run()
     finally:
+        if terminable:
+            loop.remove_signal_handler(signal.SIGTERM)
+        if ticker is not None:
+            ticker.cancel()
         for provider in {id(p): p for p in built.values()}.values():
             await provider.aclose()
 
 
-def _json_listener(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+async def _tick(live: Live, driver: Driver) -> None:
+    while True:
+        await asyncio.sleep(Live.TICK)
+        live.draw(driver.elapsed())
 
 
 def _report(result: RunResult, run_id: str, as_json: bool) -> None:
-    if as_json:
-        line = {"event": "output", "outputs": dict(result.outputs)}
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-    else:
-        for agent, output in result.outputs:
-            sys.stdout.write(output if len(result.outputs) == 1 else f"[{agent}]\n{output}\n")
-            sys.stdout.write("\n")
+    try:
+        if as_json:
+            _emit({"event": "output", "run_id": run_id, "stop_reason": result.stop_reason,
+                   "exit_code": result.exit_code, "outputs": dict(result.outputs)})  # fmt: skip
+        else:
+            for agent, output in result.outputs:
+                one = len(result.outputs) == 1
+                sys.stdout.write(output if one else f"[{agent}]\n{output}\n")
+                sys.stdout.write("\n")
+            sys.stdout.flush()
+    except (OutputClosed, BrokenPipeError):  # the reader went away: the summary still counts
+        _silence_stdout()
     used = result.ledger.used
     print(
         f"axoc run {run_id}: {result.stop_reason} (exit {result.exit_code}); "
-        f"{result.activations} activations, {used} tokens, {result.elapsed:.2f} s",
+        f"{_plural(result.activations, 'activation')}, {_plural(used, 'token')}, "
+        f"{result.elapsed:.2f} s",
         file=sys.stderr,
     )
     for agent, error in result.errors.items():
@@ -298,6 +483,10 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
     skipped = sorted(a for a, status in result.status.items() if status == "skipped")
     if skipped and result.errors:
         print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None:
@@ -317,7 +506,7 @@ def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None
 
 
 def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
-    summary = _chosen(state_dir(state, "axoc.yaml"), run_id, "tokens report")
+    summary = _chosen(state_dir(state), run_id, "tokens report")
     if summary is None:
         return EXIT_USAGE
     usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
@@ -337,19 +526,23 @@ def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
 
 
 def runs_list(state: str | None) -> int:
-    root = state_dir(state, "axoc.yaml")
+    root = state_dir(state)
     found = runs.all_runs(root)
     if not found:
         print(f"no runs in {root}")
         return 0
-    print(f"{'run':<24}  {'target':<20}  {'status':<16}  {'tokens':>8}  started")
+    ids = max(len("run"), *(len(s.run_id) for s in found))
+    targets = max(len("target"), *(len(s.target) for s in found))
+    statuses = max(len("status"), *(len(s.status) for s in found))
+    print(f"{'run':<{ids}}  {'target':<{targets}}  {'status':<{statuses}}  {'tokens':>8}  started")
     for s in found:
-        print(f"{s.run_id:<24}  {s.target:<20}  {s.status:<16}  {s.tokens:>8}  {s.started}")
+        print(f"{s.run_id:<{ids}}  {s.target:<{targets}}  {s.status:<{statuses}}  "
+              f"{s.tokens:>8}  {s.started}")  # fmt: skip
     return 0
 
 
 def runs_show(run_id: str, state: str | None) -> int:
-    summary = _chosen(state_dir(state, "axoc.yaml"), run_id, "runs show")
+    summary = _chosen(state_dir(state), run_id, "runs show")
     if summary is None:
         return EXIT_USAGE
     print(f"run {summary.run_id}: {summary.target}, started {summary.started}")

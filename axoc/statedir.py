@@ -1,5 +1,6 @@
 """The state directory: where runs leave their records (`--state-dir`, `AXOC_STATE_DIR`, or
-`.axoc/` beside the config). Directories are created 0700 and files written 0600, atomically:
+`.axoc/` in the current directory, for every command: `axoc tokens report` after `axoc run
+sub/x.axoc.yaml` finds the run). Directories are created 0700 and files written 0600, atomically:
 a temporary file in the same directory, fsync, `os.replace`, then fsync of the directory, so a
 reader sees the old file or the new one, never a torn one.
 """
@@ -15,12 +16,12 @@ from pathlib import Path
 from axoc.kernel.files import ensure_dir, fsync_dir
 
 
-def state_dir(explicit: str | None, config_path: str) -> Path:
+def state_dir(explicit: str | None) -> Path:
     if explicit:
         return Path(explicit)
     if os.environ.get("AXOC_STATE_DIR"):
         return Path(os.environ["AXOC_STATE_DIR"])
-    return Path(config_path).resolve().parent / ".axoc"
+    return Path(".axoc")
 
 
 def new_run_id() -> str:

@@ -394,8 +394,9 @@ class Driver:
                     self._record("completed", agent=agent, seq=activation.seq)
                 events.append(tuple.__new__(Event, ("TaskCompleted", agent, text)))
                 if activation.skill is not None:
-                    emits = self._skills[activation.skill].emits
-                    events += [Event(name, agent, text) for name in emits]
+                    for name in self._skills[activation.skill].emits:
+                        events.append(Event(name, agent, text))
+                        self._record("published", name=name, source=agent)
                 continue
             error = outcome.error or "failed"
             status[agent] = Status.FAILED
@@ -545,13 +546,26 @@ class Driver:
     # --- results ------------------------------------------------------------------------------
 
     def _record(self, kind: str, **fields: Any) -> None:
+        """One record of the event log: `t` is when it happened, in seconds since the run
+        started (with the logical clock, the kernel time)."""
         if not self.observed:
             return
-        record = {"t": round(self.now, 6), "event": kind, **fields}
+        now = self.now if self.logical else time.monotonic() - self._started
+        record = {"t": round(now, 6), "event": kind, **fields}
         if self.keep_log:
             self.log.append(record)
         if self.listener is not None:
             self.listener(record)
+
+    def outputs_so_far(self) -> list[tuple[str, str]]:
+        """The sinks' outputs finished so far, in topological order: what an interrupted run
+        can show."""
+        sinks = self.flow.sinks if self.flow else self._leaves()
+        return [(a, self.outputs[a]) for a in sinks if a in self.outputs]
+
+    def elapsed(self) -> float:
+        """Seconds since the run started (its recorded time, when resumed); 0 before."""
+        return time.monotonic() - self._started if self._started else 0.0
 
     def _result(self, stop: str | None) -> RunResult:
         status = self.state.status

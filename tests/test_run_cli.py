@@ -33,12 +33,20 @@ def test_json_streams_one_object_per_event(tmp_path: Path) -> None:
     assert result.code == 0
     records = [json.loads(line) for line in result.out.splitlines()]
     kinds = [r["event"] for r in records]
-    assert kinds[0] == "published" and kinds[-2] == "stopped" and kinds[-1] == "output"
+    assert kinds[:2] == ["run", "published"] and kinds[-2:] == ["stopped", "output"]
     assert [r["agent"] for r in records if r["event"] == "activated"] == [
         "researcher",
         "summarizer",
     ]
-    assert records[-1]["outputs"]["summarizer"].startswith("summarizer <- ")
+    run_id = records[0]["run_id"]
+    assert (tmp_path / "runs" / run_id / "journal.jsonl").is_file()
+    assert records[0]["target"] == "hello-world" and records[0]["resumed"] is False
+    times = [r["t"] for r in records if "t" in r]
+    assert times == sorted(times)  # when things happened, in order
+    output = records[-1]
+    assert output["run_id"] == run_id and output["stop_reason"] == "completed"
+    assert output["exit_code"] == 0
+    assert output["outputs"]["summarizer"].startswith("summarizer <- ")
 
 
 @pytest.mark.parametrize(
@@ -112,6 +120,7 @@ def test_a_config_with_errors_is_refused_with_its_diagnostics(tmp_path: Path) ->
     result = axoc("run", str(config), "--dry-run")
     assert result.code == 2
     assert "unknown agent 'zz' [AX302]" in result.err
+    assert "unset variable" not in result.err  # the refusal says what it is about
 
 
 def test_an_unset_variable_is_an_error_before_any_request(tmp_path: Path) -> None:
@@ -123,7 +132,9 @@ def test_an_unset_variable_is_an_error_before_any_request(tmp_path: Path) -> Non
     )
     result = axoc("run", str(config), "--dry-run")
     assert result.code == 2
-    assert "environment variable AXOC_TEST_NEVER_SET is not set [AX303]" in result.err
+    assert "cannot run (an unset variable is an error at run time):" in result.err
+    assert "error: environment variable AXOC_TEST_NEVER_SET is not set [AX303]" in result.err
+    assert "1 error, 0 warnings" in result.err
 
 
 def test_a_missing_api_key_is_refused_before_any_request(

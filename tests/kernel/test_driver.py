@@ -196,9 +196,8 @@ def test_a_failure_ends_the_run_promptly_with_dependents_skipped(tmp_path: Path)
     assert [result.status[f"c{i}"] for i in range(2, 6)] == ["skipped"] * 4
     skipped = [r["agent"] for r in result.log if r["event"] == "skipped"]
     assert skipped == ["c2", "c3", "c4", "c5"]  # at once, in the tick of the failure
-    assert {r["t"] for r in result.log if r["event"] == "skipped"} == {
-        next(r["t"] for r in result.log if r["event"] == "failed")
-    }
+    failed_at = next(r["t"] for r in result.log if r["event"] == "failed")
+    assert all(0 <= r["t"] - failed_at < 0.05 for r in result.log if r["event"] == "skipped")
 
 
 LOOP = """
