@@ -483,6 +483,8 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
     skipped = sorted(a for a, status in result.status.items() if status == "skipped")
     if skipped and result.errors:
         print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
+    elif skipped and result.stop_reason == "max_activations":
+        print(f"  never ran, max_activations was reached: {', '.join(skipped)}", file=sys.stderr)
 
 
 def _plural(count: int, noun: str) -> str:

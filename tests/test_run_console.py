@@ -234,3 +234,17 @@ def test_runs_list_columns_line_up(tmp_path: Path) -> None:
     for row in rows:
         assert row.index("hello-world") == header.index("target")
         assert row.index("completed") == header.index("status")
+
+
+def test_a_run_stopped_by_max_activations_names_who_never_ran(tmp_path: Path) -> None:
+    path = tmp_path / "capped.axoc.yaml"
+    path.write_text(
+        "agents:\n  - {id: a, provider: echo}\n  - {id: b, provider: echo, depends_on: [a]}\n"
+        "  - {id: c, provider: echo, depends_on: [b]}\n"
+        "workflows:\n  - {id: w, agents: [a, b, c], max_activations: 2}\n",
+        encoding="utf-8",
+    )
+    result = axoc("run", str(path), "--dry-run", "--state-dir", str(tmp_path))
+    assert result.code == 5
+    assert "max_activations (exit 5); 2 activations" in result.err
+    assert "  never ran, max_activations was reached: c" in result.err
