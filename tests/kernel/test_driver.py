@@ -249,6 +249,24 @@ def test_a_budget_refusal_ends_the_run_as_budget_exhausted(tmp_path: Path) -> No
     assert result.stop_reason == "budget_exhausted" and result.exit_code == 4
     assert "c3" not in {r.agent for r in provider.requests}  # refused before sending
     assert result.status["c3"] == "failed" and result.status["c4"] == "skipped"
+    assert result.errors["c3"] == (
+        "budget refused a call of agent 'c3': input estimate 68 tokens + at least 1 output "
+        "token = 69, over the 40 tokens left of its per_call budget"
+    )
+
+
+def test_a_budget_refusal_names_the_input_estimate_max_tokens_and_what_is_left(
+    tmp_path: Path,
+) -> None:
+    text = CHAIN.replace(
+        "{id: c0, provider: echo",
+        "{id: c0, provider: echo, sampling: {max_tokens: 40}, token_budget: {per_call: 60}",
+    )
+    result = run(table(tmp_path, text), workflow="chain", input="x" * 20, logical=True)
+    assert result.errors["c0"] == (
+        "budget refused a call of agent 'c0': input estimate 36 tokens + max_tokens 40 = 76, "
+        "over the 60 tokens left of its per_call budget"
+    )
 
 
 def test_same_inputs_and_logical_clock_give_the_same_log_byte_for_byte(tmp_path: Path) -> None:
