@@ -248,7 +248,9 @@ class Agent(Model):
         default=Supervision(), description="Restart intensity after unexpected failures."
     )
     timeout: Seconds | None = Field(
-        None, description="Seconds one activation may take.", examples=[120]
+        None,
+        description="Seconds one activation may take, retries and their waits included.",
+        examples=[120],
     )
 
 

@@ -91,8 +91,7 @@ class Ledger:
             return tuple.__new__(Grant, (activation, agent.id, tokens, max_tokens, estimate, None))
         if budget.overflow_policy == "abort":
             self.refused += 1
-            need = estimate + (wanted if wanted is not None else 1)
-            raise BudgetRefused(agent.id, need, max(0, room + estimate), which)
+            raise BudgetRefused(agent.id, estimate, wanted, max(0, room + estimate), which)
         note = f"'{agent.id}' may exceed its {which} budget ({max(0, room + estimate)} left)"
         return self._reserve(activation, agent.id, estimate, 0, wanted, note)
 

@@ -59,10 +59,7 @@ EXIT_CODES = {
     "timeout": 6,
     "interrupted": 130,
 }
-DEFAULT_CALL_TIMEOUT = 300.0  # seconds, when the agent sets none
-# Adapters enforce `request.timeout` themselves and classify it (a transient error); the driver's
-# own limit, a little later, catches a provider that does not.
-TIMEOUT_GRACE = 0.5
+DEFAULT_CALL_TIMEOUT = 300.0  # seconds an activation may take, when the agent sets none
 Listener = Callable[[dict[str, Any]], None]
 
 
@@ -432,34 +429,46 @@ class Driver:
         return Outcome(activation, response.text, usage=usage)
 
     async def _execute(self, activation: Activation) -> Outcome:
-        """One call, retried on transient errors (supervision, SPEC §5.1): exponential backoff
-        with jitter, honouring Retry-After, at most `max_restarts` retries; every attempt is a
-        new call and passes the budget check again. Fatal errors fail at once."""
+        """One activation: a call, retried on transient errors (supervision, SPEC §5.1) with
+        exponential backoff and jitter, honouring Retry-After, at most `max_restarts` retries;
+        every attempt is a new call and passes the budget check again. Fatal errors fail at once.
+
+        The agent's `timeout` bounds the whole activation, retries and their waits included (a
+        per-call limit let `timeout: 1` run 12 s): each attempt is sent with the time left as its
+        `Request.timeout` and abandoned when that runs out, a wait that would end past the
+        deadline is not begun, and an activation whose deadline passed fails, unretried."""
         agent = self._agents[activation.agent]
         provider = self.providers[agent.provider]
         jitter = random.Random(activation.seq)  # reproducible in tests
-        attempt = 0
+        timeout = agent.timeout or DEFAULT_CALL_TIMEOUT
+        deadline = time.monotonic() + timeout
+        calls = retries = 0  # calls sent; retries after transient errors (restarts not counted)
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:  # after a restart
+                return Outcome(activation, error=_timed_out(timeout, calls))
             prepared = self._prepare(activation)
             if isinstance(prepared, Outcome):
                 return prepared
             request, grant = prepared
+            request = request._replace(timeout=left)
+            calls += 1
             try:
-                response = await asyncio.wait_for(
-                    provider.complete(request), request.timeout + TIMEOUT_GRACE
-                )
+                response = await asyncio.wait_for(provider.complete(request), left)
             except (TimeoutError, TransientProviderError) as exc:
                 self.ledger.settle(grant, None)
-                error = (
-                    f"timed out after {request.timeout:g} s"
-                    if isinstance(exc, TimeoutError)
-                    else f"{type(exc).__name__}: {exc}"
-                )
-                attempt += 1
-                if attempt > agent.supervision.max_restarts:
-                    return Outcome(activation, error=f"{error} (after {attempt} attempts)")
-                delay = _backoff(agent.supervision.backoff, attempt, exc, jitter)
-                self._record("retry", agent=agent.id, seq=activation.seq, attempt=attempt,
+                left = deadline - time.monotonic()
+                if isinstance(exc, TimeoutError) or left <= 0:
+                    return Outcome(activation, error=_timed_out(timeout, calls))
+                error = f"{type(exc).__name__}: {exc}"
+                retries += 1
+                if retries > agent.supervision.max_restarts:
+                    return Outcome(activation, error=f"{error} (after {_attempts(calls)})")
+                delay = _backoff(agent.supervision.backoff, retries, exc, jitter)
+                if delay >= left:
+                    why = f"no time left to retry within its {timeout:g} s timeout"
+                    return Outcome(activation, error=f"{error} (after {_attempts(calls)}; {why})")
+                self._record("retry", agent=agent.id, seq=activation.seq, attempt=retries,
                              delay=round(delay, 3), error=error)  # fmt: skip
                 await asyncio.sleep(delay)
                 continue
@@ -602,6 +611,15 @@ class Driver:
         if complete and (sinks or not self.errors):
             return "completed"
         return "budget_exhausted" if self.refusals else "failed"
+
+
+def _timed_out(timeout: float, calls: int) -> str:
+    """The error of an activation whose deadline passed."""
+    return f"timed out after {timeout:g} s ({_attempts(calls)})"
+
+
+def _attempts(calls: int) -> str:
+    return "1 attempt" if calls == 1 else f"{calls} attempts"
 
 
 MAX_BACKOFF = 60.0  # seconds: the longest wait between two attempts, Retry-After included

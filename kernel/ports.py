@@ -98,14 +98,25 @@ class InvalidResponse(FatalProviderError):
 
 
 class BudgetRefused(Exception):
-    """A call was refused before it was sent: it could exceed a token budget."""
+    """A call was refused before it was sent: it could exceed a token budget.
 
-    def __init__(self, agent: str, estimate: int, limit: int, which: str) -> None:
+    `estimate` is the call's input estimate; `max_tokens` the agent's `sampling.max_tokens`, or
+    None when it sets none (the call then needs room for at least one output token); `total`
+    what the call could use, their sum; `limit` the tokens left of the `which` budget
+    ("per_call", "per_execution" or "workflow"), less than `total`."""
+
+    def __init__(
+        self, agent: str, estimate: int, max_tokens: int | None, limit: int, which: str
+    ) -> None:
+        total = estimate + (1 if max_tokens is None else max_tokens)
+        output = "at least 1 output token" if max_tokens is None else f"max_tokens {max_tokens}"
         super().__init__(
-            f"budget refused a call of agent '{agent}': it could use {estimate} tokens "
-            f"(input estimate plus max_tokens) and the {which} budget has {limit} left"
+            f"budget refused a call of agent '{agent}': input estimate {estimate} tokens + "
+            f"{output} = {total}, over the {limit} tokens left of its {which} budget"
         )
         self.agent = agent
         self.estimate = estimate
+        self.max_tokens = max_tokens
+        self.total = total
         self.limit = limit
         self.which = which

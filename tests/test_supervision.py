@@ -14,11 +14,11 @@ from tests.providers.servers import OPENAI_BAD_KEY, OPENAI_CHAT, FakeServer, Rep
 ANSWER = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
 
 
-def config(tmp_path: Path, server: FakeServer, restarts: int = 3) -> str:
+def config(tmp_path: Path, server: FakeServer, restarts: int = 3, timeout: float = 0.3) -> str:
     path = tmp_path / "s.axoc.yaml"
     path.write_text(
         f"providers:\n  lab: {{kind: openai_compatible, base_url: '{server.url}/v1'}}\n"
-        "agents:\n  - {id: a, provider: lab, model: m, timeout: 0.3,"
+        f"agents:\n  - {{id: a, provider: lab, model: m, timeout: {timeout},"
         f" supervision: {{max_restarts: {restarts}, backoff: 0.01}}}}\n"
         "workflows:\n  - {id: w, agents: [a]}\n",
         encoding="utf-8",
@@ -27,11 +27,10 @@ def config(tmp_path: Path, server: FakeServer, restarts: int = 3) -> str:
 
 
 def run(
-    tmp_path: Path, server: FakeServer, restarts: int = 3
+    tmp_path: Path, server: FakeServer, restarts: int = 3, timeout: float = 0.3
 ) -> tuple[int, list[dict[str, object]], str]:
-    result = axoc(
-        "run", config(tmp_path, server, restarts), "--json", "--state-dir", str(tmp_path / "state")
-    )
+    path = config(tmp_path, server, restarts, timeout)
+    result = axoc("run", path, "--json", "--state-dir", str(tmp_path / "state"))
     records = [json.loads(line) for line in result.out.splitlines()]
     return result.code, records, result.err
 
@@ -44,7 +43,7 @@ def test_429_honours_retry_after(tmp_path: Path, server: FakeServer) -> None:
     server.script(Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "0.3"}),
                   Reply(200, OPENAI_CHAT))  # fmt: skip
     started = time.monotonic()
-    code, records, _ = run(tmp_path, server)
+    code, records, _ = run(tmp_path, server, timeout=5)  # the 0.3 s wait must fit in it
     assert code == 0 and records[-1]["outputs"] == {"a": ANSWER}
     assert [r["delay"] for r in retries(records)] == [0.3]
     assert time.monotonic() - started >= 0.3 and len(server.received) == 2
@@ -71,12 +70,16 @@ def test_persistent_errors_fail_cleanly_after_bounded_attempts(
     assert "Traceback" not in err
 
 
-def test_a_hang_past_the_timeout_is_retried_then_fails(tmp_path: Path, server: FakeServer) -> None:
+def test_a_hang_past_the_timeout_fails_the_activation_unretried(
+    tmp_path: Path, server: FakeServer
+) -> None:
     server.default = Reply(200, OPENAI_CHAT, hang=30)
     started = time.monotonic()
     code, records, _ = run(tmp_path, server, restarts=1)
     assert code == 1 and time.monotonic() - started < 5
-    assert len(server.received) == 2 and len(retries(records)) == 1
+    assert len(server.received) == 1 and retries(records) == []
+    failed = next(r for r in records if r["event"] == "failed")
+    assert failed["error"] == "timed out after 0.3 s (1 attempt)"
 
 
 def test_fatal_errors_fail_at_once(tmp_path: Path, server: FakeServer) -> None:
