@@ -338,10 +338,12 @@ def run_command(
             _emit({"t": 0.0, "event": "run", "run_id": run.run_id, "target": target_name,
                    "resumed": run.replay is not None})  # fmt: skip
         result = asyncio.run(_run(driver, built, live))
-    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
-        return _interrupted(driver, run.run_id, console, "interrupted")
+    except KeyboardInterrupt:
+        return _interrupted(driver, run.run_id, console, "by Ctrl-C")
+    except asyncio.CancelledError:  # the main task, cancelled by SIGTERM
+        return _interrupted(driver, run.run_id, console, "by SIGTERM")
     except OutputClosed:
-        return _interrupted(driver, run.run_id, console, "stdout was closed")
+        return _interrupted(driver, run.run_id, console, "as stdout was closed")
     except ReplayMismatch as mismatch:
         return _refuse(f"cannot resume {run.run_id}: {mismatch}")
     except (CheckpointError, OSError) as exc:  # the state directory refused a write mid-run
@@ -392,7 +394,7 @@ def _interrupted(driver: Driver, run_id: str, console: Console, why: str) -> int
         console.live.close()
         console.live = None
     print(
-        f"axoc run {run_id}: interrupted (exit {EXIT_INTERRUPTED}), {why}; "
+        f"axoc run {run_id}: interrupted (exit {EXIT_INTERRUPTED}) {why}; "
         f"{_plural(driver.state.activations, 'activation')} so far; "
         f"resume with --resume {run_id}",
         file=sys.stderr,

@@ -81,7 +81,8 @@ def test_an_interrupted_json_stream_ends_with_stopped_and_output(
     assert records[-2]["reason"] == "interrupted" and records[-2]["t"] > 0
     assert records[-1] == {"event": "output", "run_id": run_id, "stop_reason": "interrupted",
                            "exit_code": 130, "outputs": {}}  # fmt: skip
-    assert "interrupted (exit 130)" in err and f"--resume {run_id}" in err
+    signal_name = "Ctrl-C" if how == signal.SIGINT else "SIGTERM"
+    assert f"interrupted (exit 130) by {signal_name}" in err and f"--resume {run_id}" in err
     assert "Traceback" not in err
     listing = axoc("runs", "list", "--state-dir", str(state))
     assert re.search(rf"{run_id}\s+hello\s+interrupted", listing.out)  # resumable
