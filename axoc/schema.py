@@ -63,9 +63,12 @@ def table_schema() -> dict[str, Any]:
     properties["digest"] = {
         "type": "string",
         "pattern": "^sha256:[0-9a-f]{64}$",
-        "description": "SHA-256 of the canonical table without this field.",
+        "description": (
+            "SHA-256 of the canonical table without this field; axoc plan writes it. A plan "
+            "edited by hand may leave it out (docs/lattice.md)."
+        ),
     }
-    generated["required"] = ["format", "digest", *generated.get("required", [])]
+    generated["required"] = ["format", *generated.get("required", [])]
     for node in (generated, *definitions.values()):
         node["additionalProperties"] = False
     _draft7_refs(generated)

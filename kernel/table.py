@@ -7,7 +7,9 @@ Secrets are never part of a table: a provider names the environment variable hol
 
 Guarantees: every type is a frozen dataclass; `SignalTable.from_json(t.to_json()) == t`;
 `to_json` is canonical (same table, same bytes), one record per line so plans diff well in review;
-`digest` is the SHA-256 of that canonical form without the digest itself. Standard library only.
+`digest` is the SHA-256 of that canonical form without the digest itself. A table read by
+`from_json` / `from_dict` holds together (`axoc.kernel.consistency`): every id it names exists,
+every number is in range, whether or not it carries a digest. Standard library only.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from axoc.kernel.consistency import problems
 
 FORMAT = "axoc.signal-table/1"
 
@@ -39,7 +43,8 @@ RUNTIME_EVENTS = frozenset({*DEFAULT_EVENT_WEIGHTS, "SkillFired", "ScheduleTick"
 
 
 class TableError(ValueError):
-    """A table that cannot be read: wrong format version, missing or mistyped fields."""
+    """A table that cannot be read: wrong format version, missing or mistyped fields, a digest
+    that does not match, or content that does not hold together (`axoc.kernel.consistency`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +272,8 @@ class SignalTable:
 
     @classmethod
     def from_dict(cls, document: Any) -> SignalTable:
+        """Read a table, or raise `TableError` with the first problem, located: a wrong format,
+        a mistyped field, an inconsistency, a digest (when there is one) that does not match."""
         if not isinstance(document, dict):
             raise TableError("a signal table is a JSON object")
         version = document.get("format")
@@ -274,10 +281,10 @@ class SignalTable:
             raise TableError(f"unsupported format {version!r}; this kernel reads {FORMAT!r}")
         body = {k: v for k, v in document.items() if k not in ("format", "digest")}
         table: SignalTable = _build(cls, body, "table")
-        for i, agent in enumerate(table.agents):  # the compiler writes each dependency once
-            if len(set(agent.depends_on)) != len(agent.depends_on):
-                twice = next(d for d in agent.depends_on if agent.depends_on.count(d) > 1)
-                raise TableError(f"table.agents[{i}].depends_on: '{twice}' is listed twice")
+        # A plan edited by hand may have no digest: what it says must hold together all the same.
+        problem = next(problems(table), None)
+        if problem is not None:
+            raise TableError(problem)
         claimed = document.get("digest")
         if claimed is not None and claimed != table.digest:
             raise TableError(
