@@ -361,7 +361,12 @@ class HostedProvider(Model):
 class CompatibleProvider(Model):
     """A named OpenAI-compatible server (LM Studio, vLLM, MLX, ...)."""
 
-    kind: Literal["openai_compatible"] = Field(description="Protocol spoken by the server.")
+    kind: Literal["openai_compatible"] = Field(
+        description=(
+            "Protocol spoken by the server; the only kind of a named provider (reach another "
+            "Ollama server through its OpenAI API: base_url http://HOST:11434/v1)."
+        )
+    )
     base_url: str = Field(description="Server URL.", examples=["http://localhost:1234/v1"])
     api_key: str | None = Field(None, description="API key if the server wants one; use ${VAR}.")
     model: str | None = Field(None, description="Default model.")

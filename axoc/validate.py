@@ -88,7 +88,10 @@ def _rest(data: dict[str, Any], errors: list[Any]) -> Validated | None:
     items = {p[:2] for p in remaining if len(p) >= 2}
     for section, key in items:
         if section == "providers" and isinstance(key, str):
-            trimmed["providers"][key] = dict(_PLACEHOLDER_PROVIDER)
+            # What was valid stays (its model, say): an agent using it is judged on that.
+            kept = trimmed["providers"][key]
+            kept = kept if isinstance(kept, dict) else {}
+            trimmed["providers"][key] = {**kept, **_PLACEHOLDER_PROVIDER}
         elif isinstance(key, int) and isinstance(trimmed.get(str(section)), list):
             trimmed[str(section)][key] = _placeholder(str(section), key, data)
     try:
@@ -189,6 +192,8 @@ def _diagnostic(doc: Document, data: dict[str, Any], err: Any) -> Diagnostic:
         on_key = loc[-1:] == ("[key]",)
         return error(_CUSTOM_CODES[kind], err["msg"], doc.span(path, key=on_key), path)
     if kind == "literal_error":
+        if len(path) == 3 and path[0] == "providers" and path[2] == "kind":
+            return _named_provider_kind(doc, path, where, value)
         return _not_one_of(doc, path, where, err["ctx"]["expected"], value)
     if kind == "union_tag_invalid":
         tag = (*path, "type")
@@ -225,6 +230,27 @@ def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
     hint = f"did you mean '{close[0]}'?" if close else f"built-in providers: {', '.join(known)}"
     msg = f"unknown provider '{name}': a named server needs kind: openai_compatible"
     return error("AX201", msg, doc.span(path, key=True), path, hint)
+
+
+def _named_provider_kind(doc: Document, path: Path, where: str, value: Any) -> Diagnostic:
+    """A named provider is an OpenAI-compatible server (SPEC §3): the built-in kinds have their
+    own sections, so `kind: ollama` says how to reach a second Ollama server instead."""
+    msg = (
+        f"{where} is {_describe(value, False)}; a named provider is an OpenAI-compatible "
+        "server (kind: openai_compatible)"
+    )
+    hint: str | None
+    if value == "ollama":
+        hint = (
+            "Ollama serves the OpenAI API under /v1: write kind: openai_compatible and "
+            "base_url: http://HOST:11434/v1, or set the server under providers.ollama"
+        )
+    elif value in Providers.model_fields:
+        hint = f"set it under providers.{value}, and provider: {value} on its agents"
+    else:
+        close = difflib.get_close_matches(str(value), ["openai_compatible"], n=1, cutoff=0.5)
+        hint = "did you mean 'openai_compatible'?" if close else None
+    return error("AX204", msg, doc.span(path), path, hint)
 
 
 def _wrong_type(

@@ -140,7 +140,9 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX204": (
         "A value has the right type but is not allowed: a word outside a fixed set (`role`, "
-        "`overflow_policy`, a trigger `type`; the closest allowed value is suggested), a number "
+        "`overflow_policy`, a trigger `type`; the closest allowed value is suggested; a named "
+        "provider's `kind`, which is `openai_compatible`: a second Ollama server is reached "
+        "through its OpenAI API at `/v1`), a number "
         "out of range (`per_call` and other counts must be positive, `temperature` is 0 to 2, "
         "`top_p` above 0 and at most 1), an infinite or NaN number, or a malformed YAML "
         "construct such as a `<<` merge of something that is not a mapping."
