@@ -2,8 +2,9 @@
 
 In: a `SignalTable` rebuilt from JSON, its field types checked already (`axoc.kernel.table`).
 Out: its inconsistencies, each one message located like the table's other errors
-(`table.units[3].agent: no agent 'ghost'`): ids listed twice first, then section by section in
-table order. A table the compiler wrote has none; a hand-edited plan may, digest or not.
+(`table.units[3].agent: no agent 'ghost'`), in a fixed order: ids listed twice first, then each
+section's references and numbers. A table the compiler wrote has none; a hand-edited plan may,
+digest or not.
 
 Guaranteed, for a table with none:
 - ids are unique in each section (providers by name), and in each list of ids the kernel walks
