@@ -13,11 +13,12 @@ and nothing left to publish.
 
 An instant provider (one with `complete_now`, such as echo) is answered inside `_start`, with no
 task, no reservation and, on the wall clock, no heap: its outcomes wait in a list already in
-activation order and make the next batch without an await. The records, outputs, usage and
-errors are those of the general path. The value tuples built for every activation (Activation,
-Message, Grant, Request, Outcome, Event) are built with `tuple.__new__(Cls, (every field, in
-order))`: the same NamedTuple, made in C, at half the cost of calling the class, which runs a
-Python-level `__new__` (about 8% of a whole run). Elsewhere they are built the usual way.
+activation order and make the next batch without an await. It goes through the general path's
+`_prepare` and `_answered`, so its records, outputs, usage and errors are those of any provider.
+The value tuples built for every activation (Activation, Message, Grant, Request, Outcome,
+Event) are built with `tuple.__new__(Cls, (every field, in order))`: the same NamedTuple, made
+in C, at half the cost of calling the class, which runs a Python-level `__new__` (about 8% of a
+whole run). Elsewhere they are built the usual way.
 """
 
 from __future__ import annotations
@@ -277,25 +278,15 @@ class Driver:
             instant = self._instant[agent.provider] = getattr(provider, "complete_now", None)
         if instant is None:
             return asyncio.create_task(self._execute(activation))
-        # An instant provider: `_prepare`, the call and `_answered` in one go, with no task.
-        # Not checkpointed: an in-process turn is never in flight at a crash (the journal records
-        # it in this tick, before any I/O) and redoing it costs nothing.
-        messages = self._messages(agent, activation)
-        try:
-            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=False)
-        except BudgetRefused as refused:
-            return Outcome(activation, error=str(refused), refused=True)
-        if grant.warning:
-            self._record("budget_warning", agent=agent.id, message=grant.warning)
-        response = instant(_request(agent, messages, grant))
-        usage = response.usage
-        self.ledger.settle(grant, usage)
-        if self.observed:
-            self._record(
-                "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
-                output=usage.output_tokens,
-            )  # fmt: skip
-        return tuple.__new__(Outcome, (activation, response.text, None, False, usage, False))
+        # An instant provider answers here and now, with no task. Nothing is reserved: nothing
+        # runs between the budget check and the answer. Not checkpointed: an in-process turn is
+        # never in flight at a crash (the journal records it in this tick, before any I/O) and
+        # redoing it costs nothing.
+        prepared = self._prepare(activation, agent, reserve=False)
+        if isinstance(prepared, Outcome):
+            return prepared
+        request, grant = prepared
+        return self._answered(activation, grant, instant(request))
 
     async def _next_batch(
         self,
@@ -406,12 +397,13 @@ class Driver:
 
     # --- one activation -----------------------------------------------------------------------
 
-    def _prepare(self, activation: Activation) -> tuple[Request, Grant] | Outcome:
+    def _prepare(
+        self, activation: Activation, agent: AgentSpec, *, reserve: bool = True
+    ) -> tuple[Request, Grant] | Outcome:
         """The request to send, with its budget grant; or the refusal."""
-        agent = self._agents[activation.agent]
         messages = self._messages(agent, activation)
         try:
-            grant = self.ledger.authorize(agent, activation.seq, messages)
+            grant = self.ledger.authorize(agent, activation.seq, messages, reserve=reserve)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
         if grant.warning:
@@ -426,7 +418,8 @@ class Driver:
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
                 output=usage.output_tokens,
             )  # fmt: skip
-        return Outcome(activation, response.text, usage=usage)
+        # every field, built in C: see the module's docstring
+        return tuple.__new__(Outcome, (activation, response.text, None, False, usage, False))
 
     async def _execute(self, activation: Activation) -> Outcome:
         """One activation: a call, retried on transient errors (supervision, SPEC §5.1) with
@@ -447,7 +440,7 @@ class Driver:
             left = deadline - time.monotonic()
             if left <= 0:  # after a restart
                 return Outcome(activation, error=_timed_out(timeout, calls))
-            prepared = self._prepare(activation)
+            prepared = self._prepare(activation, agent)
             if isinstance(prepared, Outcome):
                 return prepared
             request, grant = prepared
