@@ -249,3 +249,12 @@ def test_a_run_stopped_by_max_activations_names_who_never_ran(tmp_path: Path) ->
     assert result.code == 5
     assert "max_activations (exit 5); 2 activations" in result.err
     assert "  never ran, max_activations was reached: c" in result.err
+
+
+def test_the_live_status_names_as_many_agents_as_fit() -> None:
+    from axoc.running import _names
+
+    assert _names(["researcher", "writer"], 80) == "researcher, writer"
+    assert _names(["researcher", "writer", "critic"], 24) == "researcher, writer +1"
+    assert _names(["researcher", "writer"], 5) == ""  # not even one: the count says it
+    assert _names([], 10) == ""
