@@ -13,6 +13,7 @@ combinations of such edits check that the first problem found is the same one.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import random
@@ -380,3 +381,23 @@ def test_several_edits_get_the_reference_outcome(
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed or replaced what this path leads to
     assert_same_outcome(document)
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was(every_section: SignalTable) -> None:
+    """Loading pauses the cyclic collector; the caller's setting survives a load and a refusal."""
+    text = every_section.to_json()
+    mistyped = replaced(json.loads(text), ("units", 0, "threshold"), put("x"))
+    tampered = replaced(json.loads(text), ("units", 0, "threshold"), put(9.0))
+    refused = ["{", text + "x", json.dumps(mistyped), json.dumps(tampered)]
+    enabled = gc.isenabled()
+    try:
+        for setting in (True, False):
+            (gc.enable if setting else gc.disable)()
+            SignalTable.from_json(text)
+            assert gc.isenabled() is setting
+            for bad in refused:
+                with pytest.raises(TableError):
+                    SignalTable.from_json(bad)
+                assert gc.isenabled() is setting
+    finally:
+        (gc.enable if enabled else gc.disable)()
