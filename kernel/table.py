@@ -10,8 +10,8 @@ Guarantees: every type is a frozen dataclass; `SignalTable.from_json(t.to_json()
 `digest` is the SHA-256 of that canonical form without the digest itself. A table read by
 `from_json` / `from_dict` holds together (`axoc.kernel.consistency`): every id it names exists,
 every number is in range, whether or not it carries a digest. Reading checks each value against
-its field's type hint, with loaders composed once per type, so that loading a large plan costs
-little beside compiling it; a mistyped value is refused at its location
+its field's type hint, with loaders composed once per type (`axoc.kernel.typed`), so loading a
+large plan costs little beside compiling it; a mistyped value is refused at its location
 (`table.units[0].threshold: expected float, got str`). Standard library only.
 """
 
