@@ -26,6 +26,12 @@ from axoc.diagnostics import Diagnostic, Path, Span, error, warning
 MAX_BYTES = 20 * 1024 * 1024  # a 50,000-agent config is about 6 MB
 MAX_DEPTH = 100  # nesting of collections in the document
 MAX_FLOW_DEPTH = 1000  # libyaml composes recursively in C; deeper flow nesting can crash it
+# Block nesting needs indentation: a collection nested N levels deep in block style starts at
+# column N / 2 or more. Below this column the composers (libyaml's has a limit of its own since
+# PyYAML 6.0.4; PyYAML's Python one recurses) are never at risk and the builder measures depth
+# exactly; a line indented this far gets the exact (event-level) depth check before composing.
+DEEP_COLUMN = 120
+MAX_INT_DIGITS = 100  # a longer integer is no count of anything: it stays text, with a warning
 MAX_ALIAS_NODES = 100_000  # nodes produced by alias expansion ("billion laughs")
 
 _AUTO = "axoc:auto"  # the tag our resolver gives every node that has no explicit tag
@@ -87,6 +93,11 @@ class Document:
         """The source text of the scalar at `path`, as written (before typing)."""
         node = self.node(path)
         return str(node.value) if isinstance(node, ScalarNode) else None
+
+    def is_plain(self, path: Path) -> bool:
+        """Whether the value at `path` is a plain (unquoted, not block) scalar."""
+        node = self.node(path)
+        return isinstance(node, ScalarNode) and not node.style
 
     def span_in(self, path: Path, offset: int, length: int) -> Span:
         """The span of `length` characters at `offset` inside the string at `path`; the whole
@@ -173,24 +184,46 @@ def _byte_span(path: str, data: bytes, offset: int) -> Span:
     return Span.point(path, data.count(b"\n", 0, offset) + 1, column)
 
 
-class _Loader(yaml.CSafeLoader):
-    """libyaml's composer with typing left to us: every untagged node gets the tag `_AUTO`."""
+class _PythonLoader(yaml.SafeLoader):
+    """PyYAML's own composer with typing left to us: every untagged node gets the tag `_AUTO`."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         return _AUTO
 
 
-def parse(file: str, text: str) -> tuple[Document | None, list[Diagnostic]]:
-    deep = _flow_depth_guard(file, text)
+LOADERS: dict[str, type[yaml.SafeLoader]] = {"python": _PythonLoader}
+if hasattr(yaml, "CSafeLoader"):  # PyYAML built with libyaml (every wheel on PyPI is)
+
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's composer, typing left to us as in `_PythonLoader`."""
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            return _AUTO
+
+    LOADERS["c"] = _CLoader  # type: ignore[assignment]
+DEFAULT_LOADER = "c" if "c" in LOADERS else "python"
+
+
+def parse(
+    file: str, text: str, loader_name: str = DEFAULT_LOADER
+) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse with libyaml (`c`) or PyYAML's pure-Python loader (`python`): same results, same
+    guarantees; the pure-Python one is the fallback where PyYAML was built without libyaml."""
+    loader_class = LOADERS[loader_name]
+    deep = _flow_depth_guard(file, text) or _block_depth_guard(file, text, loader_class)
     if deep is not None:
         return None, [deep]
     try:
-        loader = _Loader(text)
+        loader = loader_class(text)
         try:
             root = loader.get_single_node()
+        except RecursionError:  # the Python composer recurses: block and flow nesting combined
+            return None, [_too_deep(file, loader.get_mark())]
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (1,000)
+            return None, [_too_deep(file, exc.problem_mark or exc.context_mark)]
         return None, [_syntax_error(file, exc)]
     except yaml.reader.ReaderError as exc:
         return None, [_reader_error(file, text, exc)]
@@ -238,6 +271,41 @@ def _flow_depth_guard(file: str, text: str) -> Diagnostic | None:
             msg = f"collections nested deeper than {MAX_FLOW_DEPTH} levels"
             return error("AX108", msg, Span.point(file, line, column))
     return None
+
+
+def _block_depth_guard(
+    file: str, text: str, loader_class: type[yaml.SafeLoader]
+) -> Diagnostic | None:
+    """Refuse block nesting deeper than `MAX_DEPTH` before any composer sees it, whatever limits
+    libyaml has. Only a file with a line indented `DEEP_COLUMN` columns or more (counting the
+    `- `, `? ` and `: ` indicators of compact nesting) can nest deep enough to matter; for such a
+    file, the parser's events are counted (the parser keeps its state in a list, not on the call
+    stack), stopping at the first collection too deep."""
+    if _DEEP_LINE.search(text) is None:
+        return None
+    loader = loader_class(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the root is level 0 in `_Builder.convert`
+                    return _too_deep(file, event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:  # reported by the composing pass, with its context
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
+_DEEP_LINE = re.compile(rf"^[ \t?:-]{{{DEEP_COLUMN}}}", re.MULTILINE)
+
+
+def _too_deep(file: str, mark: Any) -> Diagnostic:
+    span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
+    return error("AX108", f"nested deeper than {MAX_DEPTH} levels", span)
 
 
 _UNCLOSED = {
@@ -389,7 +457,7 @@ class _Builder:
             return text
         wanted = tag.removeprefix(_STD)
         if wanted in _EXPLICIT:
-            value = _resolve_plain(text)
+            value = resolve_plain(text)
             if _fits(value, wanted):
                 return float(value) if wanted == "float" else value
             msg = f"'{text}' is not a valid !!{wanted}"
@@ -399,9 +467,16 @@ class _Builder:
         )
 
     def plain(self, node: ScalarNode, text: str) -> Any:
-        value = _resolve_plain(text)
+        value = resolve_plain(text)
         if isinstance(value, str):
-            if text in _YAML11_BOOLS:
+            if len(text) > MAX_INT_DIGITS and _INT.fullmatch(text):
+                msg = (
+                    f"'{text[:12]}…' ({len(text):,} digits) is read as text; an integer "
+                    f"of more than {MAX_INT_DIGITS} digits counts nothing a config sets"
+                )
+                hint = "quote it to make the text explicit"
+                self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
+            elif text in _YAML11_BOOLS:
                 self.warn_yaml11_bool(node)
             elif text[:1] in _NUMERIC_START and _yaml11_kind(text) in ("int", "float"):
                 msg = f"'{text}' is read as text; YAML 1.1 tools read it as a number"
@@ -476,7 +551,7 @@ def _fits(value: Any, wanted: str) -> bool:
     return isinstance(value, _EXPLICIT[wanted])
 
 
-def _resolve_plain(text: str) -> Any:
+def resolve_plain(text: str) -> Any:
     """YAML 1.2 core schema typing of a plain scalar."""
     if text in _NULLS:
         return None
@@ -487,6 +562,8 @@ def _resolve_plain(text: str) -> Any:
     if not text or text[0] not in "0123456789+-.":
         return text
     if _INT.fullmatch(text):
+        if len(text) > MAX_INT_DIGITS:  # int() of 4,300+ digits raises; none is a count
+            return text
         if text.startswith(("0o", "0x")):
             return int(text[2:], 8 if text[1] == "o" else 16)
         return int(text)
