@@ -1,12 +1,16 @@
 """Static lattice analysis of a lowered table (SPEC §4.4), part of `axoc check`.
 
 In: the `Lowered` table with each unit's origin, and the `Document` for positions. Out:
-diagnostics. Errors: an agent none of whose units in a workflow can ever reach θ (AX503; a
-single alternative that cannot, while another can, is a warning); a decaying unit that needs
-several inputs at the same instant (AX504); a cycle of reactive units with no cooldown, which
-only `max_activations` would stop (AX505). Warnings: workflow agents the entry never reaches
-(AX506, unless AX503 already said why); events emitted that nothing reacts to (AX508); patterns
-that nothing emits (AX509).
+diagnostics. Errors: an agent none of whose units in a workflow can ever reach θ although every
+agent it waits for can run (AX503; a single alternative that cannot, while another can, is a
+warning); a decaying unit that needs several inputs at the same instant (AX504). Warnings: a
+cycle of reactive units with no cooldown, which only `max_activations` stops (AX505: every run
+has that cycle guard); workflow agents the entry never reaches (AX506); events emitted that
+nothing reacts to (AX508); patterns that nothing emits (AX509).
+
+One root cause is reported once, at the root: an agent that cannot run only because an agent it
+waits for never runs in the workflow (which AX503, AX506 or AX507 reports) gets no diagnostic of
+its own; the root's message names it.
 
 "Can reach" is a fixed point over the run: starting from UserInput, a unit can fire when the
 weights of the routes whose events the run can produce reach its θ. An agent that can fire
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 
 from axoc.cycles import cycles
 from axoc.diagnostics import Diagnostic, Path, error, warning
@@ -31,7 +36,8 @@ _EXCLUSIVE = ("TaskCompleted", "AgentFailed")  # a single activation publishes o
 Event = tuple[str, str | None]
 
 
-def analyse(doc: Document, lowered: Lowered) -> list[Diagnostic]:
+def analyse(doc: Document, lowered: Lowered, skip: set[str] | None = None) -> list[Diagnostic]:
+    """`skip`: workflows not to analyse (they have errors of their own)."""
     table = lowered.table
     routes: dict[str, list[Route]] = defaultdict(list)
     for route in table.routes:
@@ -39,7 +45,9 @@ def analyse(doc: Document, lowered: Lowered) -> list[Diagnostic]:
     places = _Places(doc)
     out: list[Diagnostic] = []
     for flow in table.workflows:
-        out += _workflow(places, lowered, flow.id, routes)
+        if flow.id not in (skip or ()):
+            found = _workflow(places, lowered, flow.id, routes)
+            out += [replace(d, workflow=flow.id) for d in found]
     out += _feedback_loops(places, lowered, routes)
     out += _dangling_events(places, table)
     return out
@@ -169,15 +177,18 @@ def _workflow(
     for unit in (u for u in units if u.workflow == flow_id and u.latch):
         arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
         by_agent[unit.agent].append((unit, _most(arriving, once_only), arriving))
+    idle = [m for m in flow.agents if m not in fired]  # members that never run in this workflow
+    agents = set(table.by_id("agents"))
+    waits_on = _consequences(idle, agents, set(flow.agents), by_agent, routes, events, once_only)
     out: list[Diagnostic] = []
-    explained: set[str] = set()
     for agent, candidates in by_agent.items():
         dead = [(u, total) for u, total, _ in candidates if total < u.threshold - 1e-9]
+        alternative = len(dead) < len(candidates)
         for unit, total in dead:
-            explained.add(agent)
-            out.append(
-                _never(places, lowered, unit, total, routes, events, len(dead) < len(candidates))
-            )
+            if unit.id in waits_on:
+                continue  # reported at its root: an agent it waits for never runs
+            also = [] if alternative else _downstream(agent, waits_on)
+            out.append(_never(places, lowered, unit, total, routes, events, alternative, also))
         for unit, total, arriving in candidates:
             if (unit, total) not in dead and unit.decay > 0 and _needs_all_at_once(unit, arriving):
                 where = places.agent_key(agent, "activation_decay", lowered.origins[unit.id])
@@ -187,17 +198,90 @@ def _workflow(
                 )
                 hint = "set activation_decay: 0 (completions are facts), or lower the threshold"
                 out.append(error("AX504", msg, places.doc.span(where), where, hint))
-    for member in flow.agents:
-        if member not in fired and member not in explained:
-            where = places.member(member, flow_id)
-            msg = f"agent '{member}' is never reached from the entry of workflow '{flow_id}'"
-            out.append(warning("AX506", msg, places.doc.span(where), where))
+    outside = _outside_only(table, flow.agents)
+    delegated = _workers(table, flow.entry, flow.agents)
+    for member in idle:
+        if member in by_agent or member in outside or member in delegated:
+            continue  # AX503 above, AX507 (lowering) or AX208 (a coordinator's worker) said why
+        where = places.member(member, flow_id)
+        msg = f"agent '{member}' is never reached from the entry of workflow '{flow_id}'"
+        msg += _also(_downstream(member, waits_on))
+        out.append(warning("AX506", msg, places.doc.span(where), where))
     return out
+
+
+def _consequences(
+    idle: list[str], agents: set[str], members: set[str],
+    by_agent: dict[str, list[tuple[Unit, float, list[Route]]]],
+    routes: dict[str, list[Route]], events: set[Event], once_only: set[str],
+) -> dict[str, tuple[str, set[str]]]:  # fmt: skip
+    """Units that cannot fire only because agents they wait for never run in the workflow (or
+    are not in it, which AX507 reports): unit id → (its agent, those agents). A unit that lacks
+    an input from elsewhere (an event nobody publishes) or could not reach θ even with every
+    input is a root, not a consequence."""
+    silent = set(idle) | (agents - members)
+    found: dict[str, tuple[str, set[str]]] = {}
+    for agent, candidates in by_agent.items():
+        for unit, total, _ in candidates:
+            if total >= unit.threshold - 1e-9:
+                continue
+            missing = [r for r in routes[unit.id] if not _can_arrive(r, events)]
+            sources = {r.source for r in missing}
+            enough = _most(routes[unit.id], once_only) >= unit.threshold - 1e-9
+            if missing and sources <= silent and enough:
+                found[unit.id] = (agent, {s for s in sources if s is not None})
+    return found
+
+
+def _downstream(root: str, waits_on: dict[str, tuple[str, set[str]]]) -> list[str]:
+    """The agents whose units cannot fire because `root` never runs, transitively."""
+    reached: list[str] = []
+    frontier = [root]
+    while frontier:
+        current = frontier.pop(0)
+        for agent, causes in sorted(waits_on.values()):
+            if current in causes and agent not in reached and agent != root:
+                reached.append(agent)
+                frontier.append(agent)
+    return reached
+
+
+def _also(agents: list[str]) -> str:
+    if not agents:
+        return ""
+    which = "waits" if len(agents) == 1 else "wait"
+    return f"; so {_listing(agents)}, which {which} for it, cannot run there either"
+
+
+def _outside_only(table: SignalTable, members: tuple[str, ...]) -> set[str]:
+    """Members all of whose dependencies are outside the workflow: lowering reported each
+    (AX507), and gave them no unit there."""
+    inside = set(members)
+    specs = table.by_id("agents")
+    return {
+        m
+        for m in members
+        if specs[m].depends_on and not any(d in inside for d in specs[m].depends_on)
+    }
+
+
+def _workers(table: SignalTable, entry: tuple[str, ...], members: tuple[str, ...]) -> set[str]:
+    """The workers of a coordinator-led workflow: they wait for a delegation axoc does not make
+    yet (AX208 says so)."""
+    specs = table.by_id("agents")
+    if not any(specs[e].role == "coordinator" for e in entry):
+        return set()
+    return {m for m in members if specs[m].role == "worker"}
+
+
+def _listing(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def _never(
     places: _Places, lowered: Lowered, unit: Unit, total: float, routes: dict[str, list[Route]],
-    events: set[Event], alternative: bool,
+    events: set[Event], alternative: bool, also: list[str],
 ) -> Diagnostic:  # fmt: skip
     where = lowered.origins[unit.id]
     missing = sorted({_pattern(r) for r in routes[unit.id] if not _can_arrive(r, events)})
@@ -205,6 +289,7 @@ def _never(
         f"{_name(unit)} can never fire in workflow '{unit.workflow}': it needs "
         f"{_num(unit.threshold)} and its inputs can add at most {_num(total)} in one run"
     )
+    msg += _also(also)
     arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
     if missing:
         hint = f"these inputs never arrive in this run: {', '.join(missing)}"
@@ -251,11 +336,12 @@ def _feedback_loops(
         origin = lowered.origins[cycle[0]]
         where = (*origin, "reacts_to") if origin[:1] == ("skills",) else (*origin, "trigger")
         names = " → ".join(_name(by_id[u]) for u in cycle)
-        msg = f"reactive feedback loop with no bound: {names} (each triggers the next)"
-        hint = (
-            "only max_activations would stop it; break the loop, or react to a more specific event"
+        msg = (
+            f"reactive feedback loop: {names} (each can trigger the next); only the run's cycle "
+            "guard, max_activations, stops it"
         )
-        out.append(error("AX505", msg, places.doc.span(where), where, hint))
+        hint = "break the loop, or react to a more specific event"
+        out.append(warning("AX505", msg, places.doc.span(where), where, hint))
     return out
 
 

@@ -12,7 +12,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from axoc.config import BUILTIN_PROVIDERS, BUILTIN_TOOLS, Config
+from axoc.config import (
+    AXOCOATL_TOOLS,
+    BUILTIN_PROVIDERS,
+    BUILTIN_TOOLS,
+    MCP_TOOL_PREFIX,
+    MCP_TRANSPORTS,
+    Agent,
+    Config,
+)
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.validate import SET_ASIDE
 from axoc.yamlload import Document
@@ -25,7 +33,11 @@ def check(doc: Document, config: Config) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for section in _SECTIONS:
         out += duplicate_ids(doc, section, [item.id for item in getattr(config, section)])
+    out += duplicate_ids(doc, "mcp_servers", [s.name for s in config.mcp_servers], key="name")
     out += references(doc, config)
+    out += tools(doc, config)
+    out += mcp_servers(doc, config)
+    out += webhooks(doc, config)
     out += workflows(doc, config)
     out += roles(doc, config)
     out += budgets(doc, config)
@@ -33,14 +45,16 @@ def check(doc: Document, config: Config) -> list[Diagnostic]:
     return out
 
 
-def duplicate_ids(doc: Document, section: str, ids: Sequence[str]) -> list[Diagnostic]:
+def duplicate_ids(
+    doc: Document, section: str, ids: Sequence[str], key: str = "id"
+) -> list[Diagnostic]:
     first: dict[str, int] = {}
     out = []
     for i, ident in enumerate(ids):
         if ident in first:
-            line = doc.span((section, first[ident], "id")).line
-            msg = f"duplicate id '{ident}' in {section} (first defined on line {line})"
-            out.append(error("AX301", msg, doc.span((section, i, "id")), (section, i, "id")))
+            line = doc.span((section, first[ident], key)).line
+            msg = f"duplicate {key} '{ident}' in {section} (first defined on line {line})"
+            out.append(error("AX301", msg, doc.span((section, i, key)), (section, i, key)))
         else:
             first[ident] = i
     return out
@@ -58,16 +72,13 @@ def unresolved(doc: Document, path: Path, kind: str, name: str, valid: Iterable[
 def references(doc: Document, config: Config) -> list[Diagnostic]:
     agents = {a.id for a in config.agents}
     workflows = {w.id for w in config.workflows}
-    tools = {t.id for t in config.tools} | set(BUILTIN_TOOLS)
     providers = set(BUILTIN_PROVIDERS) | set(config.providers.model_extra or {})
+    led = coordinators(config)
     out = []
     for i, agent in enumerate(config.agents):
         for j, dep in enumerate(agent.depends_on):
             if dep not in agents:
                 out.append(unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agents))
-        for j, tool in enumerate(agent.tools):
-            if tool not in tools:
-                out.append(unresolved(doc, ("agents", i, "tools", j), "tool", tool, tools))
         if agent.provider not in providers:
             path: Path = ("agents", i, "provider")
             out.append(unresolved(doc, path, "provider", agent.provider, providers))
@@ -76,6 +87,8 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
             if member not in agents:
                 out.append(unresolved(doc, ("workflows", i, "agents", j), "agent", member, agents))
         if flow.entry_point is not None and flow.entry_point not in flow.agents:
+            if flow.id in led:
+                continue  # Axocoatl's layout: the coordinator leads, its workers are the agents
             path = ("workflows", i, "entry_point")
             found = unresolved(doc, path, "workflow agent", flow.entry_point, flow.agents)
             msg = (
@@ -94,6 +107,106 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
         if item.agent not in agents:
             out.append(unresolved(doc, ("proactive", i, "agent"), "agent", item.agent, agents))
     return out
+
+
+def coordinators(config: Config) -> dict[str, str]:
+    """Workflow id → its coordinator, for workflows whose entry_point is a coordinator."""
+    role = {a.id: a.role for a in config.agents}
+    return {
+        f.id: f.entry_point
+        for f in config.workflows
+        if f.entry_point is not None and role.get(f.entry_point) == "coordinator"
+    }
+
+
+def tools(doc: Document, config: Config) -> list[Diagnostic]:
+    """Every tool an agent lists is a tools[] id, a built-in (axoc's or Axocoatl's), or an MCP
+    tool: `mcp__<server>__<tool>` of a configured server, or a bare name one of the configured
+    servers may provide (known only when they run: a warning)."""
+    defined = {t.id for t in config.tools} | set(BUILTIN_TOOLS) | set(AXOCOATL_TOOLS)
+    servers = [s.name for s in config.mcp_servers]
+    out = []
+    for i, agent in enumerate(config.agents):
+        for j, name in enumerate(agent.tools):
+            if name not in defined:
+                out += _mcp_tool(doc, ("agents", i, "tools", j), agent, name, defined, servers)
+    return out
+
+
+def _mcp_tool(
+    doc: Document, path: Path, agent: Agent, name: str, defined: set[str], servers: list[str]
+) -> list[Diagnostic]:
+    if name.startswith(MCP_TOOL_PREFIX):
+        server, _, tool = name.removeprefix(MCP_TOOL_PREFIX).partition("__")
+        if server in servers and tool:
+            return []
+        if not tool:
+            msg = f"MCP tool name '{name}' has no tool part: write mcp__<server>__<tool>"
+            return [error("AX204", msg, doc.span(path), path)]
+        found = unresolved(doc, path, "MCP server", server, servers)
+        return [replace(found, message=f"unknown MCP server '{server}' in tool '{name}'")]
+    if servers:
+        msg = (
+            f"tool '{name}' of agent '{agent.id}' is not defined here; it must come from an MCP "
+            f"server ({', '.join(servers)}), which is only known when it runs"
+        )
+        hint = f"write mcp__<server>__{name} to say which server provides it"
+        return [warning("AX302", msg, doc.span(path), path, hint)]
+    return [unresolved(doc, path, "tool", name, defined)]
+
+
+def mcp_servers(doc: Document, config: Config) -> list[Diagnostic]:
+    """Axocoatl's checks of an MCP server's shape: a known transport; stdio needs a command,
+    HTTP an http(s) URL with a host."""
+    out = []
+    for i, server in enumerate(config.mcp_servers):
+        base: Path = ("mcp_servers", i)
+        if server.transport not in MCP_TRANSPORTS:
+            path: Path = (*base, "transport")
+            close = difflib.get_close_matches(server.transport, MCP_TRANSPORTS, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else "use stdio or streamable_http"
+            msg = f"unknown MCP transport '{server.transport}' of server '{server.name}'"
+            out.append(error("AX204", msg, doc.span(path), path, hint))
+        elif server.transport == "stdio" and not (server.command or "").strip():
+            out.append(_needs(doc, base, "command", server.name, "the program to start, e.g. npx"))
+        elif server.transport != "stdio" and not is_http_url(server.url or ""):
+            if server.url is None:
+                out.append(_needs(doc, base, "url", server.name, "e.g. https://mcp.example.com"))
+            else:
+                path = (*base, "url")
+                msg = f"url of MCP server '{server.name}' must be an http(s) URL with a host"
+                out.append(error("AX204", msg, doc.span(path), path))
+    return out
+
+
+def _needs(doc: Document, base: Path, key: str, name: str, hint: str) -> Diagnostic:
+    path: Path = (*base, key)
+    transport = "stdio" if key == "command" else "HTTP"
+    msg = f"{transport} MCP server '{name}' needs a non-empty '{key}'"
+    return error("AX203", msg, doc.span(path if doc.node(path) else base), path, hint)
+
+
+def webhooks(doc: Document, config: Config) -> list[Diagnostic]:
+    """Axocoatl's checks of a webhook: a name, an http(s) URL."""
+    out = []
+    for i, hook in enumerate(config.webhooks or []):
+        if not hook.name.strip():
+            path: Path = ("webhooks", i, "name")
+            out.append(error("AX204", "webhook name cannot be empty", doc.span(path), path))
+        if not is_http_url(hook.url):
+            path = ("webhooks", i, "url")
+            msg = f"url of webhook '{hook.name}' must be an http(s) URL with a host"
+            out.append(error("AX204", msg, doc.span(path), path))
+    return out
+
+
+def is_http_url(url: str) -> bool:
+    """`http://` or `https://` followed by a host (not a path, not nothing)."""
+    for scheme in ("http://", "https://"):
+        if url.startswith(scheme):
+            rest = url.removeprefix(scheme)
+            return bool(rest) and not rest.startswith("/")
+    return False
 
 
 def workflows(doc: Document, config: Config) -> list[Diagnostic]:

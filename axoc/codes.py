@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "AX205": "Axocoatl key not supported yet",
     "AX206": "deprecated value",
     "AX207": "invalid id",
+    "AX208": "declared but not executed by axoc run yet",
     # AX3xx: ids, references, interpolation
     "AX301": "duplicate id",
     "AX302": "unresolved reference",

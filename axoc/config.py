@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-INTERVAL_PATTERN = r"^[1-9][0-9]*[smhd]$"
+INTERVAL_PATTERN = r"^0*[1-9][0-9]{0,11}[smhd]$"  # Axocoatl reads the number as a u64: 05m is 5m
 EVENT_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 EVENT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}(\([A-Za-z0-9][A-Za-z0-9_-]{0,63}\))?$"
 BUILTIN_PROVIDERS = ("echo", "ollama", "openai", "anthropic", "gemini", "mistral", "openrouter")
@@ -30,9 +30,27 @@ BUILTIN_TOOLS = (
     "recall_search",
     "recall_timeframe",
 )
+# The tools Axocoatl's runtime registers under these names (its file, shell and terminal tools
+# confined to a session directory, and its web search); configs written for Axocoatl name them.
+AXOCOATL_TOOLS = (
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "grep",
+    "glob",
+    "bash",
+    "bash_background",
+    "spawn_terminal",
+    "list_terminals",
+    "read_terminal",
+    "kill_terminal",
+    "web_search",
+)
+MCP_TOOL_PREFIX = "mcp__"  # mcp__<server>__<tool>, Axocoatl's name for a server's tool
+MCP_TRANSPORTS = ("stdio", "streamable_http", "http")  # http: Axocoatl's alias of streamable_http
 UNSUPPORTED_AXOCOATL_KEYS = (
     "webhooks",
-    "mcp_servers",
     "server",
     "sandbox",
     "consolidation",
@@ -102,6 +120,16 @@ def _schema(**extra: Any) -> WithJsonSchema:
 
 
 Id = Annotated[str, AfterValidator(_check_id), _schema(pattern=ID_PATTERN)]
+TOOL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
+_check_tool_name = _matching(
+    re.compile(TOOL_NAME_PATTERN),
+    "axoc_id",
+    "invalid tool name '{value}': letters, digits, '_', '.' and '-', starting with a letter or "
+    "digit",
+)
+# A tool an agent may call: a tools[] id, a built-in, or an MCP server's tool (mcp__server__tool,
+# or a bare name a server provides); MCP names are longer and freer than ids.
+ToolName = Annotated[str, AfterValidator(_check_tool_name), _schema(pattern=TOOL_NAME_PATTERN)]
 Interval = Annotated[
     str, AfterValidator(_check_interval), _schema(pattern=INTERVAL_PATTERN, examples=["30s", "5m"])
 ]
@@ -176,6 +204,13 @@ class CoreMemory(Model):
 class AgentMemory(Model):
     """Per-agent memory settings."""
 
+    max_session_messages: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description=(
+            "Axocoatl's cap on a session's messages; no effect in axoc, where each activation "
+            "starts a fresh session."
+        ),
+    )
     recall: RecallSettings = Field(
         default=RecallSettings(), description="Semantic recall settings."
     )
@@ -227,8 +262,14 @@ class Agent(Model):
         description="Activation expression replacing all(depends_on), e.g. '2 of (a, b, c)'.",
         examples=["all(researcher, critic)", "any(a, b)", "AgentFailed(coder)"],
     )
-    tools: list[Id] = Field(
-        default_factory=list, description="Allow-list of tool ids this agent may call."
+    tools: list[ToolName] = Field(
+        default_factory=list,
+        description=(
+            "Allow-list of tools this agent may call: tools[] ids, built-ins (emit, "
+            "core_memory_*, recall_*, Axocoatl's read_file, grep, ...) and MCP tools "
+            "(mcp__server__tool)."
+        ),
+        examples=[["emit", "read_file", "mcp__filesystem__read_file"]],
     )
     token_budget: TokenBudget = Field(
         default=TokenBudget(), description="Token limits checked before every call."
@@ -265,7 +306,14 @@ class Workflow(Model):
     description: str | None = Field(None, description="What the workflow does.")
     agents: list[Id] = Field(description="Agents taking part.", examples=[["researcher"]])
     entry_point: Id | None = Field(
-        None, description="Agent receiving the input; default: agents without depends_on."
+        None,
+        description=(
+            "Agent receiving the input; default: agents without depends_on. A coordinator "
+            "may lead a workflow without being listed in agents."
+        ),
+    )
+    htn_methods_file: str | None = Field(
+        None, description="Axocoatl's HTN methods for the coordinator; not supported yet."
     )
     max_activations: PositiveInt | None = Field(
         None, description="Cycle guard: most activations per run (default 3 × agents)."
@@ -356,6 +404,9 @@ class HostedProvider(Model):
     )
     base_url: str | None = Field(None, description="Override of the API URL.")
     model: str | None = Field(None, description="Default model.")
+    fallback: str | None = Field(
+        None, description="Axocoatl's fallback provider/model; not supported yet, ignored."
+    )
 
 
 class CompatibleProvider(Model):
@@ -408,6 +459,100 @@ class Tool(Model):
     limits: ToolLimits = Field(default=ToolLimits(), description="Sandbox limits.")
 
 
+class McpServer(Model):
+    """An MCP server (Axocoatl's shape): a local process over stdio, or a streamable-HTTP URL."""
+
+    name: str = Field(description="Server name; its tools are mcp__<name>__<tool>.")
+    transport: str = Field(
+        description="stdio, streamable_http (or http, its alias).", examples=["stdio"]
+    )
+    command: str | None = Field(None, description="stdio: the program to start.", examples=["npx"])
+    args: list[str] = Field(default_factory=list, description="stdio: its arguments.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="stdio: its environment; write secrets as ${VAR}."
+    )
+    url: str | None = Field(None, description="HTTP: the server's http(s) URL.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP: request headers; write secrets as ${VAR}."
+    )
+
+
+# --- Axocoatl sections axoc accepts and ignores (AX205), typed so their mistakes are found -----
+
+
+class Webhook(Model):
+    """Axocoatl's outbound webhook: a signed POST per matching lattice event."""
+
+    name: str = Field(description="Webhook name.")
+    url: str = Field(description="http(s) URL to POST to.")
+    events: list[str] = Field(default_factory=list, description="Event names; empty: all.")
+    secret: str | None = Field(None, description="HMAC-SHA256 signing secret; use ${VAR}.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Static headers.")
+    enabled: bool = Field(True, description="Whether the webhook is active.")
+
+
+class Hook(Model):
+    """Axocoatl's tool hook (experimental there too: parsed, not run)."""
+
+    name: str = Field(description="Hook name.")
+    type: str = Field(description="Hook kind.")
+    phase: list[str] = Field(default_factory=list, description="Phases it runs in.")
+    tools: list[str] = Field(default_factory=list, description="Tools it applies to.")
+    timeout_secs: Annotated[int, Field(ge=0)] = Field(30, description="Timeout in seconds.")
+    url: str | None = Field(None, description="HTTP hooks: the URL.")
+    agent_id: str | None = Field(None, description="Agent hooks: the agent.")
+
+
+class ServerAuth(Model):
+    """Axocoatl's API authentication."""
+
+    api_keys: list[str] = Field(default_factory=list, description="Accepted x-api-key values.")
+    bearer_tokens: list[str] = Field(default_factory=list, description="Accepted bearer tokens.")
+    allow_unauthenticated: bool = Field(False, description="Bind publicly without auth.")
+
+
+class RateLimit(Model):
+    """Axocoatl's per-IP rate limit."""
+
+    enabled: bool = Field(False, description="Whether requests are limited.")
+    max_requests: Annotated[int, Field(ge=0)] = Field(100, description="Requests per window.")
+    window_secs: Annotated[int, Field(ge=0)] = Field(60, description="Window in seconds.")
+
+
+class Server(Model):
+    """Axocoatl's HTTP server settings."""
+
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(8080, description="Port.")
+    host: str = Field("127.0.0.1", description="Bind address.")
+    auth: ServerAuth = Field(default=ServerAuth(), description="API authentication.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed origins.")
+    rate_limit: RateLimit = Field(default=RateLimit(), description="Per-IP rate limit.")
+
+
+class Sandbox(Model):
+    """Axocoatl's session container policy."""
+
+    allow_post_create_command: bool = Field(False, description="Run postCreateCommand.")
+    allow_untrusted_images: bool = Field(False, description="Honour other base images.")
+    network: str = Field("bridge", description="Container network: bridge or none.")
+    require_resource_limits: bool = Field(False, description="Refuse uncapped sessions.")
+
+
+class Consolidation(Model):
+    """Axocoatl's sleep-time memory consolidation."""
+
+    enabled: bool = Field(True, description="Whether idle agents consolidate.")
+    idle_threshold_secs: Annotated[int, Field(ge=0)] = Field(120, description="Idle seconds.")
+    interval_secs: Annotated[int, Field(ge=0)] = Field(1800, description="Seconds between passes.")
+
+
+class WebSearch(Model):
+    """Axocoatl's web search provider."""
+
+    provider: str = Field("", description="Search provider, e.g. tavily.")
+    api_key: str = Field("", description="Its API key; write ${VAR}.")
+
+
 class SemanticMemory(Model):
     """Global semantic-memory settings."""
 
@@ -443,10 +588,21 @@ class Config(Model):
         default=SemanticMemory(), description="Semantic memory settings."
     )
     lattice: Lattice = Field(default=Lattice(), description="Signal constants, e.g. event weights.")
-    webhooks: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    mcp_servers: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    server: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    sandbox: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    consolidation: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    web_search: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
-    hooks: Any = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    mcp_servers: list[McpServer] = Field(
+        default_factory=list, description="MCP servers whose tools agents may call."
+    )
+    workspace: str | None = Field(
+        None, description="Directory file tools are confined to; default the config's directory."
+    )
+    webhooks: list[Webhook] | None = Field(
+        None, description="Axocoatl key; not supported yet, ignored."
+    )
+    server: Server | None = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    sandbox: Sandbox | None = Field(None, description="Axocoatl key; not supported yet, ignored.")
+    consolidation: Consolidation | None = Field(
+        None, description="Axocoatl key; not supported yet, ignored."
+    )
+    web_search: WebSearch | None = Field(
+        None, description="Axocoatl key; not supported yet, ignored."
+    )
+    hooks: list[Hook] | None = Field(None, description="Axocoatl key; not supported yet, ignored.")

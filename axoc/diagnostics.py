@@ -43,6 +43,9 @@ class Diagnostic:
     span: Span
     path: Path = ()
     hint: str | None = None
+    # The one workflow the problem concerns (an error there stops only that workflow from being
+    # planned or run); None: the whole config.
+    workflow: str | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -1,7 +1,9 @@
 """`${VAR}` interpolation inside string scalars, after parsing (never in keys or comments).
 
 Syntax: `${NAME}` is the variable's value; `${NAME:-default}` falls back to `default` when NAME is
-unset or empty; `$$` is a literal `$`. In: a `Document`'s data and the environment. Out: new data,
+unset or empty; `$$` is a literal `$`. A plain (unquoted) scalar is typed again after substitution,
+as Axocoatl substitutes before parsing: `per_execution: ${BUDGET}` with BUDGET=5000 is the number
+5000, `"${BUDGET}"` the string '5000'. In: a `Document`'s data and the environment. Out: new data,
 plus diagnostics: an unset variable without default is a warning at check time (AX303) — `run`
 refuses it before any request — and a malformed reference is an error (AX304). Values of secrets
 are never put into diagnostics.
@@ -14,8 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from axoc.diagnostics import Diagnostic, Path, error, warning
-from axoc.yamlload import Document
+from axoc.yamlload import Document, resolve_plain
 
+UNSET = "AX303"  # the code of an unset variable
 _REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
 
@@ -28,7 +31,10 @@ def _walk(
     doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]
 ) -> Any:
     if isinstance(value, str):
-        return _substitute(doc, value, path, env, out) if "$" in value else value
+        if "$" not in value:
+            return value
+        result = _substitute(doc, value, path, env, out)
+        return resolve_plain(result) if result != value and doc.is_plain(path) else result
     if isinstance(value, list):
         return [_walk(doc, item, (*path, i), env, out) for i, item in enumerate(value)]
     if isinstance(value, dict):
@@ -55,7 +61,7 @@ def _substitute(
             return default
         msg = f"environment variable {name} is not set"
         hint = f"export {name}=… before `axoc run`, or write ${{{name}:-default}}"
-        out.append(warning("AX303", msg, doc.span(path), path, hint))
+        out.append(warning(UNSET, msg, doc.span(path), path, hint))
         return whole
 
     return _REF.sub(replace, text)

@@ -150,6 +150,9 @@ class _Lowering:
 
     def workflow(self, i: int, flow: Workflow) -> WorkflowSpec:
         members = [m for m in dict.fromkeys(flow.agents) if m in self.agents]
+        lead = flow.entry_point
+        if lead in self.agents and lead not in members and self.agents[lead].role == "coordinator":
+            members.insert(0, lead)  # Axocoatl's layout: a coordinator leads its listed workers
         inside = set(members)
         if flow.entry_point is not None:
             entry = [flow.entry_point] if flow.entry_point in inside else []
@@ -271,10 +274,18 @@ class _Lowering:
             where = self.doc.span_in(path, exc.offset, exc.length)
             self.diagnostics.append(error(code, exc.message, where, path, exc.hint))
             return set()
+        threshold = agent.activation_threshold
+        stranded = outside and all(
+            sum(a.weight for a in term.atoms if a.source not in outside)
+            < (threshold or term.threshold) - 1e-9
+            for term in terms
+        )
         for name in sorted(outside):
             msg = (
                 f"activation of '{member}' waits for '{name}', which is not in workflow '{flow.id}'"
             )
+            if stranded:
+                msg += "; without it, the activation never holds there"
             self.diagnostics.append(warning("AX507", msg, self.doc.span(path), path))
         decay = agent.activation_decay or 0.0
         waits: set[str] = set()

@@ -11,15 +11,16 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from axoc import checks, cycles, interpolate, validate, yamlload
+from axoc import checks, compat, cycles, interpolate, validate, yamlload
 from axoc.config import Config
 
 if TYPE_CHECKING:
     from axoc.lower import Lowered
-from axoc.diagnostics import Diagnostic, Path, has_errors
+from axoc.diagnostics import Diagnostic, Path, Severity, has_errors
+from axoc.kernel.table import SignalTable
 
 
 @dataclass
@@ -37,6 +38,33 @@ class Compilation:
     @property
     def ok(self) -> bool:
         return self.config is not None and not has_errors(self.diagnostics)
+
+    def errors(self, workflow: str | None = None) -> list[Diagnostic]:
+        """The errors that stop `workflow` (None: the whole config) from being planned or run:
+        those of the whole config, and those of that workflow."""
+        return [
+            d
+            for d in self.diagnostics
+            if d.severity is Severity.ERROR
+            and (d.workflow is None or workflow is None or d.workflow == workflow)
+        ]
+
+    def broken_workflows(self) -> list[str]:
+        """Workflows with errors of their own, in the order found."""
+        found = (d.workflow for d in self.diagnostics if d.severity is Severity.ERROR)
+        return list(dict.fromkeys(w for w in found if w is not None))
+
+    def table(self, workflow: str | None = None) -> SignalTable | None:
+        """The table to plan or run `workflow` (None: every workflow that has no error of its
+        own) from: None while an error stops it. A workflow with errors is left out of the
+        table, with what only it uses (its units, its schedules)."""
+        broken = set(self.broken_workflows())
+        if self.lowered is None or workflow in broken:
+            return None
+        if any(d.workflow is None for d in self.errors()):
+            return None
+        table = self.lowered.table
+        return without_workflows(table, broken) if broken else table
 
 
 def load(unit: Compilation) -> list[Diagnostic]:
@@ -57,7 +85,8 @@ def interpolate_env(unit: Compilation) -> list[Diagnostic]:
 def validate_schema(unit: Compilation) -> list[Diagnostic]:
     if unit.document is None or unit.data is None:
         return []
-    validated, found = validate.validate(unit.document, unit.data)
+    unresolved = frozenset(d.path for d in unit.diagnostics if d.code == interpolate.UNSET)
+    validated, found = validate.validate(unit.document, unit.data, unresolved)
     if validated is not None:
         unit.config, unit.pruned = validated.config, validated.pruned
     return checks.plain_secrets(unit.document) + found
@@ -68,6 +97,7 @@ def check_semantics(unit: Compilation) -> list[Diagnostic]:
         return []
     found = checks.check(unit.document, unit.config)
     found += cycles.dependency_cycles(unit.document, unit.config)
+    found += compat.warnings(unit.document, unit.config)
     return _trusted(unit, found)
 
 
@@ -107,12 +137,44 @@ def lower_table(unit: Compilation) -> list[Diagnostic]:
 
 
 def analyse_lattice(unit: Compilation) -> list[Diagnostic]:
-    """Analyse the table of a config without errors (an erroneous one would mislead it)."""
-    if unit.document is None or unit.lowered is None or has_errors(unit.diagnostics):
+    """Analyse the table of a config without errors, but for errors of single workflows: those
+    are left out (an erroneous workflow would mislead the analysis; the others stand)."""
+    if unit.document is None or unit.lowered is None:
+        return []
+    if any(d.workflow is None for d in unit.errors()):
         return []
     from axoc import analysis
 
-    return analysis.analyse(unit.document, unit.lowered)
+    return analysis.analyse(unit.document, unit.lowered, set(unit.broken_workflows()))
+
+
+def _scoped(unit: Compilation, found: list[Diagnostic]) -> list[Diagnostic]:
+    """A diagnostic located inside `workflows[i]` concerns that workflow only."""
+    flows = unit.document.data.get("workflows") if unit.document is not None else None
+    if not isinstance(flows, list):
+        return found
+    out = []
+    for d in found:
+        index = d.path[1] if d.path[:1] == ("workflows",) and len(d.path) > 1 else None
+        if d.workflow is None and isinstance(index, int) and 0 <= index < len(flows):
+            ident = flows[index].get("id") if isinstance(flows[index], dict) else None
+            if isinstance(ident, str):
+                d = replace(d, workflow=ident)
+        out.append(d)
+    return out
+
+
+def without_workflows(table: SignalTable, drop: set[str]) -> SignalTable:
+    """`table` without the workflows in `drop`, their units and routes, and the schedules that
+    start them."""
+    units = tuple(u for u in table.units if u.workflow not in drop)
+    kept = {u.id for u in units}
+    return table.derived(
+        workflows=tuple(w for w in table.workflows if w.id not in drop),
+        schedules=tuple(s for s in table.schedules if s.workflow not in drop),
+        units=units,
+        routes=tuple(r for r in table.routes if r.unit in kept),
+    )
 
 
 Stage = Callable[[Compilation], list[Diagnostic]]
@@ -132,6 +194,6 @@ def compile_file(
     unit = Compilation(path, env)
     with gc_paused():
         for stage in stages:
-            unit.diagnostics += stage(unit)
+            unit.diagnostics += _scoped(unit, stage(unit))
     unit.diagnostics.sort(key=lambda d: d.sort_key)
     return unit

@@ -3,7 +3,7 @@
 In: a `Document` and its (interpolated) data. Out: the `Config` when valid, and diagnostics for
 every schema problem at once — unknown keys with did-you-mean (AX201), wrong types (AX202),
 missing keys (AX203), invalid values (AX204), ids (AX207), intervals (AX404), event patterns
-(AX510) — plus warnings for Axocoatl keys axoc ignores (AX205) and deprecated values (AX206).
+(AX510) — plus warnings for deprecated values (AX206).
 Inputs of secret-bearing keys are never quoted in messages.
 """
 
@@ -18,13 +18,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import ID_PATTERN, UNSUPPORTED_AXOCOATL_KEYS, Config, Providers
+from axoc.config import ID_PATTERN, Config, Providers
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
 from axoc.yamlload import Document
 
 ID_RE = re.compile(ID_PATTERN)
 EXTENSION_PREFIX = "x-"  # top-level extension fields (anchors for reuse), as in docker-compose
-SECRET_KEYS = frozenset({"api_key", "token", "secret", "password"})
+# Values under these keys are never quoted; `env` and `headers` carry tokens (MCP, webhooks).
+SECRET_KEYS = frozenset(
+    {"api_key", "token", "secret", "password", "env", "headers", "api_keys", "bearer_tokens"}
+)
 
 _EXPECTED = {
     "string_type": "a string",
@@ -55,14 +58,23 @@ class Validated:
     pruned: list[Path] = field(default_factory=list)
 
 
-def validate(doc: Document, data: dict[str, Any]) -> tuple[Validated | None, list[Diagnostic]]:
-    diagnostics = _compat_warnings(doc, data)
+def validate(
+    doc: Document, data: dict[str, Any], unresolved: frozenset[Path] = frozenset()
+) -> tuple[Validated | None, list[Diagnostic]]:
+    """`unresolved`: paths of values holding an unset `${VAR}`. Their value is unknown here, so
+    what it fails is not reported (the unset variable is, where it is written); it is dropped
+    like any invalid value, and `run` refuses the variable before anything depends on it."""
+    diagnostics: list[Diagnostic] = []
     data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        diagnostics += [_diagnostic(doc, data, err) for err in errors]
+        diagnostics += [
+            _diagnostic(doc, data, err)
+            for err in errors
+            if _data_path(err["loc"], data) not in unresolved
+        ]
         validated = _rest(data, errors)
         if validated is None:
             return None, diagnostics
@@ -114,8 +126,19 @@ _PLACEHOLDERS: dict[str, dict[str, Any]] = {
 }
 
 
+_NAMED_PLACEHOLDERS: dict[str, dict[str, Any]] = {  # sections whose items have no id
+    "mcp_servers": {"transport": "stdio", "command": "set-aside"},
+    "webhooks": {"url": "http://set-aside.invalid"},
+    "hooks": {"type": "set-aside"},
+}
+
+
 def _placeholder(section: str, index: int, data: dict[str, Any]) -> dict[str, Any]:
     original = data[section][index]
+    if section in _NAMED_PLACEHOLDERS:
+        name = original.get("name") if isinstance(original, dict) else None
+        name = name if isinstance(name, str) else f"{SET_ASIDE}{index}"
+        return {"name": name, **_NAMED_PLACEHOLDERS[section]}
     ident = original.get("id") if isinstance(original, dict) else None
     if not (isinstance(ident, str) and ID_RE.match(ident)):
         ident = f"{SET_ASIDE}{index}"
@@ -134,15 +157,6 @@ def _without(data: Any, locations: list[Path]) -> Any:
         return node
 
     return walk(data, ())
-
-
-def _compat_warnings(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
-    out = []
-    for key in UNSUPPORTED_AXOCOATL_KEYS:
-        if key in data:
-            msg = f"'{key}' is an Axocoatl key that axoc does not support yet; it is ignored"
-            out.append(warning("AX205", msg, doc.span((key,), key=True), (key,)))
-    return out
 
 
 def _deprecations(doc: Document, config: Config) -> list[Diagnostic]:
@@ -267,10 +281,24 @@ def _wrong_type(
         and value.lower() in ("yes", "no", "on", "off")
     ):
         hint = "only true and false are booleans (YAML 1.2); write true or false"
-    elif expected == "an integer" and isinstance(value, str) and value.strip().isdigit():
-        hint = f"write the number without quotes: {value.strip()}"
+    elif expected in ("an integer", "a number") and isinstance(value, str):
+        hint = _number_hint(doc, path, value)
     msg = f"{where} must be {expected}, got {_describe(value, secret)}"
     return error("AX202", msg, doc.span(path), path, hint)
+
+
+def _number_hint(doc: Document, path: Path, value: str) -> str | None:
+    """Why text stands where a number should: quotes (around a number or a `${VAR}`), or
+    digits too many to be a number (read as text, see `yamlload.MAX_INT_DIGITS`)."""
+    digits = value.strip().isdigit()
+    if doc.is_plain(path):
+        return f"{len(value):,} digits: far more than any number a config sets" if digits else None
+    written = doc.scalar_text(path) or ""
+    if "${" in written:
+        return "remove the quotes: a quoted ${VAR} stays text, an unquoted one becomes a number"
+    return (
+        f"write the number without quotes: {value.strip()}" if digits and len(value) < 40 else None
+    )
 
 
 def _not_one_of(doc: Document, path: Path, where: str, expected: str, value: Any) -> Diagnostic:

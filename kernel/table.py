@@ -237,6 +237,10 @@ class SignalTable:
             by_id = self._index[section] = {item.id: item for item in getattr(self, section)}
         return by_id
 
+    def derived(self, **changes: Any) -> SignalTable:
+        """A table with some sections replaced (their lookups rebuilt, not shared)."""
+        return dataclasses.replace(self, _index={}, **changes)
+
     def _lookup(self, section: str, key: str) -> Any:
         try:
             return self.by_id(section)[key]

@@ -148,10 +148,21 @@ EXPLANATIONS: dict[str, str] = {
         "construct such as a `<<` merge of something that is not a mapping."
     ),
     "AX205": (
-        "A top-level key that Axocoatl defines but axoc does not implement yet (`webhooks`, "
-        "`mcp_servers`, `server`, `sandbox`, `consolidation`, `web_search`, `hooks`). Every "
-        "valid Axocoatl config is accepted, so this is a warning, and it names the key so that "
-        "nothing is dropped silently."
+        "A key that Axocoatl defines but axoc does not implement yet: the top-level sections "
+        "`webhooks`, `server`, `sandbox`, `consolidation`, `web_search` and `hooks`, a "
+        "workflow's `htn_methods_file`, a provider's `fallback`. Every valid Axocoatl config is "
+        "accepted, so this is a warning, and it names the key so that nothing is dropped "
+        "silently. The sections are still checked against Axocoatl's own shape (a webhook needs "
+        "a name and an http(s) URL), so their mistakes are found before Axocoatl would hit them."
+    ),
+    "AX208": (
+        "Something the config language has and `axoc run` does not execute yet: an agent's "
+        "`tools` (the agent runs without them) and `memory`, WASM `tools`, `mcp_servers`, the "
+        "`workspace`, top-level `memory`, `schedules` (a run is started by hand), proactive "
+        "schedule triggers, and a coordinator's delegation to its workers (the coordinator runs "
+        "alone; its workers never run). The config is valid, so this is a warning; `axoc run` "
+        "repeats what concerns it in one note before it starts, and lists the agents that never "
+        "ran when it ends, so a run never completes in silence while part of it did not happen."
     ),
     "AX206": (
         "A value that still works but is deprecated: `overflow_policy: summarize` is an alias "

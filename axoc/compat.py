@@ -1,0 +1,158 @@
+"""What a config declares that axoc does not carry out (yet): each named, none dropped in silence.
+
+In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at once —
+- AX205: Axocoatl keys axoc accepts and ignores: the top-level sections `webhooks`, `server`,
+  `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
+  provider's `fallback`;
+- AX208: what the config language has and `axoc run` does not execute yet: an agent's `tools`
+  and `memory`, WASM `tools`, `mcp_servers`, `workspace`, top-level `memory`, `schedules`,
+  proactive schedule triggers, and a coordinator's delegation to its workers;
+- AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
+
+`run_note` turns these into the one line `axoc run` prints before it starts, so a run never
+completes in silence while something it was configured to do did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from axoc.checks import coordinators
+from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
+from axoc.diagnostics import Diagnostic, Path, warning
+from axoc.yamlload import Document
+
+NOT_SUPPORTED = "AX205"
+NOT_EXECUTED = "AX208"
+_IGNORED = "is an Axocoatl key that axoc does not support yet; it is ignored"
+
+
+def warnings(doc: Document, config: Config) -> list[Diagnostic]:
+    return [
+        *_axocoatl_keys(doc, config),
+        *_agents(doc, config),
+        *_sections(doc, config),
+        *_coordinators(doc, config),
+    ]
+
+
+def _axocoatl_keys(doc: Document, config: Config) -> list[Diagnostic]:
+    out = []
+    for key in UNSUPPORTED_AXOCOATL_KEYS:
+        if key in doc.data:
+            out.append(_warn(doc, NOT_SUPPORTED, (key,), f"'{key}' {_IGNORED}", key=True))
+    for i, flow in enumerate(config.workflows):
+        if flow.htn_methods_file is not None:
+            path: Path = ("workflows", i, "htn_methods_file")
+            out.append(_warn(doc, NOT_SUPPORTED, path, f"'htn_methods_file' {_IGNORED}", key=True))
+    for name, settings in [*config.providers, *(config.providers.model_extra or {}).items()]:
+        if getattr(settings, "fallback", None) is not None:
+            path = ("providers", name, "fallback")
+            out.append(_warn(doc, NOT_SUPPORTED, path, f"'fallback' {_IGNORED}", key=True))
+    return out
+
+
+def _agents(doc: Document, config: Config) -> list[Diagnostic]:
+    out = []
+    for i, agent in enumerate(config.agents):
+        if agent.tools:
+            msg = (
+                f"agent '{agent.id}' lists tools, which axoc run does not offer to models yet: "
+                "it runs without them"
+            )
+            out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
+        memory = doc.node(("agents", i, "memory"))
+        if memory is None:
+            continue
+        if agent.memory.max_session_messages is not None:
+            path: Path = ("agents", i, "memory", "max_session_messages")
+            msg = "max_session_messages has no effect: each activation starts a fresh session"
+            out.append(_warn(doc, "AX511", path, msg, key=True))
+        if set(agent.memory.model_fields_set) - {"max_session_messages"}:
+            msg = (
+                f"agent '{agent.id}' sets memory, which axoc run does not keep yet: "
+                "nothing is recalled or stored"
+            )
+            out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "memory"), msg, key=True))
+    return out
+
+
+_SECTIONS = {
+    "tools": "WASM tools are not run by axoc run yet",
+    "mcp_servers": "MCP servers are not started by axoc run yet",
+    "workspace": "the workspace has no use yet: axoc run has no file tools",
+    "memory": "semantic memory is not kept by axoc run yet",
+    "schedules": "schedules do not fire: axoc run starts one run by hand",
+}
+
+
+def _sections(doc: Document, config: Config) -> list[Diagnostic]:
+    out = [
+        _warn(doc, NOT_EXECUTED, (key,), msg, key=True)
+        for key, msg in _SECTIONS.items()
+        if doc.data.get(key) not in (None, [], {})
+    ]
+    for i, item in enumerate(config.proactive):
+        if item.trigger.type == "schedule" and item.enabled:
+            msg = f"proactive '{item.id}' fires on a schedule, which axoc run does not keep"
+            out.append(_warn(doc, NOT_EXECUTED, ("proactive", i, "trigger"), msg, key=True))
+    return out
+
+
+def _coordinators(doc: Document, config: Config) -> list[Diagnostic]:
+    role = {a.id: a.role for a in config.agents}
+    led = coordinators(config)
+    out = []
+    for i, flow in enumerate(config.workflows):
+        lead = led.get(flow.id)
+        if lead is None:
+            continue
+        workers = [m for m in flow.agents if role.get(m) == "worker"]
+        if not workers:
+            continue
+        msg = (
+            f"coordinator '{lead}' does not delegate in axoc run yet: it runs alone, and "
+            f"{_names(workers)} never run"
+        )
+        out.append(_warn(doc, NOT_EXECUTED, ("workflows", i, "entry_point"), msg))
+    return out
+
+
+def run_note(diagnostics: Iterable[Diagnostic]) -> str | None:
+    """One line naming what the config declares and the run will not do, grouped by feature:
+    `not executed by axoc run: tools (coder, tester); schedules; ...`."""
+    groups: dict[str, list[str]] = {}
+    for d in diagnostics:
+        if d.code not in (NOT_SUPPORTED, NOT_EXECUTED):
+            continue
+        feature, subject = _feature(d)
+        groups.setdefault(feature, [])
+        if subject is not None and subject not in groups[feature]:
+            groups[feature].append(subject)
+    if not groups:
+        return None
+    parts = [f"{f} ({', '.join(s)})" if s else f for f, s in groups.items()]
+    return "not executed by axoc run yet: " + "; ".join(parts) + " (axoc check names each)"
+
+
+def _feature(d: Diagnostic) -> tuple[str, str | None]:
+    """What a compat warning is about, and whose: from its path, the one place it is kept."""
+    path = d.path
+    if d.code == NOT_SUPPORTED:
+        return "Axocoatl keys", str(path[-1])
+    if path[:1] == ("agents",):
+        return f"agents' {path[-1]}", d.message.split("'")[1]
+    if path[:1] == ("proactive",):
+        return "proactive schedule triggers", d.message.split("'")[1]
+    if path[:1] == ("workflows",):
+        return "coordinator delegation", d.message.split("'")[1]
+    return str(path[0]), None
+
+
+def _warn(doc: Document, code: str, path: Path, msg: str, *, key: bool = False) -> Diagnostic:
+    return warning(code, msg, doc.span(path, key=key), path)
+
+
+def _names(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
