@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     which = run.add_mutually_exclusive_group()
     which.add_argument("-w", "--workflow", metavar="WORKFLOW", help="workflow to run")
     which.add_argument("--fire", metavar="SKILL", help="fire a skill instead of a workflow")
+    which.add_argument(
+        "--agent", metavar="AGENT", help="run one agent alone on the input (no workflow needed)"
+    )
     run.add_argument("-i", "--input", default="", metavar="INPUT", help="the run's input")
     run.add_argument(
         "--dry-run", action="store_true", help="use the built-in echo provider: no network"
@@ -146,11 +149,13 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from axoc.runnable import Target
     from axoc.running import run_command
 
+    wanted = Target(workflow=args.workflow, skill=args.fire, agent=args.agent)
     return run_command(
-        args.file, args.workflow, args.fire, args.input, args.dry_run, args.json, args.state_dir,
-        args.resume, args.allow_config_drift,
+        args.file, wanted, args.input, args.dry_run, args.json, args.state_dir, args.resume,
+        args.allow_config_drift,
     )  # fmt: skip
 
 

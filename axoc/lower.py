@@ -481,6 +481,32 @@ def _key_variable(name: str, kind: str, raw: object) -> str | None:
 _id = operator.attrgetter("id")
 
 
+SOLO_PREFIX = "agent:"  # the workflow of one agent run alone: ':' is in no id, so none clashes
+
+
+def solo(table: SignalTable, agent: str) -> SignalTable:
+    """`table` with a workflow that runs `agent` alone on the input (`axoc run --agent`): the
+    agent is its entry and its sink; the reactive units (skills, triggers) stay live, as in
+    every run. Canonical like any lowered table, so a resumed run derives the same digest."""
+    flow_id = f"{SOLO_PREFIX}{agent}"
+    spec = table.by_id("agents")[agent]
+    flow = WorkflowSpec(
+        id=flow_id, name=spec.name, description=f"{agent} alone", agents=(agent,),
+        entry=(agent,), sinks=(agent,), max_activations=3, timeout=None, token_budget=None,
+    )  # fmt: skip
+    unit = Unit(
+        id=f"{flow_id}/{agent}/entry", agent=agent, kind="entry", threshold=1.0, decay=0.0,
+        workflow=flow_id, once=True, latch=True,
+    )  # fmt: skip
+    weight = table.event_weights.get("UserInput", DEFAULT_EVENT_WEIGHTS["UserInput"])
+    route = Route(event="UserInput", source=None, unit=unit.id, weight=weight)
+    return table.derived(
+        workflows=tuple(sorted((*table.workflows, flow), key=_id)),
+        units=tuple(sorted((*table.units, unit), key=_unit_key)),
+        routes=tuple(sorted((*table.routes, route), key=_route_key)),
+    )
+
+
 def _unit_key(unit: Unit) -> tuple[str, str, str]:
     return (unit.workflow or "~", unit.agent, unit.id)
 

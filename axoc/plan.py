@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass
 
 from axoc.kernel.table import Route, SignalTable, Unit
@@ -59,12 +59,51 @@ def render_text(table: SignalTable, workflow: str | None = None) -> str:
         rows.sort(key=lambda u: (order.get(u.agent, len(order)), u.id))
         out += _unit_table(rows, routes, prefix=f"{flow_id}/")
         out.append("")
+    if not table.workflows:
+        out += _standalone(table)
     reactive = [u for u in units if u.workflow is None]
     if reactive:
         out.append("reactive units (live in every run)")
         out += _unit_table(reactive, routes, prefix="")
         out.append("")
     return "\n".join(out)
+
+
+def _standalone(table: SignalTable) -> list[str]:
+    """A config without workflows: its agents (each runs alone with `--agent`) and skills
+    (each fires with `--fire`), so the plan shows what there is to run."""
+    out = []
+    if table.agents:
+        out.append("agents (no workflow: run one alone with axoc run FILE --agent ID)")
+        rows = [("agent", "provider", "model", "budget per call / per activation")]
+        for a in table.agents:
+            per_execution = a.budget.per_execution or "-"
+            rows.append(
+                (a.id, a.provider, a.model or "-", f"{a.budget.per_call} / {per_execution}")
+            )
+        out += _columns(rows)
+        out.append("")
+    if table.skills:
+        out.append("skills (fire one with axoc run FILE --fire ID)")
+        rows = [("skill", "holders", "reacts to", "emits")]
+        for skill in table.skills:
+            holders, reacts = ", ".join(skill.holders) or "-", ", ".join(skill.reacts_to) or "-"
+            rows.append((skill.id, holders, reacts, ", ".join(skill.emits) or "-"))
+        out += _columns(rows)
+        out.append("")
+    return out
+
+
+def _columns(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Rows aligned in columns, two spaces apart; the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  "
+        + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+        + "  "
+        + row[-1]
+        for row in rows
+    ]
 
 
 def _unit_table(units: list[Unit], routes: dict[str, list[Route]], prefix: str) -> list[str]:
@@ -74,11 +113,7 @@ def _unit_table(units: list[Unit], routes: dict[str, list[Route]], prefix: str) 
         flags = [f"cooldown {num(unit.cooldown)}s"] if unit.cooldown else []
         label = unit.id.removeprefix(prefix) + (f" ({', '.join(flags)})" if flags else "")
         rows.append((label, num(unit.threshold), num(unit.decay), inputs))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return [
-        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3]
-        for row in rows
-    ]
+    return _columns(rows)
 
 
 # --- diagrams ------------------------------------------------------------------------------------

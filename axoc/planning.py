@@ -3,18 +3,19 @@
 In: a config path and options. Out: the rendering on stdout (or `-o OUT`), diagnostics on
 stderr, and an exit code: 0 ok (with `--against`: unchanged), 2 changed (with `--against`) or a
 usage problem (an unknown workflow, Graphviz missing for svg), 1 when the config has errors or
-the old plan cannot be read.
+the old plan cannot be read. A workflow with errors of its own does not stop the others:
+without `-w`, they are planned and it is left out (exit 1); `-w` names a healthy one (exit 0).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 
-from axoc.diagnostics import Severity
 from axoc.kernel.table import SignalTable, TableError
 from axoc.pipeline import compile_file
 from axoc.plan import diff, render_dot, render_mermaid, render_text
@@ -35,20 +36,32 @@ def plan_command(
     if unit.diagnostics:
         sources = {unit.file: unit.text} if unit.text is not None else {}
         sys.stderr.write(render_diagnostics(unit.diagnostics, 1, sources))
-    if unit.lowered is None or any(d.severity is Severity.ERROR for d in unit.diagnostics):
+    if unit.lowered is not None and workflow is not None:
+        names = [w.id for w in unit.lowered.table.workflows]
+        if workflow not in names:
+            close = difflib.get_close_matches(workflow, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            print(
+                f"axoc plan: no workflow '{workflow}' in {path} "
+                f"({hint}workflows: {', '.join(names) or 'none'})",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    table = unit.table(workflow)
+    if table is None:
         codes = {d.code for d in unit.diagnostics}
         return EXIT_USAGE if codes & {"AX100", "AX112"} else EXIT_ERRORS
-    table = unit.lowered.table
-    if workflow is not None and workflow not in {w.id for w in table.workflows}:
-        names = ", ".join(w.id for w in table.workflows) or "none"
+    # Workflows with errors of their own are left out; the others are planned all the same.
+    left_out = [] if workflow is not None else unit.broken_workflows()
+    if left_out:
         print(
-            f"axoc plan: no workflow '{workflow}' in {path} (workflows: {names})", file=sys.stderr
+            f"axoc plan: left out of the plan for their errors: {', '.join(left_out)}",
+            file=sys.stderr,
         )
-        return EXIT_USAGE
     if against is not None:
         return _against(table, against)
     if fmt == "svg":
-        return _svg(render_dot(table, workflow), output)
+        return _svg(render_dot(table, workflow), output) or (EXIT_ERRORS if left_out else EXIT_OK)
     renderers: dict[str, Callable[[], str]] = {
         "text": lambda: render_text(table, workflow),
         "json": table.to_json,
@@ -57,7 +70,7 @@ def plan_command(
     }
     text = renderers[fmt]()
     _write(text, output)
-    return EXIT_OK
+    return EXIT_ERRORS if left_out else EXIT_OK
 
 
 def _against(table: SignalTable, old_path: str) -> int:

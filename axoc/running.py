@@ -17,27 +17,25 @@ import os
 import shutil
 import signal
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from axoc import runs
-from axoc.diagnostics import Severity
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import JournalError, Writer
 from axoc.kernel.ports import Provider
-from axoc.kernel.table import SignalTable, TableError
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
+from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.statedir import runs as runs_in
 from axoc.statedir import state_dir
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-UNSET_VARIABLE = "AX303"
 DEFAULT_URLS = {
     "ollama": "http://localhost:11434",
     "openai": "https://api.openai.com/v1",
@@ -47,80 +45,7 @@ DEFAULT_URLS = {
 _OPENAI_LIKE = ("openai", "mistral", "openrouter", "openai_compatible")
 
 
-class RunRefused(Exception):
-    """The run cannot start; the message says why. Nothing was sent anywhere."""
-
-
-@dataclass
-class Loaded:
-    table: SignalTable
-    secrets: dict[str, str]  # provider name → key written in the config (never printed)
-
-
-def load(path: str) -> Loaded:
-    if path.endswith(".json"):
-        try:
-            return Loaded(SignalTable.from_json(Path(path).read_text(encoding="utf-8")), {})
-        except OSError as exc:
-            raise RunRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise RunRefused(
-                f"{path} is not a signal table: not UTF-8 text "
-                f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
-            ) from exc
-        except TableError as exc:
-            raise RunRefused(f"{path} is not a signal table: {exc}") from exc
-    from axoc.pipeline import compile_file
-    from axoc.report import render_text
-
-    unit = compile_file(path, os.environ)
-    # An unset ${VAR} is a warning for `check` (the variable may be set where the config runs)
-    # and an error here, counted and shown as one.
-    blocking = [
-        replace(d, severity=Severity.ERROR) if d.code == UNSET_VARIABLE else d
-        for d in unit.diagnostics
-        if d.severity == Severity.ERROR or d.code == UNSET_VARIABLE
-    ]
-    if blocking or unit.lowered is None:
-        sources = {unit.file: unit.text} if unit.text is not None else {}
-        shown = render_text(blocking or unit.diagnostics, 1, sources)
-        unset = any(d.code == UNSET_VARIABLE for d in blocking)
-        why = " (an unset variable is an error at run time)" if unset else ""
-        raise RunRefused(f"{path} cannot run{why}:\n{shown}")
-    assert unit.config is not None
-    keys = {
-        name: settings.api_key
-        for name, settings in [
-            *unit.config.providers,
-            *(unit.config.providers.model_extra or {}).items(),
-        ]
-        if settings is not None and getattr(settings, "api_key", None)
-    }
-    return Loaded(unit.lowered.table, keys)
-
-
-def target(
-    table: SignalTable, workflow: str | None, skill: str | None
-) -> tuple[str | None, str | None]:
-    if skill is not None:
-        if skill not in {s.id for s in table.skills}:
-            skills = ", ".join(s.id for s in table.skills) or "none"
-            raise RunRefused(f"no skill '{skill}' (skills: {skills})")
-        return None, skill
-    names = [w.id for w in table.workflows]
-    if workflow is None:
-        if not names and table.skills:
-            skills = ", ".join(s.id for s in table.skills)
-            raise RunRefused(f"this config has no workflow: fire a skill with --fire ({skills})")
-        if len(names) != 1:
-            raise RunRefused(f"choose a workflow with -w (workflows: {', '.join(names) or 'none'})")
-        return names[0], None
-    if workflow not in names:
-        raise RunRefused(f"no workflow '{workflow}' (workflows: {', '.join(names) or 'none'})")
-    return workflow, None
-
-
-def providers(loaded: Loaded, dry_run: bool) -> dict[str, Provider]:
+def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
     echo = EchoProvider()
     built: dict[str, Provider] = {"echo": echo}
     for spec in loaded.table.providers:
@@ -307,28 +232,32 @@ class Started:
 
 
 def run_command(
-    path: str, workflow: str | None, skill: str | None, text: str, dry_run: bool,
-    as_json: bool, state: str | None, resume: str | None = None, allow_drift: bool = False,
+    path: str, wanted: Target, text: str, dry_run: bool, as_json: bool, state: str | None,
+    resume: str | None = None, allow_drift: bool = False,
 ) -> int:  # fmt: skip
     try:
-        loaded = load(path)
-        built = providers(loaded, dry_run)  # before any run record: nothing to clean up
         root = state_dir(state)
         if resume is not None:
-            run = _resume(root, resume, loaded, allow_drift)
+            loaded, run, built = _resume(root, resume, path, dry_run, allow_drift)
         else:
-            flow, fire = target(loaded.table, workflow, skill)
+            loaded = prepare(path, wanted, dry_run, os.environ)
             _check_input(text)
-            header = {"target": flow or f"fire:{fire}", "workflow": flow, "skill": fire,
-                      "input": text, "config": str(Path(path).resolve())}  # fmt: skip
+            built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
+            target = loaded.target
+            header = {"target": target.name, "workflow": target.workflow, "skill": target.skill,
+                      "agent": target.agent, "input": text, "dry_run": dry_run,
+                      "config": str(Path(path).resolve())}  # fmt: skip
             run_id, writer, lock = runs.create(root, loaded.table, header)
             run = Started(
-                run_id, flow, fire, text, writer, lock, store=CheckpointStore(root / "agents")
-            )
+                run_id, target.workflow, target.skill, text, writer, lock,
+                store=CheckpointStore(root / "agents"),
+            )  # fmt: skip
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
         return _refuse(str(invalid))
     except (RunRefused, runs.RunsError) as refused:
         return _refuse(str(refused))
+    if loaded.note is not None:
+        print(f"axoc run: note: {loaded.note}", file=sys.stderr)
     table = loaded.table
     members = len(table.workflow(run.workflow).agents) if run.workflow else len(table.agents)
     live = Live(sys.stderr, members) if sys.stderr.isatty() and not as_json else None
@@ -341,8 +270,7 @@ def run_command(
     )  # fmt: skip
     try:
         if as_json:
-            target_name = run.workflow or f"fire:{run.skill}"
-            _emit({"t": 0.0, "event": "run", "run_id": run.run_id, "target": target_name,
+            _emit({"t": 0.0, "event": "run", "run_id": run.run_id, "target": loaded.target.name,
                    "resumed": run.replay is not None})  # fmt: skip
         result = asyncio.run(_run(driver, built, live))
     except KeyboardInterrupt:
@@ -409,24 +337,39 @@ def _interrupted(driver: Driver, run_id: str, console: Console, why: str) -> int
     return EXIT_INTERRUPTED
 
 
-def _resume(root: Path, run_id: str, loaded: Loaded, allow_drift: bool) -> Started:
+def _resume(
+    root: Path, run_id: str, path: str, dry_run: bool, allow_drift: bool
+) -> tuple[Runnable, Started, dict[str, Provider]]:
+    """The interrupted run, reopened (locked) on the table its target compiles to now: refused
+    when that is not the table it started with, unless `allow_drift`; and its providers."""
     folder, contents, lock = runs.reopen(root, run_id)
-    header = contents.header
-    for warning in contents.warnings:
-        print(f"axoc run: warning: {warning}", file=sys.stderr)
-    if header.get("digest") != loaded.table.digest and not allow_drift:
+    try:
+        header = contents.header
+        wanted = Target(header.get("workflow"), header.get("skill"), header.get("agent"))
+        if wanted.agent is not None:
+            wanted = Target(agent=wanted.agent)
+        loaded = prepare(path, wanted, dry_run, os.environ)
+        for warning in contents.warnings:
+            print(f"axoc run: warning: {warning}", file=sys.stderr)
+        if header.get("digest") != loaded.table.digest and not allow_drift:
+            old = runs.old_plan(folder)
+            changes = (
+                diff(old, loaded.table) if old is not None else ["(its plan.json is unreadable)"]
+            )
+            raise RunRefused(
+                f"the config changed since run {run_id} started; resume anyway with "
+                "--allow-config-drift:\n" + "\n".join(changes)
+            )
+        built = providers(loaded, dry_run)
+    except BaseException:
         lock.release()
-        old = runs.old_plan(folder)
-        changes = diff(old, loaded.table) if old is not None else ["(its plan.json is unreadable)"]
-        raise RunRefused(
-            f"the config changed since run {run_id} started; resume anyway with "
-            "--allow-config-drift:\n" + "\n".join(changes)
-        )
+        raise
     store = CheckpointStore(root / "agents")
-    return Started(
+    started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         Writer(folder / "journal.jsonl"), lock, store, Replay.of(contents.records, store, run_id),
     )  # fmt: skip
+    return loaded, started, built
 
 
 def _refuse(message: str) -> int:
@@ -494,6 +437,8 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
         print(f"  skipped, as they could no longer run: {', '.join(skipped)}", file=sys.stderr)
     elif skipped and result.stop_reason == "max_activations":
         print(f"  never ran, max_activations was reached: {', '.join(skipped)}", file=sys.stderr)
+    elif skipped:
+        print(f"  never ran, nothing activated them: {', '.join(skipped)}", file=sys.stderr)
 
 
 def _plural(count: int, noun: str) -> str:

@@ -31,7 +31,7 @@ MAX_FLOW_DEPTH = 1000  # libyaml composes recursively in C; deeper flow nesting 
 # PyYAML 6.0.4; PyYAML's Python one recurses) are never at risk and the builder measures depth
 # exactly; a line indented this far gets the exact (event-level) depth check before composing.
 DEEP_COLUMN = 120
-MAX_INT_DIGITS = 100  # a longer integer is no count of anything: it stays text, with a warning
+MAX_INT_DIGITS = 100  # a longer integer is no count of anything: it stays text
 MAX_ALIAS_NODES = 100_000  # nodes produced by alias expansion ("billion laughs")
 
 _AUTO = "axoc:auto"  # the tag our resolver gives every node that has no explicit tag
@@ -469,16 +469,19 @@ class _Builder:
     def plain(self, node: ScalarNode, text: str) -> Any:
         value = resolve_plain(text)
         if isinstance(value, str):
-            if len(text) > MAX_INT_DIGITS and _INT.fullmatch(text):
-                msg = (
-                    f"'{text[:12]}…' ({len(text):,} digits) is read as text; an integer "
-                    f"of more than {MAX_INT_DIGITS} digits counts nothing a config sets"
-                )
-                hint = "quote it to make the text explicit"
-                self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
-            elif text in _YAML11_BOOLS:
+            # an integer too long to be a number stays text; a number field says so (AX202)
+            long_integer = len(text) > MAX_INT_DIGITS and _INT.fullmatch(text)
+            if text in _YAML11_BOOLS:
                 self.warn_yaml11_bool(node)
-            elif text[:1] in _NUMERIC_START and _yaml11_kind(text) in ("int", "float"):
+            elif (
+                text[:1] in _NUMERIC_START
+                and not long_integer
+                and _yaml11_kind(text)
+                in (
+                    "int",
+                    "float",
+                )
+            ):
                 msg = f"'{text}' is read as text; YAML 1.1 tools read it as a number"
                 hint = (
                     "write the number plainly (1000, 1.5e3), or quote it to make the text explicit"

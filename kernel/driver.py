@@ -598,10 +598,16 @@ class Driver:
         return tuple(a for a in ordered if a not in causes and a in self.outputs)
 
     def _stop_reason(self, sinks: tuple[str, ...]) -> str:
+        """`completed` when every sink is done — or, in a run where nothing failed, every sink
+        that could run: one whose inputs can never arrive (an agent it waits for never runs in
+        the workflow, which `axoc check` reports) is listed as never run, not a failure."""
         if self.state.capped:
             return "max_activations"
-        complete = all(self.state.status.get(s) is Status.DONE for s in sinks)
-        if complete and (sinks or not self.errors):
+        status = self.state.status
+        done = [s for s in sinks if status.get(s) is Status.DONE]
+        if len(done) == len(sinks) and (sinks or not self.errors):
+            return "completed"
+        if done and not self.errors and not self.refusals:
             return "completed"
         return "budget_exhausted" if self.refusals else "failed"
 
