@@ -36,6 +36,7 @@ COMMIT = "ea4573c996da0a586cc527aae9fca02835d23de0"
 AXOC = Path(sys.executable).parent / "axoc"  # the console script of the environment under test
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 LINES = re.compile(r"^([1-9][0-9]*)-([1-9][0-9]*)$")
+TELLING = re.compile(r"error|warning|cannot|^axoc run ")
 
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
@@ -78,9 +79,12 @@ def shown(diagnostics: list[dict[str, Any]]) -> str:
     return "\n".join(lines) or "    (no diagnostics)"
 
 
-def last_lines(text: str, count: int = 8) -> str:
-    lines = text.strip().splitlines()[-count:]
-    return "\n".join(f"    {line}" for line in lines) or "    (nothing)"
+def telling(text: str) -> str:
+    """The lines of an output that say what happened: errors, a refusal, the run's summary line
+    (or the last lines, when none does)."""
+    lines = text.strip().splitlines()
+    kept = [line for line in lines if TELLING.search(line)] or lines[-4:]
+    return "\n".join(f"    {line}" for line in kept[:12]) or "    (nothing)"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["file"] for entry in ENTRIES])
@@ -95,7 +99,7 @@ def test_axocoatl_config(entry: dict[str, Any], tmp_path: Path) -> None:
     except (json.JSONDecodeError, KeyError, TypeError):
         pytest.fail(
             f"axoc check exited {checked.code} without a JSON report:\n"
-            f"{last_lines(checked.out)}\n{last_lines(checked.err)}"
+            f"{telling(checked.out)}\n{telling(checked.err)}"
         )
     errors = [d for d in diagnostics if d["severity"] == "error"]
     found = {d["code"] for d in errors}
@@ -122,7 +126,7 @@ def test_axocoatl_config(entry: dict[str, Any], tmp_path: Path) -> None:
             if done.code != run["exit"]:
                 problems.append(
                     f"axoc run {' '.join(which)} --dry-run: expected exit {run['exit']}, got "
-                    f"{done.code}; stderr:\n{last_lines(done.err)}"
+                    f"{done.code}; stderr:\n{telling(done.err)}"
                 )
             elif run["exit"] == 0 and not done.out.strip():
                 problems.append(f"axoc run {' '.join(which)} --dry-run: exit 0 but no output")
