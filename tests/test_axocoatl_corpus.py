@@ -87,6 +87,11 @@ def telling(text: str) -> str:
     return "\n".join(f"    {line}" for line in kept[:12]) or "    (nothing)"
 
 
+def within(path: str | None, prefix: str) -> bool:
+    """Whether a diagnostic's path (`agents[0].memory.backend`) is `prefix` or inside it."""
+    return path is not None and (path == prefix or path.startswith((f"{prefix}.", f"{prefix}[")))
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["file"] for entry in ENTRIES])
 def test_axocoatl_config(entry: dict[str, Any], tmp_path: Path) -> None:
     path = CORPUS / entry["file"]
@@ -104,6 +109,9 @@ def test_axocoatl_config(entry: dict[str, Any], tmp_path: Path) -> None:
     errors = [d for d in diagnostics if d["severity"] == "error"]
     found = {d["code"] for d in errors}
 
+    wrong = [d for d in errors if any(within(d["path"], p) for p in entry.get("no_errors_at", []))]
+    if wrong:
+        problems.append(f"check: errors where there must be none:\n{shown(wrong)}")
     if entry["axoc"] == "reject":
         missing = [code for code in entry["codes"] if code not in found]
         if checked.code != 1 or missing:
@@ -171,6 +179,8 @@ def entry_problems(entry: dict[str, Any]) -> list[str]:
             out.append("a rejection needs a why")
         if "run" in entry:
             out.append("a rejected config has no dry runs")
+        if not all(isinstance(p, str) and p for p in entry.get("no_errors_at", [])):
+            out.append("no_errors_at is a list of diagnostic paths")
     elif verdict == "accept":
         if entry.get("upstream") == "rejects" and not entry.get("why"):
             out.append("upstream rejects it and axoc accepts it: say why")
