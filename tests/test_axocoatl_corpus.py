@@ -8,8 +8,10 @@ what axoc must do with it. The rule is SPEC §2: every config Axocoatl accepts, 
 accepts; everything Axocoatl's validation rejects, axoc rejects with the matching code.
 
 Each config is checked by the installed `axoc` as a real process, in an environment with no
-provider key and none of the file's `${VAR}` set, and every accepted config is dry-run: each of
-its workflows, or each agent alone when it has none.
+provider key and none of the file's `${VAR}` set: an accepted one must report no error, a
+rejected one each of its expected codes (and no error at the paths listed under `no_errors_at`).
+Every accepted config is then dry-run: each of its workflows, or each agent alone when it has
+none, to the expected exit code, printing its output.
 """
 
 from __future__ import annotations
@@ -37,8 +39,6 @@ AXOC = Path(sys.executable).parent / "axoc"  # the console script of the environ
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 LINES = re.compile(r"^([1-9][0-9]*)-([1-9][0-9]*)$")
 TELLING = re.compile(r"error|warning|cannot|^axoc run ")
-
-
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
 
 
