@@ -128,14 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
 def run_check(args: argparse.Namespace) -> int:
     from axoc.diagnostics import Severity
     from axoc.discover import discover
-    from axoc.pipeline import compile_file
+    from axoc.pipeline import compile_each
     from axoc.report import REPORTERS
 
     files, problems = discover(args.paths or ["."])
-    units = [compile_file(path, os.environ) for path in files]
+    units, failures = compile_each(files, os.environ)
     diagnostics = problems + [d for unit in units for d in unit.diagnostics]
     sources = {unit.file: unit.text for unit in units if unit.text is not None}
     sys.stdout.write(REPORTERS[args.format](diagnostics, len(files), sources))
+    for failure in failures:
+        print(f"axoc: internal error in {failure} (please report it)", file=sys.stderr)
+    if failures:
+        return EXIT_INTERNAL
     if any(d.code in UNREADABLE for d in diagnostics):
         return EXIT_USAGE
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}

@@ -188,6 +188,30 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+class InternalError(Exception):
+    """A bug of axoc's met while compiling one file (`file`); the cause is chained."""
+
+    def __init__(self, file: str, cause: Exception) -> None:
+        super().__init__(f"{file}: {type(cause).__name__}: {cause}")
+        self.file = file
+
+
+def compile_each(
+    paths: list[str], env: Mapping[str, str]
+) -> tuple[list[Compilation], list[InternalError]]:
+    """Every file compiled on its own: a bug one file triggers is returned beside the others'
+    results, so one bad file never hides another's diagnostics."""
+    units, failures = [], []
+    for path in paths:
+        try:
+            units.append(compile_file(path, env))
+        except Exception as exc:  # no input should get here: a bug, reported by the caller
+            if env.get("AXOC_DEBUG") == "1":
+                raise
+            failures.append(InternalError(path, exc))
+    return units, failures
+
+
 def compile_file(
     path: str, env: Mapping[str, str], stages: tuple[Stage, ...] = STAGES
 ) -> Compilation:

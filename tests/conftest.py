@@ -1,15 +1,25 @@
-"""Shared test options: `--update-golden` rewrites golden expectations (review them as a diff)."""
+"""Shared test options: `--update-golden` rewrites golden expectations (review them as a diff).
+
+Hypothesis runs derandomized (the profile `axoc`): every run tries the same examples, so a
+failure in CI reproduces anywhere. `AXOC_HYPOTHESIS=explore` draws new examples each run.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.providers.servers import FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+settings.register_profile("axoc", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("AXOC_HYPOTHESIS", "axoc"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
