@@ -22,7 +22,7 @@ custom event.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import replace
 
 from axoc.cycles import cycles
@@ -180,6 +180,7 @@ def _workflow(
     idle = [m for m in flow.agents if m not in fired]  # members that never run in this workflow
     agents = set(table.by_id("agents"))
     waits_on = _consequences(idle, agents, set(flow.agents), by_agent, routes, events, once_only)
+    waiting = _waiting(waits_on)
     out: list[Diagnostic] = []
     for agent, candidates in by_agent.items():
         dead = [(u, total) for u, total, _ in candidates if total < u.threshold - 1e-9]
@@ -187,7 +188,7 @@ def _workflow(
         for unit, total in dead:
             if unit.id in waits_on:
                 continue  # reported at its root: an agent it waits for never runs
-            also = [] if alternative else _downstream(agent, waits_on)
+            also = [] if alternative else _downstream(agent, waiting)
             out.append(_never(places, lowered, unit, total, routes, events, alternative, also))
         for unit, total, arriving in candidates:
             if (unit, total) not in dead and unit.decay > 0 and _needs_all_at_once(unit, arriving):
@@ -205,7 +206,7 @@ def _workflow(
             continue  # AX503 above, AX507 (lowering) or AX208 (a coordinator's worker) said why
         where = places.member(member, flow_id)
         msg = f"agent '{member}' is never reached from the entry of workflow '{flow_id}'"
-        msg += _also(_downstream(member, waits_on))
+        msg += _also(_downstream(member, waiting))
         out.append(warning("AX506", msg, places.doc.span(where), where))
     return out
 
@@ -233,24 +234,35 @@ def _consequences(
     return found
 
 
-def _downstream(root: str, waits_on: dict[str, tuple[str, set[str]]]) -> list[str]:
-    """The agents whose units cannot fire because `root` never runs, transitively."""
-    reached: list[str] = []
-    frontier = [root]
-    while frontier:
-        current = frontier.pop(0)
-        for agent, causes in sorted(waits_on.values()):
-            if current in causes and agent not in reached and agent != root:
-                reached.append(agent)
-                frontier.append(agent)
-    return reached
+def _downstream(root: str, waiting: dict[str, list[str]]) -> list[str]:
+    """The agents whose units cannot fire because `root` never runs, transitively (breadth
+    first); `waiting`: agent → the agents with a unit waiting for it (`_waiting`)."""
+    reached: dict[str, None] = {}
+    queue = deque([root])
+    while queue:
+        for agent in waiting.get(queue.popleft(), ()):
+            if agent not in reached and agent != root:
+                reached[agent] = None
+                queue.append(agent)
+    return list(reached)
+
+
+def _waiting(waits_on: dict[str, tuple[str, set[str]]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for agent, causes in sorted(waits_on.values(), key=lambda pair: pair[0]):
+        for cause in causes:
+            found[cause].append(agent)
+    return found
 
 
 def _also(agents: list[str]) -> str:
     if not agents:
         return ""
     which = "waits" if len(agents) == 1 else "wait"
-    return f"; so {_listing(agents)}, which {which} for it, cannot run there either"
+    shown = _listing(agents)
+    if len(agents) > 5:
+        shown = ", ".join(f"'{a}'" for a in agents[:5]) + f" and {len(agents) - 5} more"
+    return f"; so {shown}, which {which} for it, cannot run there either"
 
 
 def _outside_only(table: SignalTable, members: tuple[str, ...]) -> set[str]:
