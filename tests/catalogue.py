@@ -185,10 +185,13 @@ EXPLANATIONS: dict[str, str] = {
     "AX302": (
         "A name refers to nothing: a `depends_on` entry, a workflow's `agents`, a skill's "
         "holders or a proactive `agent` that is no agent; an `entry_point` that is not one of "
-        "its workflow's agents; a schedule's `workflow`; a `tools` entry that is neither a "
-        "tool under `tools` nor a built-in tool; a `provider` that is neither built in nor a "
-        "named server. The hint suggests the closest name and lists the valid ones. References "
-        "are resolved after `${VAR}` interpolation."
+        "its workflow's agents (unless it is a coordinator, which may lead its workers without "
+        "being listed); a schedule's `workflow`; a `tools` entry that is neither a tool under "
+        "`tools`, a built-in (axoc's or Axocoatl's) nor an MCP tool of a configured server "
+        "(`mcp__<server>__<tool>`); a `provider` that is neither built in nor a named server. "
+        "The hint suggests the closest name and lists the valid ones. A bare tool name that "
+        "one of the configured MCP servers may provide is a warning: only the running server "
+        "knows its tools. References are resolved after `${VAR}` interpolation."
     ),
     "AX303": (
         "A `${VAR}` without a default refers to an environment variable that is unset or "
@@ -268,9 +271,12 @@ EXPLANATIONS: dict[str, str] = {
         "which events they publish (TaskCompleted, AgentFailed, AgentActivated, and the "
         "`emits` of the skills they hold). Typical causes: an `activation_threshold` above the "
         "total of the inputs (by default each dependency adds 0.5); an expression that waits "
-        "for an agent that is not in the workflow (AX507) or for an event its source never "
-        "emits; activation expressions that wait for each other. The hint lists the inputs "
-        "that never arrive, and the agent is usually also reported as unreachable (AX506)."
+        "for an event its source never emits, or for an agent to both complete and fail; "
+        "activation expressions that wait for each other. The hint lists the inputs that never "
+        "arrive. A unit that cannot fire only because an agent it waits for never runs in the "
+        "workflow, or is outside it, is not reported again: its root cause is (AX503, AX506 or "
+        "AX507), and the root's message names what waits for it. A single alternative of an "
+        "`or` that cannot fire while another can is a warning."
     ),
     "AX504": (
         "A decaying unit (`activation_decay` above 0) that reaches its threshold only when two "
@@ -283,31 +289,35 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX505": (
         "Skills can fire any number of times in a run. When they trigger each other in a "
-        "cycle, the run loops until `max_activations` stops it, spending tokens all the way: "
-        "skill A emits an event that skill B reacts to, and B emits one that A reacts to; or "
-        "a skill reacts to `TaskCompleted` from any source, which its own holder publishes "
-        "when it completes. The loop is printed as a path of units in which an arrow reads "
-        '"triggers". Break it, or react to a specific source (`TaskCompleted(researcher)`). '
-        "An agent with the built-in `emit` tool is assumed to publish any custom event. "
-        "Proactive `on_event` triggers have a 30 s cooldown and do not count as loops."
+        "cycle, the run loops until its cycle guard, `max_activations`, stops it, spending "
+        "tokens all the way: skill A emits an event that skill B reacts to, and B emits one "
+        "that A reacts to; or a skill reacts to `TaskCompleted` (or `AgentFailed`) from any "
+        "source, which its own holder publishes. Every run has that guard, so this is a "
+        "warning (Axocoatl's configs have such loops). The loop is printed as a path of units "
+        'in which an arrow reads "triggers". Break it, or react to a specific source '
+        "(`TaskCompleted(researcher)`). An agent with the built-in `emit` tool is assumed to "
+        "publish any custom event. Proactive `on_event` triggers have a 30 s cooldown and do "
+        "not count as loops."
     ),
     "AX506": (
         "A workflow agent that nothing in a run of that workflow can activate. It is not an "
         "entry (with `entry_point` set only that agent is; otherwise every agent without "
         "`depends_on` or `activation` is), and no chain of dependencies, activation "
-        "expressions, skills or proactive triggers leads to it from the entry. Common causes: "
-        "an `entry_point` plus another agent without `depends_on`; an agent whose only "
-        "dependency is outside the workflow (AX507); an agent whose unit can never fire "
-        "(AX503). It is a warning: the agent is listed, but never runs."
+        "expressions, skills or proactive triggers leads to it from the entry. Common cause: "
+        "an `entry_point` plus another agent without `depends_on`. It is a warning: the agent "
+        "is listed, but never runs; the message names the agents that wait for it and so "
+        "cannot run either. An agent whose only dependency is outside the workflow is AX507, "
+        "and a coordinator's workers are AX208."
     ),
     "AX507": (
         "A `depends_on` entry, or an agent named in an `activation` expression, that is not "
         "among the workflow's `agents`. `depends_on` belongs to the agent, so it applies in "
         "every workflow that lists the agent; in a workflow without the dependency it is "
         "dropped: the agent waits only for its other dependencies, and when none is left "
-        "nothing activates it (AX506). An expression keeps the outside agent, whose "
-        "completion never arrives in that run unless a skill or proactive trigger runs it, "
-        "which is often also AX503."
+        "nothing activates it there. An expression keeps the outside agent, whose completion "
+        "never arrives in that run unless a skill or proactive trigger runs it; the message "
+        "says when the activation cannot hold without it. This is the root cause, reported "
+        "once: the agents that wait for it get no AX503 or AX506 of their own."
     ),
     "AX508": (
         "A skill emits a custom event that no skill's `reacts_to`, no activation expression "
