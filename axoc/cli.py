@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="validate configs and report every problem at its line and column",
-        description="Validate configs; directories are searched for axoc.yaml and *.axoc.yaml.",
+        description="Validate configs; directories are searched for axoc.yaml, *.axoc.yaml and "
+        "axocoatl.yaml (.yml too).",
     )
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     check.add_argument(

@@ -1,7 +1,8 @@
 """Find config files: explicit files as given; directories searched for axoc configs.
 
-A directory yields `axoc.yaml`, `axocoatl.yaml` and `*.axoc.yaml` files below it (hidden
-directories, `node_modules` and virtualenvs skipped), sorted. A path that does not exist, or a
+A directory yields `axoc.yaml`, `axocoatl.yaml` and `*.axoc.yaml` files below it, and the same
+names ending in `.yml` (what the pre-commit hook and the editor mappings match too), skipping
+hidden directories, `node_modules` and virtualenvs, sorted. A path that does not exist, or a
 directory without configs, is a diagnostic (AX100 / AX113) and makes `check` exit 2.
 """
 
@@ -13,12 +14,13 @@ from pathlib import Path
 
 from axoc.diagnostics import Diagnostic, Span, error
 
-CONFIG_NAMES = frozenset({"axoc.yaml", "axocoatl.yaml"})
+CONFIG_NAMES = frozenset({"axoc.yaml", "axoc.yml", "axocoatl.yaml", "axocoatl.yml"})
+CONFIG_SUFFIXES = (".axoc.yaml", ".axoc.yml")
 _SKIP = frozenset({"node_modules", "venv", "__pycache__", "site-packages"})
 
 
 def is_config_name(name: str) -> bool:
-    return name in CONFIG_NAMES or name.endswith(".axoc.yaml")
+    return name in CONFIG_NAMES or name.endswith(CONFIG_SUFFIXES)
 
 
 def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
@@ -29,7 +31,10 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
         if path.is_dir():
             found = sorted(_walk(path))
             if not found:
-                msg = "no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml) in this directory"
+                msg = (
+                    "no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml; .yml too) "
+                    "in this directory"
+                )
                 problems.append(error("AX113", msg, Span.point(raw, 1, 1)))
             files += found
         elif path.exists() or path.is_symlink():

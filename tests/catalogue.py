@@ -107,8 +107,8 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX113": (
         "A directory given to `check` (or the current directory, when no path is given) "
-        "contains no config file: `axoc.yaml`, `axocoatl.yaml` or `*.axoc.yaml`, searched "
-        "recursively, skipping hidden directories, `node_modules` and virtualenvs. `check` "
+        "contains no config file: `axoc.yaml`, `axocoatl.yaml` or `*.axoc.yaml` (or the same "
+        "names ending in `.yml`), searched recursively, skipping hidden directories, `node_modules` and virtualenvs. `check` "
         "exits with 2 so that a CI job pointed at the wrong directory does not pass."
     ),
     "AX114": (
@@ -401,8 +401,8 @@ SHELL_EXAMPLES: dict[str, ShellExample] = {
         setup=("mkdir empty-dir",),
         argv=("empty-dir",),
         output=(
-            "empty-dir:1:1: error: no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml) "
-            "in this directory [AX113]\n"
+            "empty-dir:1:1: error: no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml; "
+            ".yml too) in this directory [AX113]\n"
             "1 error, 0 warnings in 0 files\n"
         ),
         exit=2,

@@ -160,7 +160,7 @@ def test_directory_without_configs(tmp_path: Path) -> None:
     assert result.code == 2
     assert (
         first_line(result)
-        == f"{tmp_path}:1:1: error: no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml) in this directory [AX113]"
+        == f"{tmp_path}:1:1: error: no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml; .yml too) in this directory [AX113]"
     )
 
 

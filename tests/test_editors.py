@@ -4,7 +4,8 @@ In: the files under ``editors/``, ``.pre-commit-hooks.yaml`` and ``docs/ci.md``.
 Out: assertions only.
 Guaranteed when green: every JSON file under ``editors/`` and every JSON, TOML, YAML and XML
 snippet fenced in those documents parses, and every place that maps config files to the schema
-names exactly ``axoc.yaml``, ``*.axoc.yaml`` and ``axocoatl.yaml``.
+names exactly ``axoc.yaml``, ``*.axoc.yaml`` and ``axocoatl.yaml`` and the same names ending in
+``.yml`` — the names ``axoc check`` finds in a directory.
 """
 
 from __future__ import annotations
@@ -21,26 +22,37 @@ from typing import Any
 import pytest
 import yaml
 
+from axoc.discover import discover
+
 ROOT = Path(__file__).resolve().parents[1]
 EDITORS = ROOT / "editors"
 EDITOR_DOCS = ("neovim.md", "helix.md", "zed.md", "jetbrains.md")
 SNIPPET_DOCS = [*sorted(EDITORS.rglob("*.md")), ROOT / "docs" / "ci.md"]
 
-CONFIG_PATTERNS = {"axoc.yaml", "*.axoc.yaml", "axocoatl.yaml"}
+CONFIG_PATTERNS = {
+    "axoc.yaml", "axoc.yml", "*.axoc.yaml", "*.axoc.yml", "axocoatl.yaml", "axocoatl.yml",
+}  # fmt: skip
 CONFIG_FILES = [
     "axoc.yaml",
+    "axoc.yml",
     "axocoatl.yaml",
+    "axocoatl.yml",
     "team.axoc.yaml",
+    "team.axoc.yml",
     "examples/hello-world.axoc.yaml",
     "deep/dir/axoc.yaml",
+    "deep/dir/axocoatl.yml",
 ]
 NOT_CONFIG_FILES = [
     "notaxoc.yaml",
+    "notaxoc.yml",
     "axoc.yml.bak",
     "axoc.yaml.bak",
     "foo.yaml",
+    "foo.yml",
     "axoc.json",
     "examples/myaxoc.yaml",
+    "examples/myaxoc.yml",
     "axocoatl.yaml.orig",
 ]
 LOCAL_SCHEMA = "./schema/axoc.schema.json"
@@ -246,6 +258,15 @@ def test_pre_commit_hook_and_editors_agree_on_yaml_names() -> None:
     files = re.compile(load_hook()["files"])
     for path in CONFIG_FILES + NOT_CONFIG_FILES:
         assert bool(files.search(path)) == maps_config_files(CONFIG_PATTERNS, path), path
+
+
+def test_check_finds_in_a_directory_what_the_hook_and_editors_match(tmp_path: Path) -> None:
+    for path in CONFIG_FILES + NOT_CONFIG_FILES:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("agents: []\n", encoding="utf-8")
+    found, problems = discover([str(tmp_path)])
+    assert problems == []
+    assert sorted(Path(f).relative_to(tmp_path).as_posix() for f in found) == sorted(CONFIG_FILES)
 
 
 def test_ci_doc_pre_commit_snippets_use_the_published_hook() -> None:
