@@ -224,7 +224,7 @@ def parse(
     except yaml.MarkedYAMLError as exc:
         if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (1,000)
             return None, [_too_deep(file, exc.problem_mark or exc.context_mark)]
-        return None, [_syntax_error(file, exc)]
+        return None, [_syntax_error(file, exc, text)]
     except yaml.reader.ReaderError as exc:
         return None, [_reader_error(file, text, exc)]
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports everything with a mark
@@ -316,7 +316,7 @@ _UNCLOSED = {
 }
 
 
-def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+def _syntax_error(file: str, exc: yaml.MarkedYAMLError, text: str = "") -> Diagnostic:
     if "expected a single document" in (exc.context or ""):
         mark = exc.problem_mark
         span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
@@ -330,7 +330,28 @@ def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
     context = f" ({exc.context})" if exc.context else ""
-    return error("AX101", f"YAML syntax error: {problem}{context}", span)
+    tab = _tab_column(text, exc.problem_mark, problem)
+    if tab is None:
+        return error("AX101", f"YAML syntax error: {problem}{context}", span)
+    hint = "YAML indentation uses spaces, never tabs: replace the tabs with spaces"
+    if tab >= 0:  # point at the tab itself, which libyaml's message does not name
+        span = Span.point(file, span.line, tab + 1)
+        hint = "YAML indentation uses spaces, never tabs: replace this tab with spaces"
+    return error("AX101", f"YAML syntax error: {problem}{context}", span, hint=hint)
+
+
+def _tab_column(text: str, mark: yaml.Mark | None, problem: str) -> int | None:
+    """When a tab made the parser give up: its 0-based column on the mark's line (-1 if not on
+    it); None when no tab is involved."""
+    if mark is None:
+        return None
+    lines = text.split("\n", mark.line + 1)
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if line[mark.column : mark.column + 1] == "\t":
+        return mark.column
+    if "tab" not in problem and "'\\t'" not in problem:
+        return None
+    return line.find("\t")
 
 
 def _reader_error(file: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axoc.diagnostics import Span
-from axoc.yamlload import parse
+from axoc.yamlload import LOADERS, parse
 
 
 def load(text: str) -> tuple[Any, list[tuple[str, int, int]]]:
@@ -128,3 +129,28 @@ def test_where_yaml_11_and_12_disagree_is_flagged() -> None:
         ("AX104", 3),
         ("AX104", 4),  # 1e+3: YAML 1.1 wants a dot in a float
     ]
+
+
+TABBED = [
+    ("agents:\n\t- id: a\n", 2, 1),  # a tab before a sequence item
+    ("agents:\n  - id: a\n\tprovider: echo\n", 3, 1),  # a tab indenting a mapping key
+    ("agents:\n  - id: a\n  -\tid: b\n", 3, 4),  # a tab after the dash
+    ("a:\n  b: 1\n  \t c: 2\n", 3, 3),  # spaces, then a tab
+]
+
+
+@pytest.mark.parametrize("loader", sorted(LOADERS))  # libyaml does not name the character
+def test_a_tab_in_indentation_gets_a_hint_pointing_at_it(loader: str) -> None:
+    for text, line, column in TABBED:
+        doc, found = parse("f.yaml", text, loader)
+        assert doc is None, text
+        (d,) = found
+        assert (d.code, d.span.line, d.span.column) == ("AX101", line, column), text
+        assert d.hint == "YAML indentation uses spaces, never tabs: replace this tab with spaces"
+
+
+def test_other_syntax_errors_get_no_tab_hint() -> None:
+    for text in ("a: [1, 2\nb: 3\n", "a: 'open\n", "a: b: c\n", "a:\tb\nc: d: e\n"):
+        doc, found = parse("f.yaml", text)
+        assert doc is None and found[0].code in ("AX101", "AX111"), text
+        assert found[0].hint is None, text
