@@ -25,6 +25,8 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from axoc.wording import plural
+
 MAX_TERMS = 16
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -246,7 +248,7 @@ class _Lowering:
             assert isinstance(count, Token)
             meaning = "always holds" if k == 0 else "can never hold"
             raise ExprError(
-                f"{k} of ({len(parts)} items) {meaning}; k must be 1 to {len(parts)}",
+                f"{k} of ({plural(len(parts), 'item')}) {meaning}; k must be 1 to {len(parts)}",
                 count.start_pos or 0,
                 len(str(count)),
             )

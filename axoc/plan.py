@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass
 
 from axoc.kernel.table import Route, SignalTable, Unit
+from axoc.wording import plural
 
 
 def num(value: float | None) -> str:
@@ -49,7 +50,7 @@ def render_text(table: SignalTable, workflow: str | None = None) -> str:
     for flow_id in flows:
         flow = table.workflow(flow_id)
         budget = f", token_budget {flow.token_budget}" if flow.token_budget else ""
-        out.append(f"workflow {flow.id}: {len(flow.agents)} agents, max_activations "
+        out.append(f"workflow {flow.id}: {plural(len(flow.agents), 'agent')}, max_activations "
                    f"{flow.max_activations}{budget}")  # fmt: skip
         out.append(
             f"  entry: {', '.join(flow.entry) or '-'}   sinks: {', '.join(flow.sinks) or '-'}"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from axoc import __version__
 from axoc.codes import CODES
 from axoc.diagnostics import Diagnostic, Summary, format_path
+from axoc.wording import plural
 
 _SECRET_VALUE = re.compile(
     r"(?i)((?:api[_-]?key|token|secret|password)[\"']?\s*:[ \t]*)"  # the key, then a value that
@@ -42,14 +43,10 @@ def render_text(diagnostics: Sequence[Diagnostic], files: int, sources: Mapping[
             lines.append(f"  hint: {d.hint}")
     summary = Summary.of(files, diagnostics)
     lines.append(
-        f"{_count(summary.errors, 'error')}, {_count(summary.warnings, 'warning')} "
-        f"in {_count(files, 'file')}"
+        f"{plural(summary.errors, 'error')}, {plural(summary.warnings, 'warning')} "
+        f"in {plural(files, 'file')}"
     )
     return "\n".join(lines) + "\n"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _mask(line: str) -> str:

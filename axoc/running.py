@@ -32,6 +32,7 @@ from axoc.providers.echo import EchoProvider
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.statedir import runs as runs_in
 from axoc.statedir import state_dir
+from axoc.wording import plural
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -330,7 +331,7 @@ def _interrupted(driver: Driver, run_id: str, console: Console, why: str) -> int
         console.live = None
     print(
         f"axoc run {run_id}: interrupted (exit {EXIT_INTERRUPTED}) {why}; "
-        f"{_plural(driver.state.activations, 'activation')} so far; "
+        f"{plural(driver.state.activations, 'activation')} so far; "
         f"resume with --resume {run_id}",
         file=sys.stderr,
     )
@@ -422,7 +423,7 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
     used = result.ledger.used
     print(
         f"axoc run {run_id}: {result.stop_reason} (exit {result.exit_code}); "
-        f"{_plural(result.activations, 'activation')}, {_plural(used, 'token')}, "
+        f"{plural(result.activations, 'activation')}, {plural(used, 'token')}, "
         f"{result.elapsed:.2f} s",
         file=sys.stderr,
     )
@@ -439,10 +440,6 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
         print(f"  never ran, max_activations was reached: {', '.join(skipped)}", file=sys.stderr)
     elif skipped:
         print(f"  never ran, nothing activated them: {', '.join(skipped)}", file=sys.stderr)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None:
@@ -502,7 +499,7 @@ def runs_show(run_id: str, state: str | None) -> int:
     if summary is None:
         return EXIT_USAGE
     print(f"run {summary.run_id}: {summary.target}, started {summary.started}")
-    print(f"status: {summary.status}; {summary.tokens} tokens")
+    print(f"status: {summary.status}; {plural(summary.tokens, 'token')}")
     for warning in summary.warnings:
         print(f"warning: {warning}")
     for agent, (i, o) in summary.usage.items():

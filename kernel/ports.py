@@ -111,8 +111,8 @@ class BudgetRefused(Exception):
         total = estimate + (1 if max_tokens is None else max_tokens)
         output = "at least 1 output token" if max_tokens is None else f"max_tokens {max_tokens}"
         super().__init__(
-            f"budget refused a call of agent '{agent}': input estimate {estimate} tokens + "
-            f"{output} = {total}, over the {limit} tokens left of its {which} budget"
+            f"budget refused a call of agent '{agent}': input estimate {_tokens(estimate)} + "
+            f"{output} = {total}, over the {_tokens(limit)} left of its {which} budget"
         )
         self.agent = agent
         self.estimate = estimate
@@ -120,3 +120,7 @@ class BudgetRefused(Exception):
         self.total = total
         self.limit = limit
         self.which = which
+
+
+def _tokens(count: int) -> str:
+    return "1 token" if count == 1 else f"{count} tokens"

@@ -176,6 +176,7 @@ def test_lowering_table(text: str, expected: list[tuple[float, int]]) -> None:
         ("a and and b", "unexpected 'and', expected '(' or a name or a number or all/any", 6, 3),
         ("a ? b", "unexpected character '?'", 2, 1),
         ("5 of (a, b)", "5 of (2 items) can never hold; k must be 1 to 2", 0, 1),
+        ("2 of (a)", "2 of (1 item) can never hold; k must be 1 to 1", 0, 1),
         ("a * 0", "weight 0 must be a positive number up to 1e6", 4, 1),
         ("a * 9999999", "weight 9999999 must be a positive number up to 1e6", 4, 7),
         ("all(a, zz)", "unknown agent or event 'zz'", 7, 2),

@@ -1,0 +1,27 @@
+"""Counts are singular for exactly one, everywhere a count is printed; unknown names get the
+closest valid one as a suggestion."""
+
+from __future__ import annotations
+
+from axoc.kernel.ports import BudgetRefused
+from axoc.wording import closest, plural, unknown
+
+
+def test_plural() -> None:
+    assert [plural(n, "agent") for n in (0, 1, 2)] == ["0 agents", "1 agent", "2 agents"]
+    assert plural(1, "activity", "activities") == "1 activity"
+    assert plural(3, "activity", "activities") == "3 activities"
+
+
+def test_a_budget_refusal_counts_one_token_as_one() -> None:
+    message = str(BudgetRefused("a", 1, 5, 1, "per_call"))
+    assert "input estimate 1 token + max_tokens 5 = 6, over the 1 token left of" in message
+
+
+def test_unknown_suggests_the_closest_name() -> None:
+    assert unknown("workflow", "reserch", ["research", "review"]) == (
+        "no workflow 'reserch' (did you mean 'research'? workflows: research, review)"
+    )
+    assert unknown("skill", "zzz", ["write-code"]) == "no skill 'zzz' (skills: write-code)"
+    assert unknown("workflow", "x", []) == "no workflow 'x' (workflows: none)"
+    assert closest("Research", ["research"]) == "research"
