@@ -9,7 +9,6 @@ without `-w`, they are planned and it is left out (exit 1); `-w` names a healthy
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from axoc.kernel.table import SignalTable, TableError
 from axoc.pipeline import compile_file
 from axoc.plan import diff, render_dot, render_mermaid, render_text
 from axoc.report import render_text as render_diagnostics
+from axoc.wording import unknown
 
 EXIT_OK, EXIT_ERRORS, EXIT_CHANGED, EXIT_USAGE = 0, 1, 2, 2
 GRAPHVIZ_HELP = (
@@ -39,13 +39,7 @@ def plan_command(
     if unit.lowered is not None and workflow is not None:
         names = [w.id for w in unit.lowered.table.workflows]
         if workflow not in names:
-            close = difflib.get_close_matches(workflow, names, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            print(
-                f"axoc plan: no workflow '{workflow}' in {path} "
-                f"({hint}workflows: {', '.join(names) or 'none'})",
-                file=sys.stderr,
-            )
+            print(f"axoc plan: {path}: {unknown('workflow', workflow, names)}", file=sys.stderr)
             return EXIT_USAGE
     table = unit.table(workflow)
     if table is None:

@@ -16,7 +16,6 @@ are live in every run).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 from axoc.diagnostics import Diagnostic, Severity
 from axoc.interpolate import UNSET
 from axoc.kernel.table import SignalTable, TableError
+from axoc.wording import unknown
 
 
 class RunRefused(Exception):
@@ -135,11 +135,8 @@ def resolve(table: SignalTable, wanted: Target) -> Target:
 
 
 def _known(name: str, names: list[str], kind: str) -> None:
-    if name in names:
-        return
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    raise RunRefused(f"no {kind} '{name}' ({hint}{kind}s: {', '.join(names) or 'none'})")
+    if name not in names:
+        raise RunRefused(unknown(kind, name, names))
 
 
 def _for_target(table: SignalTable, target: Target) -> SignalTable:

@@ -343,6 +343,16 @@ def test_unknown_workflow_is_a_usage_error() -> None:
     assert "no workflow 'nope'" in result.err and "(workflows: hello-world)" in result.err
 
 
+def test_a_misspelt_workflow_gets_a_did_you_mean() -> None:
+    hello = str(ROOT / "examples" / "hello-world.axoc.yaml")
+    result = axoc("plan", hello, "-w", "helo-world")
+    assert result.code == 2
+    assert result.err == (
+        f"axoc plan: {hello}: no workflow 'helo-world' "
+        "(did you mean 'hello-world'? workflows: hello-world)\n"
+    )
+
+
 def test_workflow_filter() -> None:
     result = axoc(
         "plan", str(ROOT / "tests" / "golden" / "plan" / "shared-agents.yaml"), "-w", "quick"

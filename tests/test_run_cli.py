@@ -168,6 +168,29 @@ def test_choosing_the_workflow(tmp_path: Path) -> None:
     assert axoc("run", str(config), "--fire", "nope", "--dry-run").code == 2
 
 
+def test_a_misspelt_workflow_or_skill_gets_a_did_you_mean(tmp_path: Path) -> None:
+    config = tmp_path / "two.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: echo}\nworkflows:\n  - {id: research, agents: [a]}\n"
+        "  - {id: review, agents: [a]}\nskills:\n  - {id: write-code, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    flow = axoc("run", str(config), "-w", "reserch", "--dry-run", "--state-dir", str(tmp_path))
+    assert flow.code == 2 and flow.out == ""
+    assert flow.err == (
+        "axoc run: no workflow 'reserch' (did you mean 'research'? workflows: research, review)\n"
+    )
+    skill = axoc("run", str(config), "--fire", "write_code", "--dry-run")
+    assert skill.code == 2
+    assert (
+        skill.err
+        == "axoc run: no skill 'write_code' (did you mean 'write-code'? skills: write-code)\n"
+    )
+    far = axoc("run", str(config), "-w", "zzz", "--dry-run")
+    assert far.err == "axoc run: no workflow 'zzz' (workflows: research, review)\n"
+    assert not (tmp_path / "runs").exists()  # refused before any run record
+
+
 def test_tokens_report(tmp_path: Path) -> None:
     state = str(tmp_path / "state")
     assert axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", state).code == 0
