@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
 from axoc.interpolate import UNSET
 from axoc.kernel.table import SignalTable, TableError
@@ -61,8 +62,13 @@ _LIVE_SECTIONS = ("skills", "proactive", "lattice")
 
 
 def prepare(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str]) -> Runnable:
-    """The table `wanted` runs on, from the config or saved plan at `path`."""
-    if path.endswith(".json"):
+    """The table `wanted` runs on, from the config or saved plan at `path` (told apart by
+    content: `axoc.filekind`)."""
+    try:
+        plan = filekind.kind(path) == filekind.PLAN
+    except filekind.NotRunnable as neither:
+        raise RunRefused(str(neither)) from None
+    if plan:
         table = _saved_plan(path)
         resolved = resolve(table, wanted)
         return Runnable(_for_target(table, resolved), resolved, {})

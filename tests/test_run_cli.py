@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from axoc.pipeline import STAGES, compile_file
 from tests.conftest import ROOT
@@ -74,6 +75,77 @@ def test_a_saved_plan_runs_like_its_config(tmp_path: Path) -> None:
     from_config = axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
     assert from_plan.code == from_config.code == 0
     assert from_plan.out == from_config.out
+
+
+def test_a_json_config_runs_like_its_yaml(tmp_path: Path) -> None:
+    config = tmp_path / "hello.json"
+    config.write_text(json.dumps(yaml.safe_load(Path(HELLO).read_text(encoding="utf-8"))))
+    from_json = axoc("run", str(config), "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    from_yaml = axoc("run", HELLO, "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    assert from_json.code == from_yaml.code == 0, from_json.err
+    assert from_json.out == from_yaml.out
+    flow_style = tmp_path / "flow.axoc.yaml"  # a YAML flow mapping, not JSON: a config too
+    flow_style.write_text(
+        "{agents: [{id: a, provider: echo}], workflows: [{id: w, agents: [a]}]}\n"
+    )
+    assert axoc("run", str(flow_style), "--dry-run", "--state-dir", str(tmp_path)).code == 0
+
+
+def test_a_json_config_with_errors_gets_located_diagnostics(tmp_path: Path) -> None:
+    config = tmp_path / "bad.json"
+    config.write_text(
+        '{"agents": [{"id": "a", "provider": "echo", "depends_on": ["zz"]}],\n'
+        ' "workflows": [{"id": "w", "agents": ["a"]}]}\n'
+    )
+    result = axoc("run", str(config), "--dry-run", "--state-dir", str(tmp_path))
+    assert result.code == 2
+    column = config.read_text().index('"zz"') + 1
+    assert f"{config}:1:{column}: error: unknown agent 'zz' [AX302]" in result.err
+
+
+def test_a_saved_plan_is_told_by_content_whatever_its_name(tmp_path: Path) -> None:
+    plan = tmp_path / "saved.plan"
+    assert axoc("plan", HELLO, "--format", "json", "-o", str(plan)).code == 0
+    result = axoc("run", str(plan), "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    assert result.code == 0, result.err
+    assert result.out.startswith("summarizer <- ")
+    reordered = tmp_path / "reordered.json"  # "format" not first: still a plan, checked whole
+    table = json.loads(plan.read_text(encoding="utf-8"))
+    reordered.write_text(json.dumps(dict(reversed(list(table.items())))), encoding="utf-8")
+    again = axoc("run", str(reordered), "--dry-run", "-i", "q", "--state-dir", str(tmp_path))
+    assert again.code == 0, again.err
+    assert again.out == result.out
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (
+            '{"name": "x", "steps": []}',
+            'a saved plan has "format": "axoc.signal-table/1", a config has agents or workflows; '
+            "this JSON object has neither (its keys: name, steps)",
+        ),
+        ("[1, 2]", "its top level is not a JSON object"),
+        ('{"agents": [', "not JSON (line 1, column 13: Expecting value)"),
+    ],
+)
+def test_a_json_file_that_is_neither_plan_nor_config_is_refused(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(content, encoding="utf-8")
+    result = axoc("run", str(path), "--dry-run", "--state-dir", str(tmp_path))
+    assert result.code == 2 and result.out == ""
+    assert result.err == f"axoc run: {path} is neither a saved plan nor a config: {why}\n"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_plan_of_another_format_is_refused_as_a_plan(tmp_path: Path) -> None:
+    path = tmp_path / "future.json"
+    path.write_text('{"format": "axoc.signal-table/9"}', encoding="utf-8")
+    result = axoc("run", str(path), "--dry-run")
+    assert result.code == 2
+    assert f"{path} is not a signal table: unsupported format 'axoc.signal-table/9'" in result.err
 
 
 def test_a_corrupt_plan_is_refused(tmp_path: Path) -> None:

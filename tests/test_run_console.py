@@ -195,7 +195,10 @@ def test_a_plan_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
     plan.write_bytes(b"\xff\xfe{}")
     result = axoc("run", str(plan), "--state-dir", str(tmp_path))
     assert result.code == 2
-    assert f"{plan} is not a signal table: not UTF-8 text (byte 0xff at offset 0)" in result.err
+    assert (
+        f"{plan} is neither a saved plan nor a config: not UTF-8 text (byte 0xff at offset 0)"
+        in result.err
+    )
 
 
 def test_a_config_of_skills_only_points_to_fire(tmp_path: Path) -> None:
