@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--agent", metavar="AGENT", help="run one agent alone on the input (no workflow needed)"
     )
-    run.add_argument("-i", "--input", default="", metavar="INPUT", help="the run's input")
+    run.add_argument(
+        "-i", "--input", metavar="INPUT", help="the run's input; - reads it from stdin"
+    )
     run.add_argument(
         "--dry-run", action="store_true", help="use the built-in echo provider: no network"
     )

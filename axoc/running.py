@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from axoc import runs
+from axoc import runs, stdin
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
@@ -233,15 +233,19 @@ class Started:
 
 
 def run_command(
-    path: str, wanted: Target, text: str, dry_run: bool, as_json: bool, state: str | None,
+    path: str, wanted: Target, text: str | None, dry_run: bool, as_json: bool, state: str | None,
     resume: str | None = None, allow_drift: bool = False,
 ) -> int:  # fmt: skip
     try:
         root = state_dir(state)
         if resume is not None:
+            if text is not None:
+                print("axoc run: warning: -i is ignored with --resume: the run goes on with the "
+                      "input it started with", file=sys.stderr)  # fmt: skip
             loaded, run, built = _resume(root, resume, path, dry_run, allow_drift)
         else:
             loaded = prepare(path, wanted, dry_run, os.environ)
+            text = _input(text)
             _check_input(text)
             built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
             target = loaded.target
@@ -300,6 +304,29 @@ def run_command(
                 print(f"axoc run: warning: {warning}", file=sys.stderr)
     _report(result, run.run_id, as_json)
     return result.exit_code
+
+
+def _input(given: str | None) -> str:
+    """`-i TEXT`; with `-i -`, standard input; without `-i`, nothing — and a warning when
+    something was piped in, rather than a run on an empty prompt in silence."""
+    if given is None:
+        if stdin.waiting(sys.stdin):
+            print("axoc run: warning: standard input is not read, so the run's input is empty; "
+                  "pass -i - to use it as the input", file=sys.stderr)  # fmt: skip
+        return ""
+    if given != "-":
+        return given
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise RunRefused("-i -: there is no standard input to read")
+    if stdin.is_terminal(sys.stdin):
+        print("axoc run: reading the input from the terminal; end it with Ctrl-D", file=sys.stderr)
+    try:
+        return stdin.run_input(stream)
+    except stdin.TooLarge as exc:
+        raise RunRefused(f"-i -: {exc}") from None
+    except OSError as exc:
+        raise RunRefused(f"-i -: cannot read standard input: {exc.strerror or exc}") from None
 
 
 def _check_input(text: str) -> None:
