@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from axoc import __version__
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-UNREADABLE = frozenset({"AX100", "AX112", "AX113"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate configs; directories are searched for axoc.yaml, *.axoc.yaml and "
         "axocoatl.yaml (.yml too).",
     )
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or directories (default: .); - reads stdin"
+    )
     check.add_argument(
         "--format",
         choices=("text", "json", "github", "sarif"),
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format",
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="the file name diagnostics give the config read from - (default <stdin>)",
+    )
     check.set_defaults(handler=run_check, command_parser=check)
 
     plan = commands.add_parser(
@@ -129,24 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from axoc.diagnostics import Severity
-    from axoc.discover import discover
-    from axoc.pipeline import compile_each
-    from axoc.report import REPORTERS
+    from axoc.checking import check_command
 
-    files, problems = discover(args.paths or ["."])
-    units, failures = compile_each(files, os.environ)
-    diagnostics = problems + [d for unit in units for d in unit.diagnostics]
-    sources = {unit.file: unit.text for unit in units if unit.text is not None}
-    sys.stdout.write(REPORTERS[args.format](diagnostics, len(files), sources))
-    for failure in failures:
-        print(f"axoc: internal error in {failure} (please report it)", file=sys.stderr)
-    if failures:
-        return EXIT_INTERNAL
-    if any(d.code in UNREADABLE for d in diagnostics):
+    if args.stdin_filename is not None and "-" not in args.paths:
+        print(
+            "axoc check: --stdin-filename names standard input: pass - as a PATH", file=sys.stderr
+        )
         return EXIT_USAGE
-    failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
-    return EXIT_ERRORS if any(d.severity in failing for d in diagnostics) else EXIT_OK
+    return check_command(args.paths, args.format, args.strict, args.stdin_filename)
 
 
 def run_plan(args: argparse.Namespace) -> int:

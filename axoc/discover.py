@@ -2,8 +2,9 @@
 
 A directory yields `axoc.yaml`, `axocoatl.yaml` and `*.axoc.yaml` files below it, and the same
 names ending in `.yml` (what the pre-commit hook and the editor mappings match too), skipping
-hidden directories, `node_modules` and virtualenvs, sorted. A path that does not exist, or a
-directory without configs, is a diagnostic (AX100 / AX113) and makes `check` exit 2.
+hidden directories, `node_modules` and virtualenvs, sorted. `-` (standard input) is passed
+through. A path that does not exist, or a directory without configs, is a diagnostic (AX100 /
+AX113) and makes `check` exit 2.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from axoc.diagnostics import Diagnostic, Span, error
 
 CONFIG_NAMES = frozenset({"axoc.yaml", "axoc.yml", "axocoatl.yaml", "axocoatl.yml"})
 CONFIG_SUFFIXES = (".axoc.yaml", ".axoc.yml")
+STDIN = "-"
 _SKIP = frozenset({"node_modules", "venv", "__pycache__", "site-packages"})
 
 
@@ -28,7 +30,9 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if raw == STDIN:
+            files.append(raw)
+        elif path.is_dir():
             found = sorted(_walk(path))
             if not found:
                 msg = (
