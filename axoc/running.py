@@ -12,6 +12,7 @@ the config compiles without errors, no `${VAR}` is unset, every provider has wha
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -23,10 +24,11 @@ from typing import Any, TextIO
 
 from axoc import runs, stdin
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
-from axoc.kernel.driver import Driver, RunResult
+from axoc.kernel.driver import Driver, RunResult, random_seed
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import JournalError, Writer
 from axoc.kernel.ports import Provider
+from axoc.kernel.table import SignalTable
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
 from axoc.runnable import Runnable, RunRefused, Target, prepare
@@ -229,6 +231,7 @@ class Started:
     writer: Writer
     lock: runs.Lock
     store: CheckpointStore
+    seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
     replay: Replay | None = None
 
 
@@ -248,15 +251,7 @@ def run_command(
             text = _input(text)
             _check_input(text)
             built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
-            target = loaded.target
-            header = {"target": target.name, "workflow": target.workflow, "skill": target.skill,
-                      "agent": target.agent, "input": text, "dry_run": dry_run,
-                      "config": str(Path(path).resolve())}  # fmt: skip
-            run_id, writer, lock = runs.create(root, loaded.table, header)
-            run = Started(
-                run_id, target.workflow, target.skill, text, writer, lock,
-                store=CheckpointStore(root / "agents"),
-            )  # fmt: skip
+            run = _start(root, path, loaded.target, loaded.table, text, dry_run)
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
         return _refuse(str(invalid))
     except (RunRefused, runs.RunsError) as refused:
@@ -271,7 +266,7 @@ def run_command(
     driver = Driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
         listener=console, keep_log=False,
-        recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay,
+        recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay, seed=run.seed,
     )  # fmt: skip
     try:
         if as_json:
@@ -304,6 +299,21 @@ def run_command(
                 print(f"axoc run: warning: {warning}", file=sys.stderr)
     _report(result, run.run_id, as_json)
     return result.exit_code
+
+
+def _start(
+    root: Path, path: str, target: Target, table: SignalTable, text: str, dry_run: bool
+) -> Started:
+    """A new run's record, created and locked, with the seed of its retry jitter."""
+    seed = random_seed()
+    header = {
+        "target": target.name, "workflow": target.workflow, "skill": target.skill,
+        "agent": target.agent, "input": text, "dry_run": dry_run,
+        "config": str(Path(path).resolve()), "jitter_seed": seed,
+    }  # fmt: skip
+    run_id, writer, lock = runs.create(root, table, header)
+    store = CheckpointStore(root / "agents")
+    return Started(run_id, target.workflow, target.skill, text, writer, lock, store, seed)
 
 
 def _input(given: str | None) -> str:
@@ -393,9 +403,13 @@ def _resume(
         lock.release()
         raise
     store = CheckpointStore(root / "agents")
+    seed = header.get("jitter_seed")
+    if not isinstance(seed, int):  # a journal written before seeds were recorded: one per run
+        seed = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big")
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
-        Writer(folder / "journal.jsonl"), lock, store, Replay.of(contents.records, store, run_id),
+        Writer(folder / "journal.jsonl"), lock, store, seed,
+        Replay.of(contents.records, store, run_id),
     )  # fmt: skip
     return loaded, started, built
 

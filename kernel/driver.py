@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import os
 import random
 import time
 from collections import deque
@@ -108,9 +109,13 @@ class Driver:
         recorder: Recorder | None = None,
         replay: Replay | None = None,
         index: RunIndex | None = None,
+        seed: int | None = None,
     ) -> None:
         """`index`: the table's `RunIndex` for this workflow, when the caller runs it several
-        times — immutable, so runs share it as a compiled graph is shared; built here if None."""
+        times — immutable, so runs share it as a compiled graph is shared; built here if None.
+        `seed`: the run's retry jitter (`random_seed()` if None); activation `seq` of a run
+        waits the same between its attempts whenever the run is replayed with the same seed,
+        and two runs with different seeds do not retry in lockstep."""
         if (workflow is None) == (skill is None):
             raise ValueError("a run starts from exactly one workflow or one skill")
         if index is not None and (index.table is not table or index.workflow != workflow):
@@ -128,6 +133,7 @@ class Driver:
         self.keep_log = keep_log
         self.observed = keep_log or listener is not None  # records are built only if so
         self.index = index if index is not None else RunIndex(table, workflow)
+        self.seed = seed if seed is not None else random_seed()
         self.state = RunState()
         self.ledger = Ledger(self.flow.token_budget if self.flow else None)
         self.outputs: dict[str, str] = {}
@@ -432,7 +438,7 @@ class Driver:
         deadline is not begun, and an activation whose deadline passed fails, unretried."""
         agent = self._agents[activation.agent]
         provider = self.providers[agent.provider]
-        jitter = random.Random(activation.seq)  # reproducible in tests
+        jitter = random.Random(f"{self.seed}/{activation.seq}")  # the run's, per activation
         timeout = agent.timeout or DEFAULT_CALL_TIMEOUT
         deadline = time.monotonic() + timeout
         calls = retries = 0  # calls sent; retries after transient errors (restarts not counted)
@@ -622,6 +628,11 @@ def _attempts(calls: int) -> str:
 
 
 MAX_BACKOFF = 60.0  # seconds: the longest wait between two attempts, Retry-After included
+
+
+def random_seed() -> int:
+    """A seed for a run's retry jitter, from the operating system's randomness."""
+    return int.from_bytes(os.urandom(8), "big")
 
 
 def _backoff(base: float, attempt: int, error: Exception, jitter: random.Random) -> float:

@@ -89,3 +89,44 @@ def test_fatal_errors_fail_at_once(tmp_path: Path, server: FakeServer) -> None:
         code, records, _ = run(tmp_path, server)
         assert code == 1
         assert retries(records) == [] and len(server.received) == 1
+
+
+def test_each_run_records_its_jitter_seed_and_a_resume_reuses_it(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    path = tmp_path / "j.axoc.yaml"
+    path.write_text(
+        f"providers:\n  lab: {{kind: openai_compatible, base_url: '{server.url}/v1'}}\n"
+        "agents:\n  - {id: a, provider: lab, model: m, timeout: 5,"
+        " supervision: {max_restarts: 3, backoff: 0.05}}\n"
+        "workflows:\n  - {id: w, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    state = tmp_path / "state"
+    busy = [Reply(503, b"busy"), Reply(503, b"busy"), Reply(503, b"busy"), Reply(200, OPENAI_CHAT)]
+
+    def run(*extra: str) -> tuple[str, list[object]]:
+        server.script(*busy)
+        result = axoc("run", str(path), "--json", "--state-dir", str(state), *extra)
+        assert result.code == 0, result.err
+        records = [json.loads(line) for line in result.out.splitlines()]
+        return str(records[0]["run_id"]), [r["delay"] for r in retries(records)]
+
+    first_id, first = run()
+    second_id, second = run()
+    assert len(first) == len(second) == 3 and first != second  # not in lockstep
+    journal = state / "runs" / first_id / "journal.jsonl"
+    seeds = [
+        json.loads((state / "runs" / i / "journal.jsonl").read_text().splitlines()[0])[
+            "jitter_seed"
+        ]
+        for i in (first_id, second_id)
+    ]
+    assert all(isinstance(seed, int) for seed in seeds) and seeds[0] != seeds[1]
+    # killed while the call was out: the header and the `started` record only, no checkpoint
+    journal.write_bytes(b"".join(journal.read_bytes().splitlines(keepends=True)[:2]))
+    for checkpoint in (state / "agents").glob("*/checkpoints/*"):
+        checkpoint.unlink()
+    resumed_id, resumed = run("--resume", first_id)
+    assert resumed_id == first_id
+    assert resumed == first  # the same seed: the same waits, replayed deterministically
