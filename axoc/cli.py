@@ -8,17 +8,47 @@ exception is reported in one line (exit 3), never as a traceback, unless AXOC_DE
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from axoc import __version__
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
+class UsageError(Exception):
+    """A command line argparse refused: the parser (for its usage line) and the message."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, raising usage errors rather than exiting, so that `main` reports them: the
+    usage line and the message on stderr as argparse does, exit 2, and for `axoc run --json`
+    also the JSON error object every refusal of a run prints."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def usage_error(exc: UsageError, argv: list[str]) -> int:
+    exc.parser.print_usage(sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+    if exc.parser.prog.endswith(" run") and "--json" in argv:
+        from axoc.running import refusal
+
+        print(json.dumps(refusal("usage", exc.message), ensure_ascii=False), flush=True)
+    return EXIT_USAGE
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="axoc",
         description="Check, plan and run multi-agent LLM configs.",
     )
@@ -200,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra:  # reported by the command's own parser, with its own usage line
             args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    except SystemExit as exc:  # argparse: 0 after --help/--version, 2 on usage errors
+    except UsageError as exc:
+        return usage_error(exc, sys.argv[1:] if argv is None else list(argv))
+    except SystemExit as exc:  # argparse: 0 after --help/--version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         code: int = args.handler(args)

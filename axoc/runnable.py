@@ -16,7 +16,7 @@ are live in every run).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,17 @@ from axoc.wording import unknown
 
 
 class RunRefused(Exception):
-    """The run cannot start; the message says why. Nothing was sent anywhere."""
+    """The run cannot start; the message says why. Nothing was sent anywhere.
+
+    `code` names the kind of refusal for machines (`axoc run --json`; the codes are listed in
+    docs/cli.md and stable); `diagnostics`, the config's problems when they are the reason."""
+
+    def __init__(
+        self, message: str, code: str = "refused", diagnostics: Sequence[Diagnostic] = ()
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.diagnostics = list(diagnostics)
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def prepare(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str]) ->
     try:
         plan = filekind.kind(path) == filekind.PLAN
     except filekind.NotRunnable as neither:
-        raise RunRefused(str(neither)) from None
+        raise RunRefused(str(neither), "not_runnable") from None
     if plan:
         table = _saved_plan(path)
         resolved = resolve(table, wanted)
@@ -131,18 +141,24 @@ def resolve(table: SignalTable, wanted: Target) -> Target:
         return wanted
     if not names and table.skills:
         skills = ", ".join(s.id for s in table.skills)
-        raise RunRefused(f"this config has no workflow: fire a skill with --fire ({skills})")
+        raise RunRefused(
+            f"this config has no workflow: fire a skill with --fire ({skills})", "no_target"
+        )
     if not names and table.agents:
         agents = ", ".join(a.id for a in table.agents[:10]) + (", ..." * (len(table.agents) > 10))
-        raise RunRefused(f"this config has no workflow: run one agent with --agent ({agents})")
+        raise RunRefused(
+            f"this config has no workflow: run one agent with --agent ({agents})", "no_target"
+        )
     if len(names) != 1:
-        raise RunRefused(f"choose a workflow with -w (workflows: {', '.join(names) or 'none'})")
+        raise RunRefused(
+            f"choose a workflow with -w (workflows: {', '.join(names) or 'none'})", "no_target"
+        )
     return Target(workflow=names[0])
 
 
 def _known(name: str, names: list[str], kind: str) -> None:
     if name not in names:
-        raise RunRefused(unknown(kind, name, names))
+        raise RunRefused(unknown(kind, name, names), f"unknown_{kind}")
 
 
 def _for_target(table: SignalTable, target: Target) -> SignalTable:
@@ -157,14 +173,15 @@ def _saved_plan(path: str) -> SignalTable:
     try:
         return SignalTable.from_json(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RunRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise RunRefused(f"cannot read {path}: {exc.strerror or exc}", "unreadable") from exc
     except UnicodeDecodeError as exc:
         raise RunRefused(
             f"{path} is not a signal table: not UTF-8 text "
-            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            "bad_plan",
         ) from exc
     except TableError as exc:
-        raise RunRefused(f"{path} is not a signal table: {exc}") from exc
+        raise RunRefused(f"{path} is not a signal table: {exc}", "bad_plan") from exc
 
 
 def live_agents(table: SignalTable, target: Target) -> set[str]:
@@ -215,4 +232,6 @@ def _refuse(path: str, text: str | None, shown: list[Diagnostic], *, unset: bool
 
     sources = {path: text} if text is not None else {}
     why = " (an unset variable is an error at run time)" if unset else ""
-    raise RunRefused(f"{path} cannot run{why}:\n{render_text(shown, 1, sources)}")
+    raise RunRefused(
+        f"{path} cannot run{why}:\n{render_text(shown, 1, sources)}", "config_errors", shown
+    )

@@ -12,17 +12,20 @@ the config compiles without errors, no `${VAR}` is unset, every provider has wha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from axoc import runs, stdin
+from axoc.diagnostics import Diagnostic
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult, random_seed
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
@@ -31,6 +34,7 @@ from axoc.kernel.ports import Provider
 from axoc.kernel.table import SignalTable
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
+from axoc.report import as_dict
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.statedir import runs as runs_in
 from axoc.statedir import state_dir
@@ -64,12 +68,13 @@ def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
             key = _key(spec.name, spec.kind, spec.api_key_env, loaded.secrets)
             url = spec.base_url or DEFAULT_URLS.get(spec.kind)
             if url is None:
-                raise RunRefused(f"provider '{spec.name}' needs a base_url")
+                raise RunRefused(f"provider '{spec.name}' needs a base_url", "provider")
             built[spec.name] = OpenAIProvider(base_url=url, api_key=key)
         else:
             raise RunRefused(
                 f"provider '{spec.name}' ({spec.kind}) is not supported by axoc run yet; "
-                "use --dry-run, or an OpenAI-compatible endpoint"
+                "use --dry-run, or an OpenAI-compatible endpoint",
+                "provider",
             )
     return built
 
@@ -82,7 +87,9 @@ def _key(name: str, kind: str, variable: str | None, secrets: dict[str, str]) ->
         return os.environ[variable]
     if kind == "openai_compatible":
         return None  # local servers usually need no key
-    raise RunRefused(f"provider '{name}' needs an API key: set {variable or 'its api_key'}")
+    raise RunRefused(
+        f"provider '{name}' needs an API key: set {variable or 'its api_key'}", "missing_api_key"
+    )
 
 
 class Live:
@@ -253,9 +260,11 @@ def run_command(
             built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
             run = _start(root, path, loaded.target, loaded.table, text, dry_run)
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
-        return _refuse(str(invalid))
-    except (RunRefused, runs.RunsError) as refused:
-        return _refuse(str(refused))
+        return _refuse(str(invalid), as_json, "provider")
+    except RunRefused as refused:
+        return _refuse(str(refused), as_json, refused.code, refused.diagnostics)
+    except runs.RunsError as refused:
+        return _refuse(str(refused), as_json, refused.code)
     if loaded.note is not None:
         print(f"axoc run: note: {loaded.note}", file=sys.stderr)
     table = loaded.table
@@ -280,7 +289,7 @@ def run_command(
     except OutputClosed:
         return _interrupted(driver, run.run_id, console, "as stdout was closed")
     except ReplayMismatch as mismatch:
-        return _refuse(f"cannot resume {run.run_id}: {mismatch}")
+        return _refuse(f"cannot resume {run.run_id}: {mismatch}", as_json, "replay_mismatch")
     except (CheckpointError, OSError) as exc:  # the state directory refused a write mid-run
         why = str(exc) if isinstance(exc, CheckpointError) else exc.strerror or str(exc)
         print(f"axoc run {run.run_id}: stopped, the state directory refused a write: {why}; "
@@ -328,15 +337,17 @@ def _input(given: str | None) -> str:
         return given
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
-        raise RunRefused("-i -: there is no standard input to read")
+        raise RunRefused("-i -: there is no standard input to read", "bad_input")
     if stdin.is_terminal(sys.stdin):
         print("axoc run: reading the input from the terminal; end it with Ctrl-D", file=sys.stderr)
     try:
         return stdin.run_input(stream)
     except stdin.TooLarge as exc:
-        raise RunRefused(f"-i -: {exc}") from None
+        raise RunRefused(f"-i -: {exc}", "bad_input") from None
     except OSError as exc:
-        raise RunRefused(f"-i -: cannot read standard input: {exc.strerror or exc}") from None
+        raise RunRefused(
+            f"-i -: cannot read standard input: {exc.strerror or exc}", "bad_input"
+        ) from None
 
 
 def _check_input(text: str) -> None:
@@ -348,7 +359,7 @@ def _check_input(text: str) -> None:
         code = ord(text[exc.start])
         what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
         raise RunRefused(
-            f"-i: the input is not valid UTF-8 ({what} at character {exc.start + 1})"
+            f"-i: the input is not valid UTF-8 ({what} at character {exc.start + 1})", "bad_input"
         ) from None
 
 
@@ -396,7 +407,8 @@ def _resume(
             )
             raise RunRefused(
                 f"the config changed since run {run_id} started; resume anyway with "
-                "--allow-config-drift:\n" + "\n".join(changes)
+                "--allow-config-drift:\n" + "\n".join(changes),
+                "config_drift",
             )
         built = providers(loaded, dry_run)
     except BaseException:
@@ -414,9 +426,27 @@ def _resume(
     return loaded, started, built
 
 
-def _refuse(message: str) -> int:
+def _refuse(message: str, as_json: bool, code: str, diagnostics: Sequence[Diagnostic] = ()) -> int:
+    """Exit 2: the message on stderr; with `--json`, also one error object on stdout."""
     print(f"axoc run: {message}", file=sys.stderr)
+    if as_json:
+        with contextlib.suppress(OutputClosed):
+            _emit(refusal(code, message, diagnostics))
     return EXIT_USAGE
+
+
+def refusal(code: str, message: str, diagnostics: Sequence[Diagnostic] = ()) -> dict[str, Any]:
+    """The `--json` error object of a refusal: `message` is its first line (what happened);
+    `diagnostics` (as `axoc check --format json` gives them) when the config's problems are the
+    reason, else `details`, the message's other lines (such as what changed in the config)."""
+    first, *rest = message.splitlines() or [""]
+    record: dict[str, Any] = {"event": "error", "code": code, "message": first.rstrip(":"),
+                              "exit_code": EXIT_USAGE}  # fmt: skip
+    if diagnostics:
+        record["diagnostics"] = [as_dict(d) for d in diagnostics]
+    elif rest:
+        record["details"] = rest
+    return record
 
 
 async def _run(driver: Driver, built: dict[str, Provider], live: Live | None) -> RunResult:

@@ -25,7 +25,12 @@ from axoc.statedir import new_run_id, runs, write_text
 
 
 class RunsError(Exception):
-    """A run record cannot be used; the message says why. Nothing was started."""
+    """A run record cannot be used; the message says why, `code` names the kind (as
+    `RunRefused`'s). Nothing was started."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -53,7 +58,9 @@ class Lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._fd)
-            raise RunsError(f"run {folder.name} is still live in another process") from None
+            raise RunsError(
+                f"run {folder.name} is still live in another process", "run_live"
+            ) from None
 
     def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -73,7 +80,8 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
         writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
                         "started": _now(), **header})  # fmt: skip
     except OSError as exc:
-        raise RunsError(f"cannot write the run record in {root}: {exc.strerror or exc}") from exc
+        why = exc.strerror or str(exc)
+        raise RunsError(f"cannot write the run record in {root}: {why}", "state_dir") from exc
     return run_id, writer, lock
 
 
@@ -81,16 +89,18 @@ def reopen(root: Path, run_id: str) -> tuple[Path, Contents, Lock]:
     """An interrupted run to resume: its folder and journal contents (warnings included), locked."""
     folder = root / "runs" / run_id
     if not (folder / "journal.jsonl").is_file():
-        raise RunsError(f"no run '{run_id}' in {root / 'runs'}")
+        raise RunsError(f"no run '{run_id}' in {root / 'runs'}", "unknown_run")
     lock = Lock(folder)
     try:
         contents = read(folder / "journal.jsonl")
     except JournalError as exc:
         lock.release()
-        raise RunsError(str(exc)) from exc
+        raise RunsError(str(exc), "bad_journal") from exc
     if contents.records and contents.records[-1].get("k") == "stopped":
         lock.release()
-        raise RunsError(f"run {run_id} already ended: {contents.records[-1]['reason']}")
+        raise RunsError(
+            f"run {run_id} already ended: {contents.records[-1]['reason']}", "run_ended"
+        )
     return folder, contents, lock
 
 
