@@ -129,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_run, command_parser=run)
 
-    runs_parser = commands.add_parser("runs", help="list past runs, or show one")
+    runs_parser = commands.add_parser("runs", help="list past runs, show one, or prune old ones")
     runs_commands = runs_parser.add_subparsers(
-        dest="runs_command", metavar="list|show", required=True
+        dest="runs_command", metavar="list|show|prune", required=True
     )
     listing = runs_commands.add_parser("list", help="runs with status, target and tokens")
     listing.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
@@ -140,6 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
     show.set_defaults(handler=run_runs_show, command_parser=show)
+    prune = runs_commands.add_parser(
+        "prune",
+        help="delete old finished runs (never a live one)",
+        description="Delete old finished runs; a live run never, an unfinished one only with "
+        "--include-unfinished. Exit codes: 0 done, 1 a run could not be deleted, 2 usage error.",
+    )
+    old = prune.add_mutually_exclusive_group(required=True)
+    old.add_argument("--older-than", metavar="DURATION", help="started before: 30d, 12h, 1h30m")
+    old.add_argument("--keep", metavar="N", type=int, help="keep the N most recent runs")
+    prune.add_argument(
+        "--include-unfinished", action="store_true", help="delete interrupted runs too"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    prune.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+    prune.set_defaults(handler=run_runs_prune, command_parser=prune)
 
     tokens = commands.add_parser("tokens", help="token usage of past runs")
     tokens_commands = tokens.add_subparsers(dest="tokens_command", metavar="report", required=True)
@@ -193,19 +208,27 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_runs_list(args: argparse.Namespace) -> int:
-    from axoc.running import runs_list
+    from axoc.records import runs_list
 
     return runs_list(args.state_dir)
 
 
 def run_runs_show(args: argparse.Namespace) -> int:
-    from axoc.running import runs_show
+    from axoc.records import runs_show
 
     return runs_show(args.run_id, args.state_dir)
 
 
+def run_runs_prune(args: argparse.Namespace) -> int:
+    from axoc.pruning import prune_command
+
+    return prune_command(
+        args.state_dir, args.older_than, args.keep, args.include_unfinished, args.dry_run
+    )
+
+
 def run_tokens(args: argparse.Namespace) -> int:
-    from axoc.running import tokens_report
+    from axoc.records import tokens_report
 
     return tokens_report(args.run, args.format, args.state_dir)
 

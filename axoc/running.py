@@ -1,4 +1,4 @@
-"""`axoc run` and `axoc tokens report`: wire a table, providers and the kernel's driver.
+"""`axoc run`: wire a table, providers and the kernel's driver.
 
 In: a config or a saved plan, the run's target (`-w` workflow or `--fire` skill), the input.
 Out: the final output (the sinks' outputs in topological order) on stdout — or, with `--json`,
@@ -29,14 +29,13 @@ from axoc.diagnostics import Diagnostic
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult, random_seed
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
-from axoc.kernel.journal import JournalError, Writer
+from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Provider
 from axoc.kernel.table import SignalTable
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
 from axoc.report import as_dict
 from axoc.runnable import Runnable, RunRefused, Target, prepare
-from axoc.statedir import runs as runs_in
 from axoc.statedir import state_dir
 from axoc.wording import plural
 
@@ -511,73 +510,3 @@ def _report(result: RunResult, run_id: str, as_json: bool) -> None:
         print(f"  never ran, max_activations was reached: {', '.join(skipped)}", file=sys.stderr)
     elif skipped:
         print(f"  never ran, nothing activated them: {', '.join(skipped)}", file=sys.stderr)
-
-
-def _chosen(root: Path, run_id: str | None, command: str) -> runs.Summary | None:
-    folders = runs_in(root)
-    chosen = next((f for f in folders if f.name == run_id), None) if run_id else None
-    if run_id is None and folders:
-        chosen = folders[-1]
-    if chosen is None:
-        which = f"run '{run_id}'" if run_id else "any run"
-        print(f"axoc {command}: no record of {which} in {root}", file=sys.stderr)
-        return None
-    try:
-        return runs.summarize(chosen)
-    except JournalError as exc:
-        print(f"axoc {command}: {exc}", file=sys.stderr)
-        return None
-
-
-def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
-    summary = _chosen(state_dir(state), run_id, "tokens report")
-    if summary is None:
-        return EXIT_USAGE
-    usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
-    totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
-    if fmt == "json":
-        document = {"run_id": summary.run_id, "target": summary.target, "status": summary.status,
-                    "usage": usage, "totals": totals}  # fmt: skip
-        print(json.dumps(document, indent=2, ensure_ascii=False))
-        return 0
-    width = max([5, *map(len, usage)])
-    print(f"run {summary.run_id} ({summary.target}): {summary.status}")
-    print(f"{'agent':<{width}}  {'input':>9}  {'output':>9}  {'total':>9}")
-    for agent, u in usage.items():
-        print(f"{agent:<{width}}  {u['input']:>9}  {u['output']:>9}  {u['total']:>9}")
-    print(f"{'total':<{width}}  {totals['input']:>9}  {totals['output']:>9}  {totals['total']:>9}")
-    return 0
-
-
-def runs_list(state: str | None) -> int:
-    root = state_dir(state)
-    found = runs.all_runs(root)
-    if not found:
-        print(f"no runs in {root}")
-        return 0
-    ids = max(len("run"), *(len(s.run_id) for s in found))
-    targets = max(len("target"), *(len(s.target) for s in found))
-    statuses = max(len("status"), *(len(s.status) for s in found))
-    print(f"{'run':<{ids}}  {'target':<{targets}}  {'status':<{statuses}}  {'tokens':>8}  started")
-    for s in found:
-        print(f"{s.run_id:<{ids}}  {s.target:<{targets}}  {s.status:<{statuses}}  "
-              f"{s.tokens:>8}  {s.started}")  # fmt: skip
-    return 0
-
-
-def runs_show(run_id: str, state: str | None) -> int:
-    summary = _chosen(state_dir(state), run_id, "runs show")
-    if summary is None:
-        return EXIT_USAGE
-    print(f"run {summary.run_id}: {summary.target}, started {summary.started}")
-    print(f"status: {summary.status}; {plural(summary.tokens, 'token')}")
-    for warning in summary.warnings:
-        print(f"warning: {warning}")
-    for agent, (i, o) in summary.usage.items():
-        print(f"  {agent}: {i} input, {o} output")
-    if summary.in_flight:
-        print(f"in flight (started, no outcome recorded): {', '.join(summary.in_flight)}")
-    print("timeline:")
-    for t, agent, what in summary.timeline:
-        print(f"  {t:10.3f}s  {agent}: {what}")
-    return 0

@@ -43,6 +43,10 @@ class Summary:
     timeline: list[tuple[float, str, str]] = field(default_factory=list)  # (t, agent, what)
     warnings: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)  # started, no outcome recorded
+    input: str = ""
+    config: str | None = None  # the config's path (a saved plan's), when the run recorded it
+    dry_run: bool | None = None  # None: recorded before runs said
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # (agent, text), in order
 
     @property
     def tokens(self) -> int:
@@ -111,16 +115,23 @@ def old_plan(folder: Path) -> SignalTable | None:
         return None
 
 
-def summarize(folder: Path) -> Summary:
+def summarize(folder: Path, *, outputs: bool = False) -> Summary:
+    """What a run's journal says; with `outputs`, its final output too (so far, if it has not
+    ended): the texts of the agents its `stopped` record names, or else of its workflow's sinks."""
     contents = read(folder / "journal.jsonl")
     header = contents.header
+    dry_run = header.get("dry_run")
     summary = Summary(
         run_id=str(header.get("run_id", folder.name)),
         target=str(header.get("target", "?")),
         started=str(header.get("started", "?")),
         status=_status(folder, contents.records),
         warnings=contents.warnings,
+        input=str(header.get("input", "")),
+        config=str(header["config"]) if header.get("config") else None,
+        dry_run=dry_run if isinstance(dry_run, bool) else None,
     )
+    texts: dict[str, str] = {}  # each agent's latest output
     started: dict[int, str] = {}
     for record in contents.records:
         if record.get("k") == "started":
@@ -134,6 +145,8 @@ def summarize(folder: Path) -> Summary:
             agent = outcome["a"]
             what = "completed" if outcome.get("x") is not None else f"failed: {outcome.get('e')}"
             summary.timeline.append((float(record["t"]), agent, what))
+            if outputs and outcome.get("x") is not None:
+                texts[agent] = str(outcome["x"])
             if outcome.get("u"):
                 used = summary.usage.setdefault(agent, [0, 0])
                 used[0] += int(outcome["u"][0])
@@ -141,7 +154,27 @@ def summarize(folder: Path) -> Summary:
     summary.usage = dict(sorted(summary.usage.items()))
     if summary.status in ("live", "interrupted"):
         summary.in_flight = [started[seq] for seq in sorted(started)]
+    if outputs:
+        names = _output_agents(folder, header, contents.records)
+        summary.outputs = [(agent, texts[agent]) for agent in names if agent in texts]
     return summary
+
+
+def _output_agents(
+    folder: Path, header: dict[str, Any], records: list[dict[str, Any]]
+) -> list[str]:
+    """The agents whose outputs make the run's output: as its `stopped` record names them; for
+    a workflow run without one (not ended, or recorded before they were named), its sinks."""
+    last = records[-1] if records else {}
+    if last.get("k") == "stopped" and isinstance(last.get("outputs"), list):
+        return [str(agent) for agent in last["outputs"]]
+    table = old_plan(folder) if header.get("workflow") else None
+    if table is None:
+        return []
+    try:
+        return list(table.workflow(str(header["workflow"])).sinks)
+    except (KeyError, ValueError):
+        return []
 
 
 def all_runs(root: Path) -> list[Summary]:

@@ -49,6 +49,9 @@ def write_text(path: Path, text: str) -> None:
 
 
 def runs(root: Path) -> list[Path]:
-    """Run directories, oldest first (run ids sort by start time)."""
+    """Run directories, oldest first (run ids sort by start time); hidden ones (a run being
+    deleted by `axoc runs prune`) left out."""
     folder = root / "runs"
-    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))

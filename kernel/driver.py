@@ -585,7 +585,7 @@ class Driver:
             stop = self._stop_reason(sinks)
         self._record("stopped", reason=stop)
         if self.recorder is not None:
-            self.recorder.stopped(stop)
+            self.recorder.stopped(stop, [agent for agent, _ in outputs])
         return RunResult(
             stop_reason=stop,
             outputs=outputs,

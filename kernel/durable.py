@@ -4,7 +4,8 @@ In: a `Writer` (`axoc.kernel.journal`) while running; the journal's records when
 Out: a `Replay` the driver consults. The journal holds a `started` record each time the core
 starts activations — their sequence numbers and agents, written before any of them is sent —
 and a `tick` record per batch of completions — the outcomes, in activation order, each with its
-output or error and its token usage —, each a single append, then a `stopped` record. Replay
+output or error and its token usage —, each a single append, then a `stopped` record with the
+stop reason and the agents whose outputs are the run's final output. Replay
 needs only the ticks: the core is deterministic, so replaying the same batches at the same
 kernel times starts the same activations with the same sequence numbers; the `started` records
 check that it does, and tell which activations were in flight at a crash. Every SNAPSHOT_EVERY
@@ -27,6 +28,7 @@ changed), the replay stops with `ReplayMismatch`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,10 +95,12 @@ class Recorder:
         """The lattice's accumulators after the run's `tick`-th batch of completions."""
         self.writer.append("snapshot", tick=tick, state=accumulators)
 
-    def stopped(self, reason: str) -> None:
+    def stopped(self, reason: str, outputs: Sequence[str] = ()) -> None:
+        """The run ended: why, and the agents whose outputs are its final output, in order
+        (their texts are in the ticks already)."""
         if self.checkpointer is not None:
             self.checkpointer.flush()
-        self.writer.append("stopped", reason=reason)
+        self.writer.append("stopped", reason=reason, outputs=list(outputs))
         self.writer.commit()
 
 

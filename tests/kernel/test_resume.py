@@ -79,6 +79,7 @@ def test_resume_after_a_crash_after_every_record(tmp_path: Path) -> None:
             "k": "stopped",
             "n": len(after.records),
             "reason": "completed",
+            "outputs": ["last"],  # the sinks, whose texts the ticks hold
         }
 
 
