@@ -164,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
     report.set_defaults(handler=run_tokens, command_parser=report)
 
+    init = commands.add_parser(
+        "init",
+        help="start a project: a commented config, its schema for editors, a .gitignore",
+        description="Write DIR/axoc.yaml (a commented starter config with the schema modeline), "
+        "DIR/schema/axoc.schema.json and .axoc/ in DIR/.gitignore. Refuses (exit 2, nothing "
+        "written) when DIR holds a config already.",
+    )
+    init.add_argument("directory", nargs="?", metavar="DIR", help="where (default: .)")
+    init.set_defaults(handler=run_init, command_parser=init)
+
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
     schema.add_argument(
         "--format", choices=("json", "markdown"), default="json", help="schema or reference doc"
@@ -231,6 +241,12 @@ def run_tokens(args: argparse.Namespace) -> int:
     from axoc.records import tokens_report
 
     return tokens_report(args.run, args.format, args.state_dir)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from axoc.scaffold import init_command
+
+    return init_command(args.directory)
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -397,6 +397,32 @@ def test_modeline_validates_an_unknown_key_and_a_wrong_type(server: Server) -> N
     assert any(line == 5 and "integer" in message.lower() for line, message in found), found
 
 
+def test_a_project_from_axoc_init_is_validated_through_its_modeline(
+    server: Server, tmp_path: Path
+) -> None:
+    from tests.helpers import axoc
+
+    assert axoc("init", str(tmp_path)).code == 0
+    config = tmp_path / "axoc.yaml"
+    text = config.read_text(encoding="utf-8")
+    server.open(config.as_uri(), text)
+    try:
+        assert server.published(config.as_uri()) == []
+    finally:
+        server.close(config.as_uri())
+    line = text.splitlines().index("agents:")  # the schema init wrote is the one attached
+    schema = (tmp_path / "schema" / "axoc.schema.json").as_uri()
+    assert schema in _hover(server, config.as_uri(), text, line, 1)
+    broken = text.replace("    model: llama3.2\n", "    model: llama3.2\n    dpends_on: []\n", 1)
+    uri = (tmp_path / "broken.axoc.yaml").as_uri()  # beside it: the same relative modeline
+    server.open(uri, broken)
+    try:
+        found = [d["message"] for d in server.published(uri)]
+    finally:
+        server.close(uri)
+    assert any("dpends_on" in message for message in found), found
+
+
 def test_server_version_is_pinned() -> None:
     package = json.loads((EDITOR / "package.json").read_text(encoding="utf-8"))
     for name, version in package["dependencies"].items():
