@@ -56,21 +56,24 @@ def topological_order(depends_on: Mapping[str, Sequence[str]]) -> list[str] | No
 def cycles(
     edges: Mapping[str, Iterable[str]], rank: Callable[[str], Any] = str
 ) -> list[tuple[frozenset[str], list[str]]]:
-    """One cycle per strongly connected component that has one (a self-loop counts), as the
-    component and a path `start → … → start` from its lowest-ranked node; in rank order.
-    Imports networkx: call it only once a cycle is known or likely."""
+    """Every self-loop as a cycle `a → a`, then one cycle per strongly connected component of the
+    rest (self-loops left out, so a longer cycle through a looping node is found too): the
+    component and a path `start → … → start`, rotated to start at its lowest-ranked node; in
+    rank order. Imports networkx: call it only once a cycle is known or likely."""
     import networkx as nx
 
     digraph: nx.DiGraph[str] = nx.DiGraph()
     digraph.add_nodes_from(edges)
-    digraph.add_edges_from((a, b) for a, targets in edges.items() for b in targets)
-    found = []
+    digraph.add_edges_from((a, b) for a, targets in edges.items() for b in targets if a != b)
+    found = [(rank(a), frozenset([a]), [a, a]) for a, targets in edges.items() if a in set(targets)]
     for component in nx.strongly_connected_components(digraph):
-        start = min(component, key=rank)
-        if len(component) == 1 and not digraph.has_edge(start, start):
+        if len(component) == 1:
             continue
-        path = [start, *(v for _, v in nx.find_cycle(digraph.subgraph(component), source=start))]
-        found.append((rank(start), frozenset(component), path))
+        start = min(component, key=rank)
+        loop = [u for u, _ in nx.find_cycle(digraph.subgraph(component), source=start)]
+        first = min(range(len(loop)), key=lambda i: rank(loop[i]))
+        path = [*loop[first:], *loop[:first], loop[first]]
+        found.append((rank(path[0]), frozenset(component), path))
     found.sort(key=lambda item: item[0])
     return [(component, path) for _, component, path in found]
 

@@ -28,6 +28,11 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from axoc.wording import plural
 
 MAX_TERMS = 16
+# Work bounds, checked before the work: alternatives held at any step (absorption compares them
+# pairwise), parenthesis nesting (lowering recurses through it), digits of a `k of` count.
+MAX_RAW_TERMS = 4 * MAX_TERMS
+MAX_NESTING = 32
+MAX_K_DIGITS = 4
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 GRAMMAR = r"""
@@ -108,10 +113,26 @@ def _parser() -> Lark:
 def parse(text: str) -> Tree[Token]:
     if not text.strip():
         raise ExprError("empty activation expression", 0, kind="syntax")
+    _check_nesting(text)
     try:
         return _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse parentheses nested deeper than `MAX_NESTING`, at the first one too deep."""
+    if text.count("(") <= MAX_NESTING:
+        return
+    depth = 0
+    for offset, char in enumerate(text):
+        if char == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                msg = f"parentheses nested deeper than {MAX_NESTING} levels; simplify it"
+                raise ExprError(msg, offset, kind="lowering")
+        elif char == ")":
+            depth = max(0, depth - 1)
 
 
 def _eof(text: str) -> ExprError:
@@ -170,7 +191,10 @@ def lower(
             terms.append(_group_term(factors[0]))
         else:
             terms += [_conjunction(conj) for conj in _expand(factors)]
-    unique = _absorbed(list(dict.fromkeys(terms)))
+    unique = list(dict.fromkeys(terms))
+    if len(unique) > MAX_RAW_TERMS:  # before absorption, which compares them pairwise
+        raise _too_many(len(unique), text)
+    unique = _absorbed(unique)
     if len(unique) > MAX_TERMS:
         raise ExprError(
             f"expands into {len(unique)} alternative units (at most {MAX_TERMS}); simplify it",
@@ -178,6 +202,12 @@ def lower(
             len(text),
         )
     return unique
+
+
+def _too_many(count: int, text: str) -> ExprError:
+    return ExprError(
+        f"expands into {count} alternative units (at most {MAX_TERMS}); simplify it", 0, len(text)
+    )
 
 
 def _absorbed(terms: list[Term]) -> list[Term]:
@@ -225,7 +255,9 @@ class _Lowering:
         return method(tree)
 
     def _disj(self, tree: Tree[Token]) -> Alternatives:
-        return [alt for child in tree.children for alt in self.visit(child)]
+        alternatives = [alt for child in tree.children for alt in self.visit(child)]
+        _bounded(len(alternatives), tree)
+        return alternatives
 
     def _conj(self, tree: Tree[Token]) -> Alternatives:
         return _product([self.visit(child) for child in tree.children], tree)
@@ -242,22 +274,26 @@ class _Lowering:
 
     def _kof(self, tree: Tree[Token]) -> Alternatives:
         count, *args = tree.children
-        k = int(str(count))
+        assert isinstance(count, Token)
         parts = [self.visit(arg) for arg in args]
+        digits = str(count).lstrip("0") or "0"
+        k = int(digits) if len(digits) <= MAX_K_DIGITS else len(parts) + 1  # never int() of 4,300+
         if not 1 <= k <= len(parts):
-            assert isinstance(count, Token)
             meaning = "always holds" if k == 0 else "can never hold"
+            shown = str(count) if len(digits) <= MAX_K_DIGITS else f"a {len(digits):,}-digit k"
             raise ExprError(
-                f"{k} of ({plural(len(parts), 'item')}) {meaning}; k must be 1 to {len(parts)}",
+                f"{shown} of ({plural(len(parts), 'item')}) {meaning}; k must be 1 to {len(parts)}",
                 count.start_pos or 0,
                 len(str(count)),
             )
         atoms = _single_atoms(parts)
         if atoms is not None and _equal(atoms):
             return [[("kof", k, atoms)]]
+        _bounded(math.comb(len(parts), k), tree)  # before building any of the combinations
         alternatives: Alternatives = []
         for chosen in itertools.combinations(parts, k):
             alternatives += _product(list(chosen), tree)
+            _bounded(len(alternatives), tree)
         return alternatives
 
     def _weighted(self, tree: Tree[Token]) -> Alternatives:
@@ -293,6 +329,18 @@ class _Lowering:
         return [[("atom", Atom(event, resolved_source, weight, start, end - start))]]
 
 
+def _bounded(count: int, tree: Tree[Token] | None) -> None:
+    """Refuse a step that would hold more than `MAX_RAW_TERMS` alternatives, before it does."""
+    if count <= MAX_RAW_TERMS:
+        return
+    meta = tree.meta if tree is not None else None
+    start = meta.start_pos if meta is not None and not meta.empty else 0
+    length = (meta.end_pos - start) if meta is not None and not meta.empty else 1
+    raise ExprError(
+        f"expands into more than {MAX_TERMS} alternative units; simplify it", start, length
+    )
+
+
 def _single_atoms(parts: list[Alternatives]) -> list[Atom] | None:
     """The atoms, when every part is exactly one plain atom."""
     atoms = []
@@ -313,7 +361,7 @@ def _product(parts: list[Alternatives], tree: Tree[Token]) -> Alternatives:
         return parts[0]
     result: Alternatives = [[]]
     for part in parts:
-        expanded = [_expand(factors) for factors in part]
+        expanded = [_expand(factors, tree) for factors in part]
         result = [left + right for left in result for alt in expanded for right in alt]
         if len(result) > MAX_TERMS:
             meta = tree.meta
@@ -325,11 +373,16 @@ def _product(parts: list[Alternatives], tree: Tree[Token]) -> Alternatives:
     return result
 
 
-def _expand(factors: list[Factor]) -> Alternatives:
+def _expand(factors: list[Factor], tree: Tree[Token] | None = None) -> Alternatives:
     """A conjunction whose factors may be groups, as plain-atom conjunctions (when combined
-    with something else, a group can no longer be a unit of its own)."""
+    with something else, a group can no longer be a unit of its own). How many there will be
+    is known before any is built, and bounded (`_bounded`)."""
     if len(factors) == 1:
         return [factors]
+    count = 1
+    for factor in factors:
+        count *= _options(factor)
+        _bounded(count, tree)
     alternatives: Alternatives = [[]]
     for factor in factors:
         if factor[0] == "atom":
@@ -341,3 +394,13 @@ def _expand(factors: list[Factor]) -> Alternatives:
             options = [[("atom", a) for a in chosen] for chosen in itertools.combinations(atoms, k)]
         alternatives = [left + right for left in alternatives for right in options]
     return alternatives
+
+
+def _options(factor: Factor) -> int:
+    """How many plain-atom alternatives a factor expands into."""
+    if factor[0] == "atom":
+        return 1
+    if factor[0] == "any":
+        return len(factor[1])
+    _, k, atoms = factor
+    return math.comb(len(atoms), k)

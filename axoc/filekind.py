@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 
+from axoc.readfile import MAX_CONFIG_BYTES, read_bounded
+
 PLAN, CONFIG = "plan", "config"
 _PLAN_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:')
 _WHITESPACE = b"\xef\xbb\xbf \t\r\n"
@@ -34,15 +36,16 @@ class NotRunnable(Exception):
 def kind(path: str) -> str:
     named_json = path.lower().endswith(".json")
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-            if _PLAN_START.match(head):
-                return PLAN
-            if not named_json and not head.lstrip(_WHITESPACE).startswith(b"{"):
-                return CONFIG
-            data = head + handle.read()
-    except OSError:
-        return PLAN if named_json else CONFIG  # reported by the plan loader or the compiler
+        head = read_bounded(path, 4095)
+        if _PLAN_START.match(head):
+            return PLAN
+        if not named_json and not head.lstrip(_WHITESPACE).startswith(b"{"):
+            return CONFIG
+        data = read_bounded(path, MAX_CONFIG_BYTES)
+    except OSError:  # missing, unreadable, a FIFO or device: its reader says so
+        return PLAN if named_json else CONFIG
+    if len(data) > MAX_CONFIG_BYTES:
+        return CONFIG  # too large for a config: the compiler says so (AX112)
     return _of_json(path, data, named_json)
 
 

@@ -22,46 +22,69 @@ UNSET = "AX303"  # the code of an unset variable
 _REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
 
+MAX_ADDED = 10 * 1024 * 1024  # characters substitution may add to a config, all values together
+
+
 def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[Any, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
-    return _walk(doc, doc.data, (), env, diagnostics), diagnostics
+    walk = _Walk(doc, env, diagnostics)
+    return walk.value(doc.data, ()), diagnostics
 
 
-def _walk(
-    doc: Document, value: Any, path: Path, env: Mapping[str, str], out: list[Diagnostic]
-) -> Any:
-    if isinstance(value, str):
-        if "$" not in value:
+class _Walk:
+    """Substitutes through the data. What substitution adds is bounded (`MAX_ADDED`): a big
+    variable written many times would otherwise make the config gigabytes long; past the bound,
+    one error says so and the rest stays as written."""
+
+    def __init__(self, doc: Document, env: Mapping[str, str], out: list[Diagnostic]) -> None:
+        self.doc = doc
+        self.env = env
+        self.out = out
+        self.left = MAX_ADDED
+
+    def value(self, value: Any, path: Path) -> Any:
+        if isinstance(value, str):
+            if "$" not in value:
+                return value
+            result = self.substitute(value, path)
+            plain = result != value and self.doc.is_plain(path)
+            return resolve_plain(result) if plain else result
+        if isinstance(value, list):
+            return [self.value(item, (*path, i)) for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            return {k: self.value(v, (*path, k)) for k, v in value.items()}
+        return value
+
+    def substitute(self, text: str, path: Path) -> str:
+        doc, out = self.doc, self.out
+
+        def replace(match: re.Match[str]) -> str:
+            whole, name, default = match.group(0), match.group(1), match.group(2)
+            if self.left < 0:
+                return whole  # past the bound: said once, left as written
+            if whole == "$$":
+                return "$"
+            if name is None:
+                msg = (
+                    "malformed interpolation: write ${NAME} with a name of letters, digits and '_'"
+                )
+                where = doc.span_in(path, match.start(), 2)
+                out.append(error("AX304", msg, where, path, "write $$ for a literal $"))
+                return whole
+            value = self.env.get(name) or default
+            if value is None:
+                msg = f"environment variable {name} is not set"
+                hint = f"export {name}=… before `axoc run`, or write ${{{name}:-default}}"
+                out.append(warning(UNSET, msg, doc.span(path), path, hint))
+                return whole
+            self.left -= len(value) - len(whole)
+            if self.left < 0:
+                msg = (
+                    f"interpolation adds more than {MAX_ADDED:,} characters to the config "
+                    f"(here: ${{{name}}}, {len(value):,} characters); the rest is left as written"
+                )
+                out.append(error("AX304", msg, doc.span(path), path))
+                return whole
             return value
-        result = _substitute(doc, value, path, env, out)
-        return resolve_plain(result) if result != value and doc.is_plain(path) else result
-    if isinstance(value, list):
-        return [_walk(doc, item, (*path, i), env, out) for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: _walk(doc, v, (*path, k), env, out) for k, v in value.items()}
-    return value
 
-
-def _substitute(
-    doc: Document, text: str, path: Path, env: Mapping[str, str], out: list[Diagnostic]
-) -> str:
-    def replace(match: re.Match[str]) -> str:
-        whole, name, default = match.group(0), match.group(1), match.group(2)
-        if whole == "$$":
-            return "$"
-        if name is None:
-            msg = "malformed interpolation: write ${NAME} with a name of letters, digits and '_'"
-            where = doc.span_in(path, match.start(), 2)
-            out.append(error("AX304", msg, where, path, "write $$ for a literal $"))
-            return whole
-        value = env.get(name)
-        if value:
-            return value
-        if default is not None:
-            return default
-        msg = f"environment variable {name} is not set"
-        hint = f"export {name}=… before `axoc run`, or write ${{{name}:-default}}"
-        out.append(warning(UNSET, msg, doc.span(path), path, hint))
-        return whole
-
-    return _REF.sub(replace, text)
+        return _REF.sub(replace, text)

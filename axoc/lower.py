@@ -385,7 +385,8 @@ class _Lowering:
     # --- specs --------------------------------------------------------------------------------
 
     def providers(self) -> tuple[ProviderSpec, ...]:
-        raw = self.doc.data.get("providers") or {}
+        raw = self.doc.data.get("providers")
+        raw = raw if isinstance(raw, dict) else {}  # not a mapping: a schema error (AX202)
         used = {a.provider for a in self.agents.values()}
         specs = []
         configured = {
@@ -401,9 +402,8 @@ class _Lowering:
             kind = getattr(settings, "kind", None) or name
             if kind not in (*BUILTIN_PROVIDERS, "openai_compatible"):
                 continue
-            raw_key = (
-                (raw.get(name) or {}).get("api_key") if isinstance(raw.get(name), dict) else None
-            )
+            entry = raw.get(name)
+            raw_key = entry.get("api_key") if isinstance(entry, dict) else None
             specs.append(
                 ProviderSpec(
                     name=name,

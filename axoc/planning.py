@@ -15,9 +15,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from axoc.kernel.table import SignalTable, TableError
+from axoc.kernel.table import SignalTable
 from axoc.pipeline import compile_file
 from axoc.plan import diff, render_dot, render_mermaid, render_text
+from axoc.readfile import PlanError, read_plan
 from axoc.report import render_text as render_diagnostics
 from axoc.wording import unknown
 
@@ -69,13 +70,9 @@ def plan_command(
 
 def _against(table: SignalTable, old_path: str) -> int:
     try:
-        with open(old_path, encoding="utf-8") as handle:
-            old = SignalTable.from_json(handle.read())
-    except OSError as exc:
-        print(f"axoc plan: cannot read {old_path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_ERRORS
-    except TableError as exc:
-        print(f"axoc plan: {old_path} is not a signal table: {exc}", file=sys.stderr)
+        old = read_plan(old_path)
+    except PlanError as exc:
+        print(f"axoc plan: {exc}", file=sys.stderr)
         return EXIT_ERRORS
     changes = diff(old, table)
     if not changes:

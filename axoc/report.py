@@ -16,10 +16,12 @@ from axoc.codes import CODES
 from axoc.diagnostics import Diagnostic, Summary, format_path
 from axoc.wording import plural
 
-_SECRET_VALUE = re.compile(
+_SECRET_VALUE = re.compile(  # linear: the value runs to the next `,` `}` `#`; blanks trail it
     r"(?i)((?:api[_-]?key|token|secret|password)[\"']?\s*:[ \t]*)"  # the key, then a value that
-    r"(?![\"']?\$\{)([^\s,}#][^,}#]*?)(?=\s*(?:[,}#]|$))"  # is not a ${VAR} reference
+    r"(?![\"']?\$\{)([^\s,}#][^,}#]*)"  # is not a ${VAR} reference
 )
+_BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks, as the positions count them
+WINDOW = 160  # characters of a long source line shown around a diagnostic's column
 
 Reporter = Callable[[Sequence[Diagnostic], int, Mapping[str, str]], str]
 
@@ -27,18 +29,20 @@ Reporter = Callable[[Sequence[Diagnostic], int, Mapping[str, str]], str]
 def render_text(diagnostics: Sequence[Diagnostic], files: int, sources: Mapping[str, str]) -> str:
     lines: list[str] = []
     cache: dict[str, list[str]] = {}
+    masked: dict[tuple[str, int], str] = {}
     for d in diagnostics:
         s = d.span
         lines.append(f"{s.file}:{s.line}:{s.column}: {d.severity}: {d.message} [{d.code}]")
         text = sources.get(s.file)
         if text is not None:
-            source_lines = cache.setdefault(s.file, text.splitlines())
+            source_lines = cache.setdefault(s.file, _BREAK.split(text))
             if 0 < s.line <= len(source_lines):
-                source = _mask(source_lines[s.line - 1]).expandtabs(1)
-                end = s.end_column if s.end_line == s.line else len(source) + 1
-                width = max(1, min(end, len(source) + 1) - s.column)
-                lines.append(f"  {source}")
-                lines.append("  " + " " * (s.column - 1) + "^" * width)
+                key = (s.file, s.line)
+                if key not in masked:  # once per line, however many diagnostics it has
+                    masked[key] = _mask(source_lines[s.line - 1]).expandtabs(1)
+                lines += _excerpt(
+                    masked[key], s.column, s.end_column if s.end_line == s.line else None
+                )
         if d.hint:
             lines.append(f"  hint: {d.hint}")
     summary = Summary.of(files, diagnostics)
@@ -49,10 +53,33 @@ def render_text(diagnostics: Sequence[Diagnostic], files: int, sources: Mapping[
     return "\n".join(lines) + "\n"
 
 
+def _excerpt(source: str, column: int, end: int | None) -> list[str]:
+    """The source line and a caret under columns [column, end) (to the line's end when the span
+    ends on a later line). A line longer than `WINDOW` is shown as a window around the column,
+    `…` marking what is cut, so output stays proportional to the diagnostics, not to them times
+    the line's length (a minified config has one long line)."""
+    stop = len(source) + 1 if end is None else min(end, len(source) + 1)
+    width = max(1, stop - column)
+    if len(source) <= WINDOW:
+        return [f"  {source}", "  " + " " * (column - 1) + "^" * width]
+    start = max(0, min(column - 1 - WINDOW // 3, len(source) - WINDOW))
+    shown = source[start : start + WINDOW]
+    before = "…" if start > 0 else ""
+    after = "…" if start + WINDOW < len(source) else ""
+    offset = column - 1 - start + len(before)
+    width = max(1, min(width, WINDOW - (column - 1 - start)))
+    return [f"  {before}{shown}{after}", "  " + " " * offset + "^" * width]
+
+
 def _mask(line: str) -> str:
     """Hide the value of every secret-looking key on a shown source line (block or flow style,
-    misspelt keys such as `apikey` included)."""
-    return _SECRET_VALUE.sub(lambda m: m.group(1) + "****", line)
+    misspelt keys such as `apikey` included). The blanks after a value stay as they were."""
+
+    def hide(match: re.Match[str]) -> str:
+        value = match.group(2)
+        return match.group(1) + "****" + value[len(value.rstrip()) :]
+
+    return _SECRET_VALUE.sub(hide, line)
 
 
 def as_dict(d: Diagnostic) -> dict[str, object]:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
 from axoc.interpolate import UNSET
-from axoc.kernel.table import SignalTable, TableError
+from axoc.kernel.table import SignalTable
+from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
 
 
@@ -171,17 +171,9 @@ def _for_target(table: SignalTable, target: Target) -> SignalTable:
 
 def _saved_plan(path: str) -> SignalTable:
     try:
-        return SignalTable.from_json(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RunRefused(f"cannot read {path}: {exc.strerror or exc}", "unreadable") from exc
-    except UnicodeDecodeError as exc:
-        raise RunRefused(
-            f"{path} is not a signal table: not UTF-8 text "
-            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-            "bad_plan",
-        ) from exc
-    except TableError as exc:
-        raise RunRefused(f"{path} is not a signal table: {exc}", "bad_plan") from exc
+        return read_plan(path)
+    except PlanError as exc:
+        raise RunRefused(str(exc), "unreadable" if exc.unreadable else "bad_plan") from exc
 
 
 def live_agents(table: SignalTable, target: Target) -> set[str]:

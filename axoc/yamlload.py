@@ -13,17 +13,19 @@ located diagnostic in bounded time, never a traceback or a crash of libyaml.
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
-from dataclasses import dataclass, replace
-from pathlib import Path as FsPath
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from axoc.diagnostics import Diagnostic, Path, Span, error, warning
+from axoc.readfile import MAX_CONFIG_BYTES, NotRegular, read_bounded
 
-MAX_BYTES = 20 * 1024 * 1024  # a 50,000-agent config is about 6 MB
+MAX_BYTES = MAX_CONFIG_BYTES
 MAX_DEPTH = 100  # nesting of collections in the document
 MAX_FLOW_DEPTH = 1000  # libyaml composes recursively in C; deeper flow nesting can crash it
 # Block nesting needs indentation: a collection nested N levels deep in block style starts at
@@ -32,7 +34,9 @@ MAX_FLOW_DEPTH = 1000  # libyaml composes recursively in C; deeper flow nesting 
 # exactly; a line indented this far gets the exact (event-level) depth check before composing.
 DEEP_COLUMN = 120
 MAX_INT_DIGITS = 100  # a longer integer is no count of anything: it stays text
+MAX_NODES = 2_000_000  # values in a document (a 50,000-agent config has about 750,000)
 MAX_ALIAS_NODES = 100_000  # nodes produced by alias expansion ("billion laughs")
+MAX_ALIAS_CHARS = 10 * 1024 * 1024  # text that aliases may add (one big string aliased 1,000×)
 
 _AUTO = "axoc:auto"  # the tag our resolver gives every node that has no explicit tag
 _STD = "tag:yaml.org,2002:"
@@ -64,6 +68,10 @@ class Document:
     text: str
     data: Any
     root: Node
+    positions: Positions = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.positions = Positions(self.file, self.text)
 
     def node(self, path: Path, *, key: bool = False) -> Node | None:
         """The node of the value (or, with `key`, of the mapping key) at `path`, if it exists."""
@@ -86,7 +94,7 @@ class Document:
         for end in range(len(path), -1, -1):
             found = self.node(path[:end], key=key and end == len(path))
             if found is not None:
-                return _span(self.file, found)
+                return self.positions.span(found)
         return Span.point(self.file, 1, 1)
 
     def scalar_text(self, path: Path) -> str | None:
@@ -130,9 +138,52 @@ def _find_key(node: MappingNode, key: str) -> tuple[Node, Node] | None:
     return found
 
 
-def _span(file: str, node: Node) -> Span:
-    start, end = node.start_mark, node.end_mark
-    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+class Positions:
+    """1-based lines and columns of the parser's marks in `text`, counting as line breaks only
+    what YAML 1.2 does (LF, CRLF, CR). libyaml also breaks lines at U+0085, U+2028 and U+2029,
+    which would shift every later position; a text with one of them is located from the marks'
+    character offsets instead. A mark at the end of the text (an error found there) is put on
+    the text's last character, never past the file."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self._by_offset = _ODD_BREAK.search(text) is not None
+        self._starts: list[int] | None = None
+
+    def point(self, mark: Any) -> tuple[int, int]:
+        if mark is None:
+            return 1, 1
+        index = mark.index
+        if index >= len(self.text):  # the end of the text: its last character
+            index = max(len(self.text) - 1, 0)
+        elif not self._by_offset and mark.line >= 0:
+            return mark.line + 1, mark.column + 1
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _BREAK.finditer(self.text))]
+        line = bisect.bisect_right(self._starts, index)
+        return line, index - self._starts[line - 1] + 1
+
+    def at(self, mark: Any) -> Span:
+        return Span.point(self.file, *self.point(mark))
+
+    def span(self, node: Node) -> Span:
+        start, end = self.point(node.start_mark), self.point(node.end_mark)
+        return Span(self.file, *start, *end)
+
+    def line_text(self, line: int) -> str:
+        """The text of 1-based `line`, without its break."""
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _BREAK.finditer(self.text))]
+        if not 1 <= line <= len(self._starts):
+            return ""
+        start = self._starts[line - 1]
+        end = self._starts[line] if line < len(self._starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+_ODD_BREAK = re.compile("[\x85\u2028\u2029]")  # line breaks in YAML 1.1 only
 
 
 def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
@@ -143,23 +194,37 @@ def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
 
 
 def read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Read a config as UTF-8 text; refuse huge, binary and mis-encoded files, with a location."""
+    """Read a config as UTF-8 text; refuse huge, binary and mis-encoded files, and anything
+    but a regular file (a FIFO, a device), with a location, in bounded time (`readfile`)."""
     where = Span.point(path, 1, 1)
-    fs = FsPath(path)
     try:
-        size = fs.stat().st_size
-        if size > MAX_BYTES:
-            limit = MAX_BYTES // 1024 // 1024
-            msg = f"file is {size:,} bytes; configs are limited to {limit} MB ({MAX_BYTES:,} bytes)"
-            return None, [error("AX112", msg, where)]
-        data = fs.read_bytes()
+        data = read_bounded(path, MAX_BYTES)
     except FileNotFoundError:
         return None, [error("AX100", "no such file", where)]
-    except IsADirectoryError:
-        return None, [error("AX100", "is a directory, expected a file", where)]
+    except NotRegular as exc:
+        if exc.kind == "a directory":
+            return None, [error("AX100", "is a directory, expected a file", where)]
+        return None, [error("AX100", str(exc), where)]
     except OSError as exc:
         return None, [error("AX100", f"cannot read: {exc.strerror or exc}", where)]
+    if len(data) > MAX_BYTES:
+        return None, [_too_large(_size(path), where)]
     return decode(path, data)
+
+
+def _size(path: str) -> int | None:
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    return size if size > MAX_BYTES else None
+
+
+def _too_large(size: int | None, where: Span) -> Diagnostic:
+    """`size` None: the file grew past the limit while it was read."""
+    limit = f"configs are limited to {MAX_BYTES // 1024 // 1024} MB ({MAX_BYTES:,} bytes)"
+    found = f"{size:,} bytes" if size is not None else f"more than {MAX_BYTES:,} bytes"
+    return error("AX112", f"file is {found}; {limit}", where)
 
 
 def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
@@ -210,29 +275,34 @@ def parse(
     """Parse with libyaml (`c`) or PyYAML's pure-Python loader (`python`): same results, same
     guarantees; the pure-Python one is the fallback where PyYAML was built without libyaml."""
     loader_class = LOADERS[loader_name]
-    deep = _flow_depth_guard(file, text) or _block_depth_guard(file, text, loader_class)
-    if deep is not None:
-        return None, [deep]
+    positions = Positions(file, text)
+    refused = (
+        _flow_depth_guard(positions)
+        or _block_depth_guard(positions, loader_class)
+        or _size_guard(positions, loader_class)
+    )
+    if refused is not None:
+        return None, [refused]
     try:
         loader = loader_class(text)
         try:
             root = loader.get_single_node()
         except RecursionError:  # the Python composer recurses: block and flow nesting combined
-            return None, [_too_deep(file, loader.get_mark())]
+            return None, [_too_deep(positions, loader.get_mark())]
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (1,000)
-            return None, [_too_deep(file, exc.problem_mark or exc.context_mark)]
-        return None, [_syntax_error(file, exc, text)]
+            return None, [_too_deep(positions, exc.problem_mark or exc.context_mark)]
+        return None, [_syntax_error(positions, exc)]
     except yaml.reader.ReaderError as exc:
-        return None, [_reader_error(file, text, exc)]
+        return None, [_reader_error(positions, exc)]
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports everything with a mark
         return None, [error("AX101", f"YAML error: {exc}", Span.point(file, 1, 1))]
     if root is None:
         msg = "empty config: expected a mapping with keys such as agents and workflows"
         return None, [error("AX109", msg, Span.point(file, 1, 1))]
-    builder = _Builder(file)
+    builder = _Builder(positions)
     try:
         data = builder.convert(root, 0)
     except _Abort as stop:
@@ -241,7 +311,7 @@ def parse(
     if not isinstance(data, dict):
         found = _kind_of(data)
         msg = f"top level is {found}; expected a mapping with keys such as agents and workflows"
-        return None, [*diagnostics, error("AX110", msg, _span(file, root))]
+        return None, [*diagnostics, error("AX110", msg, positions.span(root))]
     return Document(file, text, data, root), diagnostics
 
 
@@ -254,33 +324,32 @@ def _located(root: Node, found: list[tuple[Diagnostic, Node]]) -> list[Diagnosti
     return list(dict.fromkeys(located))
 
 
-def _flow_depth_guard(file: str, text: str) -> Diagnostic | None:
+def _flow_depth_guard(positions: Positions) -> Diagnostic | None:
     """Refuse flow collections nested deeper than libyaml can compose safely.
 
     Brackets inside quoted strings are counted too: the bound is far above any real config.
     """
+    text = positions.text
     if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
         return None
     depth = 0
     for match in re.finditer(r"[\[\]{}]", text):
         depth += 1 if match.group() in "[{" else -1
         if depth > MAX_FLOW_DEPTH:
-            offset = match.start()
-            line = text.count("\n", 0, offset) + 1
-            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
             msg = f"collections nested deeper than {MAX_FLOW_DEPTH} levels"
-            return error("AX108", msg, Span.point(file, line, column))
+            return error("AX108", msg, positions.at(_Offset(match.start())))
     return None
 
 
 def _block_depth_guard(
-    file: str, text: str, loader_class: type[yaml.SafeLoader]
+    positions: Positions, loader_class: type[yaml.SafeLoader]
 ) -> Diagnostic | None:
     """Refuse block nesting deeper than `MAX_DEPTH` before any composer sees it, whatever limits
     libyaml has. Only a file with a line indented `DEEP_COLUMN` columns or more (counting the
     `- `, `? ` and `: ` indicators of compact nesting) can nest deep enough to matter; for such a
     file, the parser's events are counted (the parser keeps its state in a list, not on the call
     stack), stopping at the first collection too deep."""
+    text = positions.text
     if _DEEP_LINE.search(text) is None:
         return None
     loader = loader_class(text)
@@ -290,7 +359,7 @@ def _block_depth_guard(
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH + 1:  # the root is level 0 in `_Builder.convert`
-                    return _too_deep(file, event.start_mark)
+                    return _too_deep(positions, event.start_mark)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:  # reported by the composing pass, with its context
@@ -303,9 +372,34 @@ def _block_depth_guard(
 _DEEP_LINE = re.compile(rf"^[ \t?:-]{{{DEEP_COLUMN}}}", re.MULTILINE)
 
 
-def _too_deep(file: str, mark: Any) -> Diagnostic:
-    span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
-    return error("AX108", f"nested deeper than {MAX_DEPTH} levels", span)
+def _size_guard(positions: Positions, loader_class: type[yaml.SafeLoader]) -> Diagnostic | None:
+    """Refuse a document of more than `MAX_NODES` values before composing it (a 19 MB flow
+    list is millions of nodes, gigabytes once composed). Every value but the first follows a
+    separator (`,` `:` `-` `[` `{` or a line break) and a separator starts at most a key and its
+    value, which bounds the count from the text; only past that bound are the parser's events
+    counted, stopping at the limit."""
+    text = positions.text
+    separators = sum(text.count(c) for c in (",", ":", "-", "[", "{", "\n"))
+    if 2 * separators + 2 <= MAX_NODES:
+        return None
+    loader = loader_class(text)
+    nodes = 0
+    try:
+        while (event := loader.get_event()) is not None:  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    msg = f"more than {MAX_NODES:,} values; configs are limited to that many"
+                    return error("AX112", msg, positions.at(event.start_mark))
+    except yaml.YAMLError:  # reported by the composing pass, with its context
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
+def _too_deep(positions: Positions, mark: Any) -> Diagnostic:
+    return error("AX108", f"nested deeper than {MAX_DEPTH} levels", positions.at(mark))
 
 
 _UNCLOSED = {
@@ -316,51 +410,53 @@ _UNCLOSED = {
 }
 
 
-def _syntax_error(file: str, exc: yaml.MarkedYAMLError, text: str = "") -> Diagnostic:
+def _syntax_error(positions: Positions, exc: yaml.MarkedYAMLError) -> Diagnostic:
     if "expected a single document" in (exc.context or ""):
-        mark = exc.problem_mark
-        span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
-        return error("AX111", "more than one YAML document; a config is a single document", span)
+        msg = "more than one YAML document; a config is a single document"
+        return error("AX111", msg, positions.at(exc.problem_mark))
     problem = exc.problem or "invalid YAML"
     unclosed = _UNCLOSED.get(exc.context or "")
     if unclosed and exc.context_mark is not None:
-        start = exc.context_mark
-        span = Span.point(file, start.line + 1, start.column + 1)
-        return error("AX101", f"YAML syntax error: {unclosed} ({problem})", span)
-    mark = exc.problem_mark or exc.context_mark
-    span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
+        msg = f"YAML syntax error: {unclosed} ({problem})"
+        return error("AX101", msg, positions.at(exc.context_mark))
+    span = positions.at(exc.problem_mark or exc.context_mark)
     context = f" ({exc.context})" if exc.context else ""
-    tab = _tab_column(text, exc.problem_mark, problem)
+    tab = _tab_column(positions, exc.problem_mark, problem)
     if tab is None:
         return error("AX101", f"YAML syntax error: {problem}{context}", span)
     hint = "YAML indentation uses spaces, never tabs: replace the tabs with spaces"
     if tab >= 0:  # point at the tab itself, which libyaml's message does not name
-        span = Span.point(file, span.line, tab + 1)
+        span = Span.point(positions.file, span.line, tab + 1)
         hint = "YAML indentation uses spaces, never tabs: replace this tab with spaces"
     return error("AX101", f"YAML syntax error: {problem}{context}", span, hint=hint)
 
 
-def _tab_column(text: str, mark: yaml.Mark | None, problem: str) -> int | None:
+def _tab_column(positions: Positions, mark: yaml.Mark | None, problem: str) -> int | None:
     """When a tab made the parser give up: its 0-based column on the mark's line (-1 if not on
     it); None when no tab is involved."""
     if mark is None:
         return None
-    lines = text.split("\n", mark.line + 1)
-    line = lines[mark.line] if mark.line < len(lines) else ""
-    if line[mark.column : mark.column + 1] == "\t":
-        return mark.column
+    line_number, column = positions.point(mark)
+    line = positions.line_text(line_number)
+    if line[column - 1 : column] == "\t":
+        return column - 1
     if "tab" not in problem and "'\\t'" not in problem:
         return None
     return line.find("\t")
 
 
-def _reader_error(file: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
-    offset = min(exc.position, len(text))
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+def _reader_error(positions: Positions, exc: yaml.reader.ReaderError) -> Diagnostic:
     char = exc.character if isinstance(exc.character, str) else chr(exc.character)
     msg = f"YAML forbids the control character U+{ord(char):04X} here"
-    return error("AX101", msg, Span.point(file, line, column))
+    return error("AX101", msg, positions.at(_Offset(exc.position)))
+
+
+class _Offset:
+    """A mark known by its character offset only."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.line = self.column = -1  # unknown: Positions locates it by its offset
 
 
 def _kind_of(value: Any) -> str:
@@ -382,14 +478,18 @@ class _Builder:
     """Turns a node graph into data; aborts on hostile structure. Paths are not tracked here
     (that would cost more than parsing): diagnostics carry nodes, paths are found afterwards."""
 
-    def __init__(self, file: str) -> None:
-        self.file = file
+    def __init__(self, positions: Positions) -> None:
+        self.file = positions.file
+        self.positions = positions
         self.found: list[tuple[Diagnostic, Node]] = []
         self._done: set[int] = set()  # collections converted once; meeting one again is an alias
         self._active: set[int] = set()  # collections being converted: meeting one is recursion
         self._aliasing = 0
         self._alias_nodes = 0
         self._alias_root: Node | None = None  # the outermost anchor being expanded
+        # Scalars can only add up to the text's length, unless aliases repeat them: their text
+        # beyond that is what aliases added.
+        self._chars_left = len(positions.text) + MAX_ALIAS_CHARS
 
     def report(self, diagnostic: Diagnostic, node: Node) -> None:
         self.found.append((diagnostic, node))
@@ -400,16 +500,20 @@ class _Builder:
             if self._alias_nodes > MAX_ALIAS_NODES:
                 msg = f"aliases of this anchor expand to more than {MAX_ALIAS_NODES:,} nodes"
                 root = self._alias_root or node
-                raise _Abort(error("AX107", msg, _span(self.file, root)))
+                raise _Abort(error("AX107", msg, self.positions.span(root)))
         if isinstance(node, ScalarNode):
+            self._chars_left -= len(node.value)
+            if self._chars_left < 0:
+                msg = f"aliases expand to more than {MAX_ALIAS_CHARS:,} characters of text"
+                raise _Abort(error("AX107", msg, self.positions.span(node)))
             return self.scalar(node)
         if depth > MAX_DEPTH:
             msg = f"nested deeper than {MAX_DEPTH} levels"
-            raise _Abort(error("AX108", msg, _span(self.file, node)))
+            raise _Abort(error("AX108", msg, self.positions.span(node)))
         ident = id(node)
         if ident in self._active:
             msg = "recursive alias: a node contains itself"
-            raise _Abort(error("AX107", msg, _span(self.file, node)))
+            raise _Abort(error("AX107", msg, self.positions.span(node)))
         again = ident in self._done
         if again and not self._aliasing:
             self._alias_root = node
@@ -431,7 +535,9 @@ class _Builder:
         if node.tag not in (_AUTO, _STD + kind, "!"):
             raise _Abort(
                 error(
-                    "AX114", f"unsupported YAML tag {_short_tag(node.tag)}", _span(self.file, node)
+                    "AX114",
+                    f"unsupported YAML tag {_short_tag(node.tag)}",
+                    self.positions.span(node),
                 )
             )
 
@@ -446,7 +552,7 @@ class _Builder:
             if key in first:
                 line = first[key].start_mark.line + 1
                 msg = f"duplicate key '{key}' (first defined on line {line})"
-                self.report(error("AX102", msg, _span(self.file, key_node)), key_node)
+                self.report(error("AX102", msg, self.positions.span(key_node)), key_node)
                 continue
             first[key] = key_node
             out[key] = self.convert(value_node, depth + 1)
@@ -458,13 +564,15 @@ class _Builder:
         for source in sources:
             if not isinstance(source, MappingNode):
                 msg = "'<<' merges mappings only"
-                raise _Abort(error("AX204", msg, _span(self.file, source)))
+                raise _Abort(error("AX204", msg, self.positions.span(source)))
             for key, item in self.convert(source, depth + 1).items():
                 out.setdefault(key, item)
 
     def key(self, node: Node) -> str:
         if not isinstance(node, ScalarNode):
-            raise _Abort(error("AX204", "mapping keys must be plain text", _span(self.file, node)))
+            raise _Abort(
+                error("AX204", "mapping keys must be plain text", self.positions.span(node))
+            )
         if not node.style and node.value in _YAML11_BOOLS:
             self.warn_yaml11_bool(node)
         return str(node.value)
@@ -482,9 +590,9 @@ class _Builder:
             if _fits(value, wanted):
                 return float(value) if wanted == "float" else value
             msg = f"'{text}' is not a valid !!{wanted}"
-            raise _Abort(error("AX204", msg, _span(self.file, node)))
+            raise _Abort(error("AX204", msg, self.positions.span(node)))
         raise _Abort(
-            error("AX114", f"unsupported YAML tag {_short_tag(tag)}", _span(self.file, node))
+            error("AX114", f"unsupported YAML tag {_short_tag(tag)}", self.positions.span(node))
         )
 
     def plain(self, node: ScalarNode, text: str) -> Any:
@@ -507,7 +615,7 @@ class _Builder:
                 hint = (
                     "write the number plainly (1000, 1.5e3), or quote it to make the text explicit"
                 )
-                self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
+                self.report(warning("AX104", msg, self.positions.span(node), (), hint), node)
             return value
         if isinstance(value, bool) or value is None:
             return value
@@ -517,14 +625,14 @@ class _Builder:
         if lossy or _yaml11_kind(text) == "str":
             msg = f"'{text}' is read as the number {value}, not the text '{text}'"
             hint = f'quote it ("{text}") if you mean the text'
-            self.report(warning("AX104", msg, _span(self.file, node), (), hint), node)
+            self.report(warning("AX104", msg, self.positions.span(node), (), hint), node)
         return value
 
     def warn_yaml11_bool(self, node: ScalarNode) -> None:
         word = node.value
         msg = f"'{word}' is read as the string '{word}'; only true and false are booleans"
         hint = f'write true or false for a boolean, or quote it ("{word}") to keep the text'
-        self.report(warning("AX103", msg, _span(self.file, node), (), hint), node)
+        self.report(warning("AX103", msg, self.positions.span(node), (), hint), node)
 
 
 def _paths_of(root: Node, wanted: set[int]) -> dict[int, Path]:

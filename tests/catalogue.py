@@ -77,15 +77,17 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX107": (
         "Anchors and aliases can describe structures that are exponentially large (the "
-        '"billion laughs" attack: a list of ten aliases to a list of ten aliases, and so on) '
-        "or infinite (an alias inside the node it refers to). axoc stops expanding after "
-        "100,000 nodes produced by aliases, or at the first recursive alias, so hostile input "
-        "is refused in bounded time and memory."
+        '"billion laughs" attack: a list of ten aliases to a list of ten aliases, and so on), '
+        "repeat a big string many times (a 1 MB string aliased 1,000 times is 1 GB of text), "
+        "or be infinite (an alias inside the node it refers to). axoc stops expanding after "
+        "100,000 nodes produced by aliases or 10 MB (10,485,760 characters) of text added by "
+        "them, or at the first recursive alias, so hostile input is refused in bounded time "
+        "and memory."
     ),
     "AX108": (
         "Collections are nested more than 100 levels deep (or flow brackets more than 1,000 "
-        "deep). No real config comes close; the limit keeps a hostile file from exhausting the "
-        "parser's recursion."
+        "deep). No real config comes close; the limit keeps a hostile file from exhausting the parser's recursion, "
+        "whichever YAML parser PyYAML uses (libyaml's own limits changed between releases)."
     ),
     "AX109": (
         "The file has no YAML content: it is empty, or holds only whitespace and comments. "
@@ -103,7 +105,9 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX112": (
         "The file is larger than 20 MB and is refused before it is read (a config with 50,000 "
-        "agents is about 6 MB). Like an unreadable path, this makes `check` exit with 2."
+        "agents is about 6 MB), or holds more than 2,000,000 values (a 50,000-agent config "
+        "has about 750,000), refused before they are built. Like an unreadable path, this "
+        "makes `check` exit with 2."
     ),
     "AX113": (
         "A directory given to `check` (or the current directory, when no path is given) "
@@ -202,7 +206,9 @@ EXPLANATIONS: dict[str, str] = {
     "AX304": (
         "A `${` that does not start a well-formed reference: the name is missing, does not "
         "start with a letter or `_`, or the closing `}` is missing. Interpolation applies to "
-        "string values only (never to keys or comments); write `$$` for a literal `$`."
+        "string values only (never to keys or comments); write `$$` for a literal `$`. Also "
+        "reported, once, when substitution would add more than 10 MB (10,485,760 characters) "
+        "to the config (a big variable written many times): the rest is left as written."
     ),
     "AX305": (
         "A provider's `api_key` holds a literal key instead of a `${VAR}` reference, so the "
@@ -261,7 +267,10 @@ EXPLANATIONS: dict[str, str] = {
         "out into more than 16 alternative units. Each conjunction, `any(...)` or `k of (...)` "
         "of plain atoms is one unit and each alternative of an `or` is another, so an `and` "
         "of `any(...)` groups multiplies: `any(a, b, c) and any(d, e, f) and any(g, h)` is "
-        "3 × 3 × 2 = 18 units, and the whole expression is underlined."
+        "3 × 3 × 2 = 18 units, and the whole expression is underlined. The work is bounded "
+        "before it is done: how many alternatives a step would make is counted before they "
+        "are built (a step past 64 is refused), parentheses nest at most 32 deep, and a k of "
+        "more than 4 digits is refused without being read as a number."
     ),
     "AX503": (
         "A dependency or activation unit whose threshold θ is larger than the sum of the "
