@@ -39,15 +39,13 @@ class Compilation:
     def ok(self) -> bool:
         return self.config is not None and not has_errors(self.diagnostics)
 
-    def errors(self, workflow: str | None = None) -> list[Diagnostic]:
-        """The errors that stop `workflow` (None: the whole config) from being planned or run:
-        those of the whole config, and those of that workflow."""
-        return [
-            d
-            for d in self.diagnostics
-            if d.severity is Severity.ERROR
-            and (d.workflow is None or workflow is None or d.workflow == workflow)
-        ]
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    def errors_for(self, workflow: str | None) -> list[Diagnostic]:
+        """The errors that stop a run or plan of `workflow`: those of the whole config, and
+        those of that workflow (None: a run of no workflow, such as a skill fire)."""
+        return [d for d in self.errors() if d.workflow in (None, workflow)]
 
     def broken_workflows(self) -> list[str]:
         """Workflows with errors of their own, in the order found."""
@@ -59,9 +57,7 @@ class Compilation:
         own) from: None while an error stops it. A workflow with errors is left out of the
         table, with what only it uses (its units, its schedules)."""
         broken = set(self.broken_workflows())
-        if self.lowered is None or workflow in broken:
-            return None
-        if any(d.workflow is None for d in self.errors()):
+        if self.lowered is None or self.errors_for(workflow):
             return None
         table = self.lowered.table
         return without_workflows(table, broken) if broken else table
@@ -141,7 +137,7 @@ def analyse_lattice(unit: Compilation) -> list[Diagnostic]:
     are left out (an erroneous workflow would mislead the analysis; the others stand)."""
     if unit.document is None or unit.lowered is None:
         return []
-    if any(d.workflow is None for d in unit.errors()):
+    if unit.errors_for(None):
         return []
     from axoc import analysis
 

@@ -103,7 +103,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
     # a skill fire, or one agent alone, runs no workflow of the config: no workflow's errors
     # concern it
     own = target.workflow if target.agent is None else None
-    blocking = [d for d in unit.errors() if d.workflow in (None, own)]
+    blocking = unit.errors_for(own)
     healthy = unit.table(own)
     table = _for_target(healthy, target) if healthy is not None else None
     unset = []
