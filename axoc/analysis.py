@@ -29,6 +29,7 @@ from axoc.cycles import cycles
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import RUNTIME_EVENTS, Route, SignalTable, Unit
 from axoc.lower import Lowered, parse_pattern
+from axoc.wording import listing
 from axoc.yamlload import Document
 
 _ALWAYS = ("SkillFired", "ScheduleTick")  # manual fires and schedules: outside any run's control
@@ -259,10 +260,7 @@ def _also(agents: list[str]) -> str:
     if not agents:
         return ""
     which = "waits" if len(agents) == 1 else "wait"
-    shown = _listing(agents)
-    if len(agents) > 5:
-        shown = ", ".join(f"'{a}'" for a in agents[:5]) + f" and {len(agents) - 5} more"
-    return f"; so {shown}, which {which} for it, cannot run there either"
+    return f"; so {listing(agents, most=5)}, which {which} for it, cannot run there either"
 
 
 def _outside_only(table: SignalTable, members: tuple[str, ...]) -> set[str]:
@@ -284,11 +282,6 @@ def _workers(table: SignalTable, entry: tuple[str, ...], members: tuple[str, ...
     if not any(specs[e].role == "coordinator" for e in entry):
         return set()
     return {m for m in members if specs[m].role == "worker"}
-
-
-def _listing(names: list[str]) -> str:
-    quoted = [f"'{n}'" for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def _never(

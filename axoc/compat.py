@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from axoc.checks import coordinators
 from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
 from axoc.diagnostics import Diagnostic, Path, warning
+from axoc.wording import listing
 from axoc.yamlload import Document
 
 NOT_SUPPORTED = "AX205"
@@ -112,47 +113,43 @@ def _coordinators(doc: Document, config: Config) -> list[Diagnostic]:
             continue
         msg = (
             f"coordinator '{lead}' does not delegate in axoc run yet: it runs alone, and "
-            f"{_names(workers)} never run"
+            f"{listing(workers)} never run{'s' if len(workers) == 1 else ''}"
         )
         out.append(_warn(doc, NOT_EXECUTED, ("workflows", i, "entry_point"), msg))
     return out
 
 
-def run_note(diagnostics: Iterable[Diagnostic]) -> str | None:
+def run_note(doc: Document, diagnostics: Iterable[Diagnostic]) -> str | None:
     """One line naming what the config declares and the run will not do, grouped by feature:
-    `not executed by axoc run: tools (coder, tester); schedules; ...`."""
+    `not executed by axoc run yet: agents' tools (coder, tester); schedules; ...`."""
     groups: dict[str, list[str]] = {}
     for d in diagnostics:
-        if d.code not in (NOT_SUPPORTED, NOT_EXECUTED):
-            continue
-        feature, subject = _feature(d)
-        groups.setdefault(feature, [])
-        if subject is not None and subject not in groups[feature]:
-            groups[feature].append(subject)
+        if d.code in (NOT_SUPPORTED, NOT_EXECUTED):
+            feature, subject = _feature(doc, d)
+            subjects = groups.setdefault(feature, [])
+            if subject is not None and subject not in subjects:
+                subjects.append(subject)
     if not groups:
         return None
     parts = [f"{f} ({', '.join(s)})" if s else f for f, s in groups.items()]
     return "not executed by axoc run yet: " + "; ".join(parts) + " (axoc check names each)"
 
 
-def _feature(d: Diagnostic) -> tuple[str, str | None]:
-    """What a compat warning is about, and whose: from its path, the one place it is kept."""
+def _feature(doc: Document, d: Diagnostic) -> tuple[str, str | None]:
+    """What a compat warning is about, and whose (an id, read where its path points)."""
     path = d.path
     if d.code == NOT_SUPPORTED:
         return "Axocoatl keys", str(path[-1])
-    if path[:1] == ("agents",):
-        return f"agents' {path[-1]}", d.message.split("'")[1]
-    if path[:1] == ("proactive",):
-        return "proactive schedule triggers", d.message.split("'")[1]
-    if path[:1] == ("workflows",):
-        return "coordinator delegation", d.message.split("'")[1]
-    return str(path[0]), None
+    section = str(path[0])
+    if len(path) == 1:
+        return section, None
+    item = doc.data[section][path[1]]
+    if section == "agents":
+        return f"agents' {path[-1]}", str(item.get("id"))
+    if section == "proactive":
+        return "proactive schedule triggers", str(item.get("id"))
+    return "coordinator delegation", str(item.get("entry_point"))
 
 
 def _warn(doc: Document, code: str, path: Path, msg: str, *, key: bool = False) -> Diagnostic:
     return warning(code, msg, doc.span(path, key=key), path)
-
-
-def _names(names: list[str]) -> str:
-    quoted = [f"'{n}'" for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]

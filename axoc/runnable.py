@@ -121,7 +121,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         ]
         if settings is not None and getattr(settings, "api_key", None)
     }
-    return Runnable(table, target, keys, run_note(unit.diagnostics))
+    return Runnable(table, target, keys, run_note(unit.document, unit.diagnostics))
 
 
 def resolve(table: SignalTable, wanted: Target) -> Target:

@@ -1,7 +1,8 @@
 """How messages word counts and unknown names, in one place.
 
-In: a count and a noun, or a name and the names it could have been. Out: text — "1 agent",
-"2 agents"; "no workflow 'reserch' (did you mean 'research'? workflows: research, review)".
+In: a count and a noun, a list of names, or a name and the names it could have been. Out: text —
+"1 agent", "2 agents"; "'a', 'b' and 'c'"; "no workflow 'reserch' (did you mean 'research'?
+workflows: research, review)".
 Standard library only: commands that never load the compiler (running a saved plan) use it too.
 """
 
@@ -28,3 +29,11 @@ def unknown(kind: str, name: str, names: Iterable[str]) -> str:
     guess = closest(name, valid)
     did_you_mean = f"did you mean '{guess}'? " if guess else ""
     return f"no {kind} '{name}' ({did_you_mean}{kind}s: {', '.join(valid) or 'none'})"
+
+
+def listing(names: Iterable[str], most: int | None = None) -> str:
+    """`'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`; past `most` names, `'a', 'b' and 3 more`."""
+    quoted = [f"'{n}'" for n in names]
+    if most is not None and len(quoted) > most:
+        return ", ".join(quoted[:most]) + f" and {len(quoted) - most} more"
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]

@@ -25,3 +25,12 @@ def test_unknown_suggests_the_closest_name() -> None:
     assert unknown("skill", "zzz", ["write-code"]) == "no skill 'zzz' (skills: write-code)"
     assert unknown("workflow", "x", []) == "no workflow 'x' (workflows: none)"
     assert closest("Research", ["research"]) == "research"
+
+
+def test_listing() -> None:
+    from axoc.wording import listing
+
+    assert listing(["a"]) == "'a'"
+    assert listing(["a", "b"]) == "'a' and 'b'"
+    assert listing(["a", "b", "c"]) == "'a', 'b' and 'c'"
+    assert listing([f"x{i}" for i in range(8)], most=5) == "'x0', 'x1', 'x2', 'x3', 'x4' and 3 more"
