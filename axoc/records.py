@@ -104,6 +104,12 @@ def _indented(text: str, indent: str) -> str:
 def _chosen(
     root: Path, run_id: str | None, command: str, *, outputs: bool = False
 ) -> runs.Summary | None:
+    if run_id is not None:
+        try:
+            runs.run_folder(root, run_id)
+        except runs.RunsError as exc:
+            print(f"axoc {command}: {exc}", file=sys.stderr)
+            return None
     folders = runs_in(root)
     chosen = next((f for f in folders if f.name == run_id), None) if run_id else None
     if run_id is None and folders:

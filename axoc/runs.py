@@ -21,7 +21,7 @@ from typing import Any
 from axoc.kernel.files import ensure_dir
 from axoc.kernel.journal import Contents, JournalError, Writer, read
 from axoc.kernel.table import SignalTable, TableError
-from axoc.statedir import new_run_id, runs, write_text
+from axoc.statedir import RUN_ID_EXAMPLE, is_run_id, new_run_id, runs, write_text
 
 
 class RunsError(Exception):
@@ -71,6 +71,20 @@ class Lock:
         os.close(self._fd)
 
 
+def run_folder(root: Path, run_id: str) -> Path:
+    """The folder of run `run_id` in the state directory `root` (it may not exist). An id is
+    an id, never a path: anything but a run id (`../other/runs/ID`, an absolute path, a
+    separator) is refused before any file is looked at."""
+    if not is_run_id(run_id):
+        shown = repr(run_id[:80]) + ("…" if len(run_id) > 80 else "")
+        raise RunsError(
+            f"{shown} is not a run id: run ids look like {RUN_ID_EXAMPLE} (axoc runs list "
+            "shows them), and name a run of the state directory (--state-dir picks another)",
+            "bad_run_id",
+        )
+    return root / "runs" / run_id
+
+
 def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str, Writer, Lock]:
     """A new run: its folder, plan and journal, locked. Fails before any work if the state
     directory cannot be written (read-only, disk full)."""
@@ -91,7 +105,7 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
 
 def reopen(root: Path, run_id: str) -> tuple[Path, Contents, Lock]:
     """An interrupted run to resume: its folder and journal contents (warnings included), locked."""
-    folder = root / "runs" / run_id
+    folder = run_folder(root, run_id)
     if not (folder / "journal.jsonl").is_file():
         raise RunsError(f"no run '{run_id}' in {root / 'runs'}", "unknown_run")
     lock = Lock(folder)

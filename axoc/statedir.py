@@ -8,6 +8,7 @@ reader sees the old file or the new one, never a torn one.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -24,11 +25,22 @@ def state_dir(explicit: str | None) -> Path:
     return Path(".axoc")
 
 
+# What `new_run_id` makes, and all a run id may be: ASCII digits, `T`, `.`, `-` and lower-case
+# hex, so an id is a single path component that cannot leave `runs/` (no separator, no `..`).
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}\.[0-9]{6}-[0-9a-f]{6}")
+RUN_ID_EXAMPLE = "20261124T081502.093311-3f2a9c"
+
+
 def new_run_id() -> str:
     """`<UTC start to the microsecond>-<random>`: ids sort by start time, even within a second."""
     now = time.time_ns() // 1000
     seconds = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 1_000_000))
     return f"{seconds}.{now % 1_000_000:06d}-{secrets.token_hex(3)}"
+
+
+def is_run_id(text: str) -> bool:
+    """Whether `text` is a run id (the whole of it): never a path."""
+    return RUN_ID.fullmatch(text) is not None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -49,9 +61,12 @@ def write_text(path: Path, text: str) -> None:
 
 
 def runs(root: Path) -> list[Path]:
-    """Run directories, oldest first (run ids sort by start time); hidden ones (a run being
-    deleted by `axoc runs prune`) left out."""
+    """Run directories, oldest first (run ids sort by start time): the directories of `runs/`
+    named by a run id. Anything else there — a run being deleted by `axoc runs prune`
+    (`.pruning-<id>`), a symbolic link, a stray folder — is no run."""
     folder = root / "runs"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.iterdir() if is_run_id(p.name) and p.is_dir() and not p.is_symlink()
+    )

@@ -333,8 +333,9 @@ def test_resume_refusals(tmp_path: Path) -> None:
     (folder,) = tmp_path.glob("runs/*")
     ended = axoc("run", HELLO, "--dry-run", "--resume", folder.name, "--state-dir", state)
     assert ended.code == 2 and f"run {folder.name} already ended: completed" in ended.err
-    unknown = axoc("run", HELLO, "--dry-run", "--resume", "nope", "--state-dir", state)
-    assert unknown.code == 2 and "no run 'nope'" in unknown.err
+    nobody = "20000101T000000.000000-000000"  # a run id, of no run
+    unknown = axoc("run", HELLO, "--dry-run", "--resume", nobody, "--state-dir", state)
+    assert unknown.code == 2 and f"no run '{nobody}'" in unknown.err
 
 
 def test_resume_refuses_a_changed_config_unless_allowed(tmp_path: Path) -> None:

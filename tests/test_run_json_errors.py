@@ -61,6 +61,7 @@ def broken_journal(tmp_path: Path) -> list[str]:
     return argv
 
 
+UNKNOWN = "20000101T000000.000000-000000"  # a run id no run has
 HELD: list[Lock] = []  # runs held live by the test
 CASES: dict[str, tuple[str, Callable[[Path], list[str]], str]] = {
     "unknown workflow": (
@@ -99,7 +100,12 @@ CASES: dict[str, tuple[str, Callable[[Path], list[str]], str]] = {
         "is not a signal table: ",
     ),
     "unknown run": (
-        "unknown_run", lambda p: [HELLO, "--resume", "nope", "--state-dir", str(p)], "no run 'nope'",
+        "unknown_run", lambda p: [HELLO, "--resume", UNKNOWN, "--state-dir", str(p)],
+        f"no run '{UNKNOWN}'",
+    ),
+    "not a run id": (
+        "bad_run_id", lambda p: [HELLO, "--resume", "../x", "--state-dir", str(p)],
+        "'../x' is not a run id",
     ),
     "ended run": ("run_ended", ended_run, "already ended: completed"),
     "bad provider settings": (
