@@ -81,9 +81,13 @@ def _prune(folder: Path, include_unfinished: bool, dry_run: bool) -> str:
     """Delete one old run, if it may be: "deleted", "live", "unfinished" or "failed"."""
     try:
         lock = runs.Lock(folder)
-    except (runs.RunsError, OSError):
+    except runs.RunsError:
         print(f"kept {folder.name}: live in another process")
         return "live"
+    except OSError as exc:  # a read-only state directory, another user's
+        print(f"axoc runs prune: cannot delete {folder.name}: {exc.strerror or exc}",
+              file=sys.stderr)  # fmt: skip
+        return "failed"
     try:
         status = _ended(folder)
         if status is None and not include_unfinished:

@@ -204,11 +204,30 @@ def all_runs(root: Path) -> list[Summary]:
 def _status(folder: Path, records: list[dict[str, Any]]) -> str:
     if records and records[-1].get("k") == "stopped":
         return str(records[-1]["reason"])
+    held = live(folder)
+    return "unknown" if held is None else "live" if held else "interrupted"
+
+
+def live(folder: Path) -> bool | None:
+    """Whether a process runs the run in `folder` (holds its lock), asked without writing
+    anything, so that a read-only state directory, or another user's, can be inspected: the
+    lock file is opened read-only, a shared lock tried — it is refused while the run's
+    exclusive one is held — and let go at once. None when the lock file cannot be read."""
     try:
-        Lock(folder).release()
-    except RunsError:
-        return "live"
-    return "interrupted"
+        fd = os.open(folder / "lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return False  # never locked: a run's lock is created before its journal
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # releases the shared lock, if it was taken
+    return False
 
 
 def _writable_folder(path: Path) -> None:
