@@ -3,8 +3,9 @@
 A directory yields `axoc.yaml`, `axocoatl.yaml` and `*.axoc.yaml` files below it, and the same
 names ending in `.yml` (what the pre-commit hook and the editor mappings match too), skipping
 hidden directories, `node_modules` and virtualenvs, sorted. `-` (standard input) is passed
-through. A path that does not exist, or a directory without configs, is a diagnostic (AX100 /
-AX113) and makes `check` exit 2.
+through. A path that does not exist, a directory (given, or met on the way down) that cannot be
+listed, or a directory without configs, is a diagnostic (AX100 / AX113) located at that path,
+and makes `check` exit 2: nothing is skipped in silence.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
         if raw == STDIN:
             files.append(raw)
         elif path.is_dir():
-            found = sorted(_walk(path))
-            if not found:
+            unreadable: list[Diagnostic] = []
+            found = sorted(_walk(path, unreadable))
+            problems += unreadable
+            if not found and not unreadable:
                 msg = (
                     "no config files (axoc.yaml, *.axoc.yaml, axocoatl.yaml; .yml too) "
                     "in this directory"
@@ -48,8 +51,17 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     return list(dict.fromkeys(files)), problems
 
 
-def _walk(root: Path) -> Iterable[str]:
-    for folder, dirs, names in os.walk(root):
+def _walk(root: Path, unreadable: list[Diagnostic]) -> Iterable[str]:
+    """Config files below `root`; an AX100 in `unreadable` for each directory that cannot be
+    listed (os.walk would skip it without a word)."""
+
+    def cannot_list(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else str(root)
+        why = exc.strerror or str(exc)
+        msg = f"cannot read this directory ({why}); the configs in it, if any, were not checked"
+        unreadable.append(error("AX100", msg, Span.point(where, 1, 1)))
+
+    for folder, dirs, names in os.walk(root, onerror=cannot_list):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP]
         for name in names:
             if is_config_name(name):

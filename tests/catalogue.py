@@ -36,8 +36,9 @@ class CatalogueError(Exception):
 EXPLANATIONS: dict[str, str] = {
     "AX100": (
         "A path given on the command line does not exist or cannot be read (for example, no "
-        "permission). This is a usage problem rather than a problem in a config, so `check` "
-        "exits with 2."
+        "permission); or a directory met while searching one for configs cannot be listed (its "
+        "configs would go unchecked), reported at that directory, line 1, column 1. This is a "
+        "usage problem rather than a problem in a config, so `check` exits with 2."
     ),
     "AX101": (
         "The file is not well-formed YAML: an unclosed bracket or quote, a tab used for "
