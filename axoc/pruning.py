@@ -10,8 +10,8 @@ Guaranteed: a live run (its lock held by the process running it) is never delete
 unfinished one (interrupted, so resumable, or whose journal cannot be read) only with
 `--include-unfinished`. A run is deleted holding its lock, its folder first renamed out of the
 listing (`runs/.pruning-<id>`) and then removed, so no listing shows half a run; what a prune
-killed halfway leaves is removed by the next one. Agents' checkpoints are left alone (each agent
-keeps its last 3 anyway).
+killed halfway leaves is removed by the next one, and a run's checkpoints (in its folder) go
+with it.
 """
 
 from __future__ import annotations

@@ -320,7 +320,7 @@ def _start(
         "config": str(Path(path).resolve()), "jitter_seed": seed,
     }  # fmt: skip
     run_id, writer, lock = runs.create(root, table, header)
-    store = CheckpointStore(root / "agents")
+    store = CheckpointStore(runs.run_folder(root, run_id) / "checkpoints")
     return Started(run_id, target.workflow, target.skill, text, writer, lock, store, seed)
 
 
@@ -413,14 +413,17 @@ def _resume(
     except BaseException:
         lock.release()
         raise
-    store = CheckpointStore(root / "agents")
+    store = CheckpointStore(folder / "checkpoints")
+    # A run interrupted before checkpoints were kept per run has its own in the `agents/`
+    # folder that earlier versions shared: read there too, never written.
+    shared = CheckpointStore(root / "agents", nested=True)
     seed = header.get("jitter_seed")
     if not isinstance(seed, int):  # a journal written before seeds were recorded: one per run
         seed = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big")
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         Writer(folder / "journal.jsonl"), lock, store, seed,
-        Replay.of(contents.records, store, run_id),
+        Replay.of(contents.records, (store, shared), run_id),
     )  # fmt: skip
     return loaded, started, built
 

@@ -3,10 +3,10 @@
 Layout (`<state>/runs/<run_id>/`, directories 0700, files 0600): `plan.json`, the signal table
 the run executes (no secrets, so a resumed run can show what changed); `journal.jsonl`, the
 append-only journal (`axoc.kernel.journal`: a header, `started` / `tick` / `snapshot` records,
-`stopped`); `lock`, held (flock) by the one process running it. Everything a report says —
+`stopped`); `lock`, held (flock) by the one process running it; `checkpoints/<agent>/`, the
+run's agent checkpoints (`axoc.kernel.checkpoint`), until it ends. Everything a report says —
 status, stop reason, tokens per agent, what was in flight, the timeline — is read from the
-journal, the single source of truth. Agents' checkpoints live beside the runs, in
-`<state>/agents/<id>/checkpoints/` (`axoc.kernel.checkpoint`).
+journal, the single source of truth. A run id is an id, never a path (`run_folder`).
 """
 
 from __future__ import annotations
@@ -92,7 +92,6 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
     folder = root / "runs" / run_id
     try:
         ensure_dir(folder)
-        _writable_folder(ensure_dir(root / "agents"))  # where the checkpoints go
         lock = Lock(folder)
         write_text(folder / "plan.json", table.to_json())  # canonical: what `axoc plan` writes
         writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
@@ -228,13 +227,6 @@ def live(folder: Path) -> bool | None:
     finally:
         os.close(fd)  # releases the shared lock, if it was taken
     return False
-
-
-def _writable_folder(path: Path) -> None:
-    if not path.is_dir():
-        raise NotADirectoryError(20, "Not a directory", str(path))
-    if not os.access(path, os.W_OK):
-        raise PermissionError(13, "Permission denied", str(path))
 
 
 def _now() -> str:

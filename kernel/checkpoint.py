@@ -1,10 +1,13 @@
-"""Agent checkpoints: one file per finished turn, written atomically, the last 3 kept.
+"""Agent checkpoints of one run: one file per finished turn, written atomically, all kept
+until the run ends.
 
 In: `Checkpoint`s — an agent's turn: its session transcript (the messages sent and the answer),
 the turn's token usage and the agent's cumulative usage in the run, and its behaviour state.
-Out: files `<root>/<agent>/checkpoints/<version:016>.json` (root is the state directory's
-`agents/`), and on loading, the valid checkpoints of an agent newest first, with a warning for
-every file that was skipped.
+Out: files `<root>/<agent>/<version:016>.json`, where root is the run's own folder
+`runs/<run id>/checkpoints/` — so no other run ever touches them —, and on loading, the valid
+checkpoints of an agent newest first, with a warning for every file that was skipped. A store
+with `nested=True` reads the layout of earlier versions, `agents/<agent>/checkpoints/`, shared
+by every run of a state directory.
 
 Guarantees:
 - A checkpoint appears whole or not at all: it is written to a temporary file in the same
@@ -16,7 +19,10 @@ Guarantees:
 - `commit` writes a batch with one flush for all its files (group commit): each file is written,
   one `syncfs` makes their contents durable, each is linked, and a second `syncfs` makes the
   links durable. A batch of one is flushed with fsync of the file and of its directory.
-- Versions grow by one per agent; the 3 newest are kept, older ones removed after a commit.
+- Versions grow by one per agent. None is removed while the run goes on: until its journal is
+  flushed to disk at its end, a power cut can lose any of the outcomes it records, and each
+  checkpoint is then what spares asking for that answer again. `discard` removes them all,
+  once the run has ended.
 - Reading never raises for a bad file: a truncated, empty, garbage or other-version checkpoint
   (every file carries the CRC-32 of its content) is skipped with a warning naming it and the
   checkpoint used instead. Temporary files left by a killed writer are ignored, and removed once
@@ -34,6 +40,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import zlib
@@ -46,7 +53,6 @@ from typing import Any
 from axoc.kernel.files import ensure_dir, fsync_dir
 
 FORMAT = "axoc.checkpoint/1"
-KEEP = 3
 MAX_BATCH = 256  # checkpoints per group commit
 _NAME = re.compile(r"^(\d{16})\.json$")
 _TEMP = re.compile(r"^\.(\d{16})\.(\d+)\.(\d+)\.tmp$")  # .<version>.<pid>.<n>.tmp
@@ -163,23 +169,33 @@ class _Staged:
 
 
 class CheckpointStore:
-    """The `agents/` directory of a state directory."""
+    """The checkpoints of one run: its `runs/<run id>/checkpoints/` folder."""
 
-    def __init__(self, root: Path, *, unnamed: bool | None = None) -> None:
+    def __init__(self, root: Path, *, unnamed: bool | None = None, nested: bool = False) -> None:
         """`unnamed`: write temporary files with O_TMPFILE (True), named (False), or the first
-        when this system supports it (None)."""
+        when this system supports it (None). `nested`: the layout of earlier versions, each
+        agent's files in `<root>/<agent>/checkpoints/` (root being the state's `agents/`)."""
         self.root = root
         self._kept: dict[str, list[int]] = {}  # agent → versions on disk, oldest first
         self._temps = 0
         self._unnamed = unnamed
+        self._nested = nested
 
     def folder(self, agent: str) -> Path:
-        """`<root>/<agent>/checkpoints`; an id that is no safe file name (possible only in a
-        hand-edited plan) is replaced by a digest of it."""
+        """`<root>/<agent>` (`<root>/<agent>/checkpoints` nested); an id that is no safe file
+        name (possible only in a hand-edited plan) is replaced by a digest of it."""
         name = (
             agent if _SAFE.match(agent) else "_" + hashlib.sha256(agent.encode()).hexdigest()[:16]
         )
-        return self.root / name / "checkpoints"
+        return self.root / name / "checkpoints" if self._nested else self.root / name
+
+    def discard(self) -> None:
+        """Remove every checkpoint of the store (the run ended: its journal, flushed to disk,
+        holds every outcome). What cannot be removed stays, for `axoc runs prune`."""
+        if self._nested:
+            raise ValueError("the shared checkpoints of earlier versions are not a run's own")
+        shutil.rmtree(self.root, ignore_errors=True)
+        self._kept.clear()
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -221,8 +237,6 @@ class CheckpointStore:
                 item.discard()
                 self._forget(item.checkpoint)
             raise CheckpointError(f"cannot write a checkpoint in {self.root}: {_why(exc)}") from exc
-        for checkpoint in done:
-            self._prune(checkpoint)
         return done
 
     def _stage(self, checkpoint: Checkpoint) -> _Staged:
@@ -284,14 +298,6 @@ class CheckpointStore:
         if item.temp is not None:
             os.unlink(item.temp)
         return checkpoint
-
-    def _prune(self, checkpoint: Checkpoint) -> None:
-        """Keep the KEEP newest versions of the agent."""
-        kept = self._kept[checkpoint.agent]
-        folder = self.folder(checkpoint.agent)
-        while len(kept) > KEEP:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(folder / f"{kept.pop(0):016}.json")
 
     def _scan(self, folder: Path) -> list[int]:
         """The versions in `folder`, oldest first (creating it if need be); temporary files of

@@ -149,9 +149,6 @@ class Driver:
         # activation (and its trigger) to the end would only make the collector's passes slower.
         self.started: list[Activation] = []
         self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
-        # While replaying, an activation the journal does not record was in flight at the crash:
-        # it may have checkpointed its answer. Over once a batch completes for real.
-        self._catching_up = replay is not None
         self._ticks = 0  # batches of completions so far, replayed ones included
         # provider name → its `complete_now` when it answers without I/O (InstantProvider)
         self._instant: dict[str, Callable[[Request], Response] | None] = {
@@ -210,7 +207,6 @@ class Driver:
                 else:  # all answered already (instant providers): all of it, nothing to await
                     batch, answered = answered, []
                     self.now = time.monotonic() - self._started
-                self._catching_up = self._catching_up and batch[0].replayed
                 events = self._complete(batch, settling)
                 self._ticks += 1
                 if batch[0].replayed:
@@ -256,26 +252,12 @@ class Driver:
             self.recorder.started(self.now, [(a.seq, a.agent) for a in new])
 
     def _start(self, activation: Activation) -> asyncio.Task[Outcome] | Outcome:
-        """A recorded outcome is replayed; an instant provider answers here and now; any other
-        runs as a task."""
-        if self.replay is not None and activation.seq in self.replay.outcomes:
-            recorded = self.replay.outcomes.pop(activation.seq)
-            if recorded.agent != activation.agent:
-                raise ReplayMismatch(
-                    f"activation {activation.seq} is '{activation.agent}' now, "
-                    f"'{recorded.agent}' in the journal"
-                )
-            if recorded.usage is not None:
-                self.ledger.charge(activation.agent, activation.seq, recorded.usage)
-            return Outcome(
-                activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
-            )
-        if self._catching_up and self.replay is not None:
-            messages = self._messages(self._agents[activation.agent], activation)
-            found = self.replay.checkpointed(activation.seq, activation.agent, messages)
-            if found is not None and found.usage is not None:  # answered before the crash
-                self.ledger.charge(activation.agent, activation.seq, found.usage)
-                return Outcome(activation, found.text, usage=found.usage)
+        """A recorded outcome is replayed; an answer checkpointed before a crash is taken; an
+        instant provider answers here and now; any other runs as a task."""
+        if self.replay is not None:
+            restored = self._restore(activation, self.replay)
+            if restored is not None:
+                return restored
         agent = self._agents[activation.agent]
         try:
             instant = self._instant[agent.provider]
@@ -293,6 +275,34 @@ class Driver:
             return prepared
         request, grant = prepared
         return self._answered(activation, grant, instant(request))
+
+    def _restore(self, activation: Activation, replay: Replay) -> Outcome | None:
+        """The outcome of an activation of the interrupted run: recorded in its journal
+        (replayed: nothing is journaled again), or else checkpointed by its agent — an answer
+        the journal lost or never got, journaled with this batch. Each is charged once."""
+        seq, name = activation.seq, activation.agent
+        recorded = replay.outcomes.pop(seq, None)
+        if recorded is not None:
+            if recorded.agent != name:
+                raise ReplayMismatch(
+                    f"activation {seq} is '{name}' now, '{recorded.agent}' in the journal"
+                )
+            replay.replayed(seq, name)
+            if recorded.usage is not None:
+                self.ledger.charge(name, seq, recorded.usage)
+            return Outcome(
+                activation, recorded.text, recorded.error, recorded.refused, recorded.usage, True
+            )
+        if not replay.may_have(name):
+            return None
+        found = replay.checkpointed(seq, name, self._messages(self._agents[name], activation))
+        if found is None or found.usage is None:
+            return None
+        self.ledger.charge(name, seq, found.usage)
+        if self.observed:
+            self._record("usage", agent=name, seq=seq, input=found.usage.input_tokens,
+                         output=found.usage.output_tokens)  # fmt: skip
+        return Outcome(activation, found.text, usage=found.usage)
 
     async def _next_batch(
         self,

@@ -13,16 +13,20 @@ batches a `snapshot` record holds the lattice's accumulators, which a replay mus
 exactly.
 
 With a `Checkpointer`, every finished turn of a provider that does I/O is also an agent
-checkpoint (`axoc.kernel.checkpoint`), durable before the driver acts on the answer. Turns of
-in-process providers (echo) are not: the journal records them in the same tick, before any
-I/O, so they are never in flight at a crash, and redoing one costs nothing.
+checkpoint of the run (`axoc.kernel.checkpoint`), durable before the driver acts on the answer;
+when the run ends — its `stopped` record flushed to disk — they are discarded. Turns of
+in-process providers (echo) are not checkpointed: the journal records them in the same tick,
+before any I/O, so they are never in flight at a crash, and redoing one costs nothing.
 
 Contract (docs/durability.md): after `kill -9`, resuming replays every recorded outcome without
-calling its provider or charging it again. An activation in flight at the crash (started, no
-recorded outcome) whose turn had finished continues from its checkpoint — the answer is taken
-from it, not asked for again, and charged once; one whose turn had not finished runs again — at
-least once. If the lattice starts something else than the journal records (the config
-changed), the replay stops with `ReplayMismatch`.
+calling its provider or charging it again. Every other activation whose answer a checkpoint of
+the run holds takes it from there — not asked for again, charged once —, whatever the journal
+lost (a power cut can leave only its header): the answer of the same agent to the very same
+messages, each checkpoint used once, that of the same activation number first (activations
+after the journal's end may be numbered otherwise than before the crash, as they complete in
+other batches). Only a call whose answer was not checkpointed runs again — at least once. If
+the lattice starts something else than the journal records (the config changed), the replay
+stops with `ReplayMismatch`.
 """
 
 from __future__ import annotations
@@ -102,39 +106,75 @@ class Recorder:
             self.checkpointer.flush()
         self.writer.append("stopped", reason=reason, outputs=list(outputs))
         self.writer.commit()
+        if self.checkpointer is not None:  # every outcome is on disk now, in the journal
+            self.checkpointer.store.discard()
 
 
 @dataclass
 class Replay:
     """The recorded ticks of an interrupted run, consumed in order by the resuming driver, and
-    the agents' checkpoints, for the activations that were in flight."""
+    the run's checkpoints, for every activation the journal does not record."""
 
     ticks: deque[tuple[float, list[Recorded]]] = field(default_factory=deque)
     outcomes: dict[int, Recorded] = field(default_factory=dict)
     started: dict[int, str] = field(default_factory=dict)  # seq → agent, as recorded
     snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)  # tick → accumulators
-    checkpoints: CheckpointStore | None = None
+    # Where the run's checkpoints are, in order: its own folder, then (for a run interrupted
+    # before checkpoints were kept per run) the `agents/` folder earlier versions shared.
+    checkpoints: Sequence[CheckpointStore] = ()
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)  # checkpoints skipped on the way
+    # Invariant: an agent's entry, once loaded, holds the final turns of this run not used yet,
+    # by activation number: each answer is taken at most once.
+    _unused: dict[str, dict[int, Checkpoint]] = field(default_factory=dict)
+
+    def may_have(self, agent: str) -> bool:
+        """Whether a checkpointed answer of `agent` is left to take (cheap after the first ask)."""
+        unused = self._unused.get(agent)
+        if unused is None:
+            unused = self._unused[agent] = self._load(agent)
+        return bool(unused)
 
     def checkpointed(self, seq: int, agent: str, messages: tuple[Message, ...]) -> Recorded | None:
-        """The answer of activation `seq`, if `agent` checkpointed its final turn before the
-        crash — for exactly these messages (a drifted config asks again)."""
-        if self.checkpoints is None:
+        """An answer `agent` gave in this run to exactly these messages (a drifted config asks
+        again) and checkpointed: activation `seq`'s own if it is there, else the earliest such
+        one left. It is taken: asked again, this returns another or None."""
+        if not self.may_have(agent):
             return None
-        loaded = self.checkpoints.load(agent)
-        self.warnings += loaded.warnings
-        found = next((c for c in loaded.checkpoints if c.run == self.run_id and c.seq == seq), None)
-        if found is None or not found.final or found.transcript[:-1] != _pairs(messages):
-            return None
+        unused = self._unused[agent]
+        asked = _pairs(messages)
+        found = unused.get(seq)
+        if found is None or found.transcript[:-1] != asked:
+            found = next((c for c in unused.values() if c.transcript[:-1] == asked), None)
+            if found is None:
+                return None
+        del unused[found.seq]
         return Recorded(seq, agent, found.answer, None, False, Usage(*found.usage))
+
+    def replayed(self, seq: int, agent: str) -> None:
+        """Activation `seq` was replayed from the journal: its checkpoint is nobody else's."""
+        if self.checkpoints:
+            self.may_have(agent)
+            self._unused[agent].pop(seq, None)
+
+    def _load(self, agent: str) -> dict[int, Checkpoint]:
+        found: dict[int, Checkpoint] = {}
+        for store in self.checkpoints:
+            loaded = store.load(agent)
+            self.warnings += loaded.warnings
+            for checkpoint in loaded.checkpoints:  # newest first: it wins, and the own store's
+                if checkpoint.run == self.run_id and checkpoint.final:
+                    found.setdefault(checkpoint.seq, checkpoint)
+        return dict(sorted(found.items()))
 
     @classmethod
     def of(
-        cls, records: list[dict[str, Any]], checkpoints: CheckpointStore | None = None,
-        run_id: str = "",
+        cls, records: list[dict[str, Any]],
+        checkpoints: CheckpointStore | Sequence[CheckpointStore] | None = None, run_id: str = "",
     ) -> Replay:  # fmt: skip
-        replay = cls(checkpoints=checkpoints, run_id=run_id)
+        if isinstance(checkpoints, CheckpointStore):
+            checkpoints = (checkpoints,)
+        replay = cls(checkpoints=tuple(checkpoints or ()), run_id=run_id)
         for record in records:
             if record.get("k") == "tick":
                 batch = [Recorded.from_json(o) for o in record["o"]]

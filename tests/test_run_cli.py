@@ -403,12 +403,12 @@ def test_an_unusable_state_directory_is_refused_before_any_work(tmp_path: Path) 
     assert result.code == 2
     assert result.err.startswith(f"axoc run: cannot write the run record in {not_a_folder}")
     assert result.out == ""
-    checkpoints_blocked = tmp_path / "other"
-    checkpoints_blocked.mkdir()
-    (checkpoints_blocked / "agents").write_text("not a directory", encoding="utf-8")
-    result = axoc("run", HELLO, "--dry-run", "--state-dir", str(checkpoints_blocked))
+    runs_blocked = tmp_path / "other"  # a run's checkpoints go in its folder, in runs/
+    runs_blocked.mkdir()
+    (runs_blocked / "runs").write_text("not a directory", encoding="utf-8")
+    result = axoc("run", HELLO, "--dry-run", "--state-dir", str(runs_blocked))
     assert result.code == 2 and "cannot write the run record" in result.err
-    assert result.out == "" and not list(checkpoints_blocked.glob("runs/*/journal.jsonl"))
+    assert result.out == "" and sorted(p.name for p in runs_blocked.iterdir()) == ["runs"]
 
 
 def test_a_full_disk_is_refused_before_any_work(tmp_path: Path) -> None:

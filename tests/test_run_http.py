@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import axoc
-from tests.providers.servers import OLLAMA_CHAT, OPENAI_BAD_KEY, OPENAI_CHAT, FakeServer, Reply
+from tests.providers.servers import (
+    OLLAMA_CHAT,
+    OPENAI_BAD_KEY,
+    OPENAI_CHAT,
+    FakeServer,
+    Received,
+    Reply,
+)
 
 CHAIN = """
 agents:
@@ -141,52 +148,85 @@ def lab(tmp_path: Path, server: FakeServer) -> str:
     return config(tmp_path, providers, "lab")
 
 
-def test_every_turn_is_checkpointed_privately_and_the_last_three_kept(
+def test_every_turn_is_checkpointed_privately_in_its_run_until_it_ends(
     tmp_path: Path, server: FakeServer
 ) -> None:
+    """Other runs of the state directory leave a run's checkpoints alone; a run killed after
+    the researcher answered has its checkpoint, private, in its own folder; resumed, it asks
+    only the summarizer, and once it ends its checkpoints are gone."""
     import stat
 
     from axoc.kernel.checkpoint import CheckpointStore
 
     path, state = lab(tmp_path, server), tmp_path / "state"
-    for n in range(4):
+    for n in range(3):
         assert axoc("run", path, "-i", f"q{n}", "--state-dir", str(state)).code == 0
-    store = CheckpointStore(state / "agents")
-    for agent in ("researcher", "summarizer"):
-        loaded = store.load(agent)
-        assert loaded.warnings == []
-        assert [c.version for c in loaded.checkpoints] == [4, 3, 2]
-        for version in loaded.checkpoints:
-            file = store.folder(agent) / f"{version.version:016}.json"
-            assert stat.S_IMODE(file.stat().st_mode) == 0o600
-        for directory in (store.folder(agent), store.folder(agent).parent, state / "agents"):
-            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-    latest = store.load("summarizer").latest
-    assert latest is not None
-    answer = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
-    last_run = sorted(p.name for p in state.glob("runs/*"))[-1]
-    assert (latest.run, latest.seq, latest.turn, latest.final) == (last_run, 2, 1, True)
-    assert latest.transcript == (
-        ("user", f"Previous agent outputs:\n[researcher]: {answer}\n\nOriginal task: q3"),
-        ("assistant", answer),
+    ended = sorted(state.glob("runs/*"))
+    assert [sorted(p.name for p in f.iterdir()) for f in ended] == [
+        ["journal.jsonl", "lock", "plan.json"]
+    ] * 3  # each run's checkpoints went when it ended
+    server.respond = lambda received: Reply(
+        200, OPENAI_CHAT, hang=60 if received.json()["model"] == "m2" else 0
     )
-    assert latest.state["status"] == "done" and latest.state["kind"] == "deps"
+    before = len(server.received)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "axoc", "run", path, "-i", "q3", "--state-dir", str(state)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while [r.json()["model"] for r in server.received[before:]] != ["m1", "m2"]:
+            assert time.monotonic() < deadline and child.poll() is None
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.wait()
+    (folder,) = set(state.glob("runs/*")) - set(ended)
+    root = folder / "checkpoints"
+    store = CheckpointStore(root)
+    loaded = store.load("researcher")
+    assert loaded.warnings == [] and [c.version for c in loaded.checkpoints] == [1]
+    latest = loaded.checkpoints[0]
+    answer = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
+    assert (latest.run, latest.seq, latest.turn, latest.final) == (folder.name, 1, 1, True)
+    assert latest.transcript == (("system", "Research."), ("user", "q3"), ("assistant", answer))
+    assert latest.state["status"] == "done" and latest.state["kind"] == "entry"
     assert latest.usage == latest.cumulative  # the agent's one turn in this run
-    report = json.loads(axoc("tokens", "report", "--format", "json", "--state-dir", str(state)).out)
-    assert list(latest.usage) == [report["usage"]["summarizer"][k] for k in ("input", "output")]
-    researcher = store.load("researcher").latest
-    assert researcher is not None and researcher.transcript[0] == ("system", "Research.")
+    assert stat.S_IMODE((store.folder("researcher") / f"{1:016}.json").stat().st_mode) == 0o600
+    for directory in (store.folder("researcher"), root, folder):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert store.load("summarizer").checkpoints == []  # its call was in flight
+    assert not (state / "agents").exists()  # nothing is shared between runs any more
+
+    server.respond = lambda received: Reply(200, OPENAI_CHAT)
+    calls = len(server.received)
+    resumed = axoc("run", path, "--resume", folder.name, "--state-dir", str(state))
+    assert resumed.code == 0, resumed.err
+    assert [r.json()["model"] for r in server.received[calls:]] == ["m2"]  # summarizer only
+    assert not root.exists()
+    report = axoc("tokens", "report", "--run", folder.name, "--format", "json",
+                  "--state-dir", str(state))  # fmt: skip
+    usage = json.loads(report.out)["usage"]["researcher"]
+    assert list(latest.usage) == [usage["input"], usage["output"]]  # charged once, as answered
 
 
 def test_a_checkpoint_refused_mid_run_stops_the_run_and_loses_nothing(
     tmp_path: Path, server: FakeServer
 ) -> None:
     path, state = lab(tmp_path, server), tmp_path / "state"
-    blocked = state / "agents" / "summarizer" / "checkpoints"
-    blocked.parent.mkdir(parents=True)
-    blocked.write_text("a file where summarizer's checkpoints should go", encoding="utf-8")
+
+    def block(received: Received) -> Reply:
+        if received.json()["model"] == "m2":  # the run's folder exists by now
+            (folder,) = state.glob("runs/*")
+            BLOCKED.append(folder / "checkpoints" / "summarizer")
+            BLOCKED[0].write_text("a file where summarizer's checkpoints go", encoding="utf-8")
+        return Reply(200, OPENAI_CHAT)
+
+    BLOCKED: list[Path] = []
+    server.respond = block
     result = axoc("run", path, "-i", "q", "--state-dir", str(state))
     (folder,) = state.glob("runs/*")
+    blocked = BLOCKED[0]
     assert result.code == 1, result.err
     assert result.err.startswith(f"axoc run {folder.name}: stopped, the state directory refused")
     assert "cannot write a checkpoint" in result.err and f"--resume {folder.name}" in result.err
@@ -194,6 +234,7 @@ def test_a_checkpoint_refused_mid_run_stops_the_run_and_loses_nothing(
     shown = axoc("runs", "show", folder.name, "--state-dir", str(state))
     assert "status: interrupted" in shown.out and "researcher: completed" in shown.out
     blocked.unlink()
+    server.respond = lambda received: Reply(200, OPENAI_CHAT)
     calls = len(server.received)
     resumed = axoc("run", path, "--resume", folder.name, "--state-dir", str(state))
     assert resumed.code == 0, resumed.err

@@ -1,4 +1,5 @@
-"""Agent checkpoints: atomic, versioned, the last 3 kept, and a bad file never breaks a reload.
+"""Agent checkpoints of a run: atomic, versioned, all kept until the run ends (then discarded
+whole), and a bad file never breaks a reload.
 
 The killed-writer test kills a real process writing checkpoints in a loop, at random (seeded)
 instants: every reload must give the last state the writer reported written, or the one it was
@@ -20,7 +21,6 @@ import pytest
 
 from axoc.kernel.checkpoint import (
     FORMAT,
-    KEEP,
     Checkpoint,
     Checkpointer,
     CheckpointError,
@@ -43,30 +43,46 @@ def names(folder: Path) -> list[str]:
 
 
 def test_round_trip_versions_and_modes(tmp_path: Path) -> None:
-    store = CheckpointStore(tmp_path / "agents")
+    root = tmp_path / "runs" / "r1" / "checkpoints"
+    store = CheckpointStore(root)
     written = [store.write(checkpoint(n=n)) for n in (1, 2)]
     assert [c.version for c in written] == [1, 2]
     loaded = store.load("coder")
     assert loaded.warnings == []
     assert loaded.latest == written[1]
     assert loaded.checkpoints == [written[1], written[0]]
-    folder = tmp_path / "agents" / "coder" / "checkpoints"
+    folder = root / "coder"
+    assert store.folder("coder") == folder
     assert names(folder) == ["0000000000000001.json", "0000000000000002.json"]
     assert stat.S_IMODE((folder / "0000000000000002.json").stat().st_mode) == 0o600
-    for directory in (tmp_path / "agents", folder.parent, folder):
+    for directory in (root, folder):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
-def test_only_the_last_three_are_kept(tmp_path: Path) -> None:
-    store = CheckpointStore(tmp_path)
+def test_every_checkpoint_is_kept_until_the_run_ends(tmp_path: Path) -> None:
+    """Until the run's journal is on disk, any of its answers may be needed again."""
+    store = CheckpointStore(tmp_path / "run")
     for n in range(1, 8):
         store.write(checkpoint(n=n))
-    folder = store.folder("coder")
-    assert names(folder) == [f"{v:016}.json" for v in (5, 6, 7)]
-    assert [c.state["n"] for c in store.load("coder").checkpoints] == [7, 6, 5]
-    # a new store (another process) continues the numbering
-    assert CheckpointStore(tmp_path).write(checkpoint(n=8)).version == 8
-    assert KEEP == 3
+    assert names(store.folder("coder")) == [f"{v:016}.json" for v in range(1, 8)]
+    assert [c.state["n"] for c in store.load("coder").checkpoints] == [7, 6, 5, 4, 3, 2, 1]
+    # a new store (another process: the run resumed) continues the numbering
+    assert CheckpointStore(tmp_path / "run").write(checkpoint(n=8)).version == 8
+    store.discard()  # the run ended
+    assert not (tmp_path / "run").exists()
+    assert store.load("coder").checkpoints == []
+
+
+def test_the_layout_of_earlier_versions_is_read_nested_and_never_discarded(
+    tmp_path: Path,
+) -> None:
+    shared = CheckpointStore(tmp_path / "agents", nested=True)
+    assert shared.folder("coder") == tmp_path / "agents" / "coder" / "checkpoints"
+    written = shared.write(checkpoint(n=1))
+    assert shared.load("coder").latest == written
+    with pytest.raises(ValueError, match="not a run's own"):
+        shared.discard()
+    assert shared.load("coder").latest == written
 
 
 def test_a_batch_is_committed_together(tmp_path: Path) -> None:
@@ -140,11 +156,11 @@ def test_no_checkpoints_is_not_an_error(tmp_path: Path) -> None:
 
 
 def test_an_unsafe_agent_id_gets_a_safe_folder(tmp_path: Path) -> None:
-    store = CheckpointStore(tmp_path / "agents")
+    store = CheckpointStore(tmp_path / "checkpoints")
     store.write(checkpoint("../../etc"))
-    assert store.folder("../../etc").parent.parent == tmp_path / "agents"
+    assert store.folder("../../etc").parent == tmp_path / "checkpoints"
     assert store.load("../../etc").latest is not None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agents"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints"]
 
 
 def test_temporary_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
@@ -229,14 +245,13 @@ def test_a_writer_killed_at_random_instants_leaves_the_old_or_the_new_state(
         assert loaded.latest.state["n"] in (acknowledged, acknowledged + 1), kill
         assert loaded.latest.answer == str(loaded.latest.state["n"]) * 1000
         acknowledged = loaded.latest.state["n"]
-        # killed between putting a version in place and pruning: one more, until the next write
-        assert len(list(CheckpointStore(tmp_path).folder("coder").glob("*.json"))) <= KEEP + 1
+        # every checkpoint written is there, whole: the killed writer's own at most added
+        kept = CheckpointStore(tmp_path).load("coder").checkpoints
+        assert [c.state["n"] for c in kept] == list(range(acknowledged, 0, -1)), kill
     assert torn >= 1  # some kills did land in the middle of a write (about half of them do)
 
 
-def test_a_failed_write_takes_no_kept_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_write_takes_no_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import axoc.kernel.checkpoint as module
 
     store = CheckpointStore(tmp_path)
@@ -253,4 +268,6 @@ def test_a_failed_write_takes_no_kept_place(
     monkeypatch.setattr(module, "_write_all", real)
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and "other" in str(p)]
     store.write(checkpoint(n=5))
-    assert [c.state["n"] for c in store.load("coder").checkpoints] == [5, 3, 2]  # three kept
+    assert [(c.version, c.state["n"]) for c in store.load("coder").checkpoints] == [
+        (4, 5), (3, 3), (2, 2), (1, 1),
+    ]  # fmt: skip
