@@ -1,7 +1,8 @@
 """Token budgets, checked before every LLM call.
 
 In: the agents' budgets, the workflow's whole-run budget, and each call's messages and wanted
-`max_tokens`. Out: the `max_tokens` to send (every request carries one), or `BudgetRefused`.
+`max_tokens`. Out: the `max_tokens` to send (every request carries one); None, "not yet", when
+only what calls in flight hold keeps the call from fitting; or `BudgetRefused`.
 
 The input estimate is an upper bound, documented in docs/kernel.md: one token per UTF-8 byte of
 every message, plus `PER_MESSAGE` tokens of chat-template overhead per message and
@@ -12,7 +13,14 @@ count. A call may use `estimate + max_tokens`; under `abort` that must fit in wh
 *reserved* until the response says what was actually used, so concurrent calls cannot jointly
 overspend (a call answered before anything else runs, `reserve=False`, has nothing to hold).
 Hence, if providers honour `max_tokens`, recorded usage never exceeds a budget under `abort`.
-`warn` logs what would not fit and sends anyway.
+
+What others reserved is not spent. A call is decided on what is left with every reservation
+released — what it would be granted if it ran alone: its `max_tokens`, or when the agent sets
+none, all that room (so what it is sent never depends on what runs beside it). It is refused
+only when that does not fit; when it fits but reservations of calls in flight take part of the
+room, `authorize` answers None and the caller waits for a reservation to be settled, then asks
+again. None is never the answer while nothing is reserved, so every wait ends once the calls in
+flight do. `warn` logs what would not fit and sends anyway.
 """
 
 from __future__ import annotations
@@ -61,39 +69,54 @@ class Ledger:
     def authorize(
         self, agent: AgentSpec, activation: int, messages: tuple[Message, ...], *,
         reserve: bool = True,
-    ) -> Grant:  # fmt: skip
-        """Permission for one call, or `BudgetRefused`. `reserve=False` for a call answered
-        before anything else runs (an instant provider): with nothing to overspend alongside
-        it, there is nothing to hold, and the decision is the same."""
+    ) -> Grant | None:  # fmt: skip
+        """Permission for one call; None when it fits only once reservations of calls in flight
+        are settled (wait for one, then ask again); or `BudgetRefused` when it could not fit
+        even if every reservation were released. `reserve=False` for a call answered before
+        anything else runs (an instant provider): with nothing to overspend alongside it,
+        there is nothing to hold, and the decision is the same."""
         estimate = estimate_input(messages)
         budget = agent.budget
         wanted = agent.sampling.max_tokens
-        # The tightest budget, the first named on a tie: per_call, per_execution, workflow.
+        # What is left of the tightest budget, the first named on a tie (per_call,
+        # per_execution, workflow): `room` as if every reservation were released, `free` with
+        # them held. Invariant: free ≤ room, equal when nothing is reserved.
         which, room = "per_call", budget.per_call - estimate
+        tightest, free = which, room
         if budget.per_execution is not None:
-            held = self.by_activation[activation] + self.held_by[activation]
-            left = budget.per_execution - held - estimate
+            left = budget.per_execution - self.by_activation[activation] - estimate
             if left < room:
                 which, room = "per_execution", left
+            left -= self.held_by[activation]
+            if left < free:
+                tightest, free = "per_execution", left
         if self.workflow_budget is not None:
-            left = self.workflow_budget - self.used - self.reserved - estimate
+            left = self.workflow_budget - self.used - estimate
             if left < room:
                 which, room = "workflow", left
-        fits = room >= 1 and (wanted is None or wanted <= room)
-        if fits:  # the usual case, reserved here rather than by `_reserve`: once per call
-            max_tokens = room if wanted is None else wanted  # min(wanted, room): it fits
-            tokens = estimate + max_tokens if reserve else 0
-            if tokens:
-                self.reserved += tokens
-                holding = self.held_by  # get(): a new key costs less than through __missing__
-                holding[activation] = holding.get(activation, 0) + tokens
-            # every field, built in C: see axoc.kernel.driver on the per-activation path
-            return tuple.__new__(Grant, (activation, agent.id, tokens, max_tokens, estimate, None))
+            left -= self.reserved
+            if left < free:
+                tightest, free = "workflow", left
         if budget.overflow_policy == "abort":
-            self.refused += 1
-            raise BudgetRefused(agent.id, estimate, wanted, max(0, room + estimate), which)
-        note = f"'{agent.id}' may exceed its {which} budget ({max(0, room + estimate)} left)"
-        return self._reserve(activation, agent.id, estimate, 0, wanted, note)
+            max_tokens = room if wanted is None else wanted  # what the call would get alone
+            if room < 1 or max_tokens > room:
+                self.refused += 1
+                raise BudgetRefused(agent.id, estimate, wanted, max(0, room + estimate), which)
+            if max_tokens > free:
+                return None  # others' reservations, not what was spent, are in the way: wait
+        else:  # warn: decided on what is free now, and sent anyway when it does not fit
+            max_tokens = free if wanted is None else wanted
+            if free < 1 or max_tokens > free:
+                left = max(0, free + estimate)
+                note = f"'{agent.id}' may exceed its {tightest} budget ({left} left)"
+                return self._reserve(activation, agent.id, estimate, 0, wanted, note)
+        tokens = estimate + max_tokens if reserve else 0
+        if tokens:  # the usual case, reserved here rather than by `_reserve`: once per call
+            self.reserved += tokens
+            holding = self.held_by  # get(): a new key costs less than through __missing__
+            holding[activation] = holding.get(activation, 0) + tokens
+        # every field, built in C: see axoc.kernel.driver on the per-activation path
+        return tuple.__new__(Grant, (activation, agent.id, tokens, max_tokens, estimate, None))
 
     def _reserve(
         self, activation: int, agent: str, estimate: int, tokens: int, max_tokens: int | None,

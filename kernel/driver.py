@@ -149,6 +149,8 @@ class Driver:
         # activation (and its trigger) to the end would only make the collector's passes slower.
         self.started: list[Activation] = []
         self._restarts: dict[str, deque[float]] = {}  # agent → times of recent restarts
+        # Calls waiting for budget that calls in flight reserved, woken by the next settle.
+        self._waiting: list[asyncio.Future[None]] = []
         self._ticks = 0  # batches of completions so far, replayed ones included
         # provider name → its `complete_now` when it answers without I/O (InstantProvider)
         self._instant: dict[str, Callable[[Request], Response] | None] = {
@@ -271,6 +273,8 @@ class Driver:
         # never in flight at a crash (the journal records it in this tick, before any I/O) and
         # redoing it costs nothing.
         prepared = self._prepare(activation, agent, reserve=False)
+        if prepared is None:  # calls in flight hold the budget it needs: it waits, as a task
+            return asyncio.create_task(self._execute(activation))
         if isinstance(prepared, Outcome):
             return prepared
         request, grant = prepared
@@ -415,20 +419,44 @@ class Driver:
 
     def _prepare(
         self, activation: Activation, agent: AgentSpec, *, reserve: bool = True
-    ) -> tuple[Request, Grant] | Outcome:
-        """The request to send, with its budget grant; or the refusal."""
+    ) -> tuple[Request, Grant] | Outcome | None:
+        """The request to send, with its budget grant; the refusal; or None when it must wait
+        for calls in flight to settle the budget they reserved."""
         messages = self._messages(agent, activation)
         try:
             grant = self.ledger.authorize(agent, activation.seq, messages, reserve=reserve)
         except BudgetRefused as refused:
             return Outcome(activation, error=str(refused), refused=True)
+        if grant is None:
+            return None
         if grant.warning:
             self._record("budget_warning", agent=agent.id, message=grant.warning)
         return _request(agent, messages, grant), grant
 
+    def _settle(self, grant: Grant, usage: Usage | None) -> None:
+        """Settle a call's grant; what it reserved is free again: calls waiting for budget ask
+        again, in the order they began to wait."""
+        self.ledger.settle(grant, usage)
+        if grant.reserved and self._waiting:
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _budget_settled(self, activation: Activation) -> float:
+        """Wait until a call in flight settles its reservation; the seconds waited. (The
+        ledger asks a call to wait only while something is reserved, so this ends.)"""
+        began = time.monotonic()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        if self.observed:
+            self._record("budget_wait", agent=activation.agent, seq=activation.seq)
+        await waiter
+        return time.monotonic() - began
+
     def _answered(self, activation: Activation, grant: Grant, response: Response) -> Outcome:
         usage = response.usage
-        self.ledger.settle(grant, usage)
+        self._settle(grant, usage)
         if self.observed:
             self._record(
                 "usage", agent=activation.agent, seq=activation.seq, input=usage.input_tokens,
@@ -457,6 +485,9 @@ class Driver:
             if left <= 0:  # after a restart
                 return Outcome(activation, error=_timed_out(timeout, calls))
             prepared = self._prepare(activation, agent)
+            if prepared is None:  # the budget it needs is reserved by calls in flight
+                deadline += await self._budget_settled(activation)  # not its own time
+                continue
             if isinstance(prepared, Outcome):
                 return prepared
             request, grant = prepared
@@ -465,7 +496,7 @@ class Driver:
             try:
                 response = await asyncio.wait_for(provider.complete(request), left)
             except (TimeoutError, TransientProviderError) as exc:
-                self.ledger.settle(grant, None)
+                self._settle(grant, None)
                 left = deadline - time.monotonic()
                 if isinstance(exc, TimeoutError) or left <= 0:
                     return Outcome(activation, error=_timed_out(timeout, calls))
@@ -482,10 +513,10 @@ class Driver:
                 await asyncio.sleep(delay)
                 continue
             except ProviderError as exc:
-                self.ledger.settle(grant, None)
+                self._settle(grant, None)
                 return Outcome(activation, error=f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # a provider bug: restart, within the restart intensity
-                self.ledger.settle(grant, None)
+                self._settle(grant, None)
                 error = f"unexpected {type(exc).__name__} in provider: {exc}"
                 if not self._may_restart(agent):
                     return Outcome(activation, error=error)
@@ -506,6 +537,8 @@ class Driver:
             return None
         if outcome.text is None or outcome.usage is None:
             return None
+        if self._instant.get(self._agents[activation.agent].provider) is not None:
+            return None  # in-process (it waited for budget as a task): never in flight at a crash
         agent = activation.agent
         state = {"status": "done", "unit": activation.unit, "kind": activation.kind,
                  "trigger": activation.trigger.name}  # fmt: skip
