@@ -174,7 +174,8 @@ class Replay:
     ) -> Replay:  # fmt: skip
         if isinstance(checkpoints, CheckpointStore):
             checkpoints = (checkpoints,)
-        replay = cls(checkpoints=tuple(checkpoints or ()), run_id=run_id)
+        there = tuple(store for store in checkpoints or () if store.root.is_dir())
+        replay = cls(checkpoints=there, run_id=run_id)
         for record in records:
             if record.get("k") == "tick":
                 batch = [Recorded.from_json(o) for o in record["o"]]
