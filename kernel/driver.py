@@ -8,8 +8,9 @@ Activations run concurrently (LLM calls are I/O); their completions come back as
 AgentFailed events (and a skill's `emits`) at tick boundaries, ordered by activation sequence.
 With `logical=True`, kernel time is a tick counter and an activation of agent `a` takes
 `durations.get(a, 1)` ticks, so the same inputs give the same event log byte for byte. Budgets
-are checked before every call (`axoc.kernel.budget`). The run ends at quiescence: nothing running
-and nothing left to publish.
+are checked before every call (`axoc.kernel.budget`); a call that fits only once calls in flight
+settle what they reserved waits for the next settle and is decided again. The run ends at
+quiescence: nothing running and nothing left to publish.
 
 An instant provider (one with `complete_now`, such as echo) is answered inside `_start`, with no
 task, no reservation and, on the wall clock, no heap: its outcomes wait in a list already in
