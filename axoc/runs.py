@@ -105,7 +105,7 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
 def reopen(root: Path, run_id: str) -> tuple[Path, Contents, Lock]:
     """An interrupted run to resume: its folder and journal contents (warnings included), locked."""
     folder = run_folder(root, run_id)
-    if not (folder / "journal.jsonl").is_file():
+    if folder.is_symlink() or not (folder / "journal.jsonl").is_file():  # a link is no run
         raise RunsError(f"no run '{run_id}' in {root / 'runs'}", "unknown_run")
     lock = Lock(folder)
     try:

@@ -114,3 +114,12 @@ def test_list_and_prune_see_only_folders_named_by_a_run_id(
     assert victim not in result.out and alias not in result.out and "not-a-run" not in result.out
     assert sorted(p.name for p in (state / "runs").iterdir()) == [alias, "elsewhere", "not-a-run"]
     assert (other / "runs" / victim / "journal.jsonl").is_file()
+    for argv in (["runs", "show", alias], ["tokens", "report", "--run", alias],
+                 ["run", HELLO, "--dry-run", "--resume", alias]):  # fmt: skip
+        refused = axoc(*argv, "--state-dir", str(state))
+        assert refused.code == 2 and alias in refused.err, argv  # a link is no run
+    assert (
+        axoc("runs", "show", victim, "--state-dir", str(other))
+        .out.splitlines()[1]
+        .startswith("status: interrupted")
+    )  # not resumed through the link
