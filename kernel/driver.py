@@ -53,6 +53,7 @@ from axoc.kernel.ports import (
     Usage,
 )
 from axoc.kernel.table import AgentSpec, ProactiveSpec, SignalTable, SkillSpec
+from axoc.kernel.usage import impossible
 
 EXIT_CODES = {
     "completed": 0,
@@ -523,6 +524,11 @@ class Driver:
                     return Outcome(activation, error=error)
                 self._record("restart", agent=agent.id, seq=activation.seq, error=error)
                 continue
+            problem = impossible(request, response.usage)
+            if problem is not None:  # nothing charged: the count is no count (kernel.usage)
+                self.ledger.settle(grant, None)
+                why = f"InvalidResponse: provider '{agent.provider}': impossible usage: {problem}"
+                return Outcome(activation, error=why)
             outcome = self._answered(activation, grant, response)
             written = self._checkpoint(activation, request, outcome)
             if written is not None:  # durable before the run acts on the answer

@@ -1,0 +1,70 @@
+"""What a provider may report a call used: the rule that tells a token count from an impossible one.
+
+In: the `Request` that was sent and the `Usage` its answer reports. Out: None when the counts
+are possible, else the reason they are not. The driver applies it to every answer of a provider
+that does I/O (an impossible count fails the activation as an invalid response, and nothing is
+charged); the HTTP adapters apply it too, so their error names the provider.
+
+The rule (docs/kernel.md, "What a provider may report"):
+- each count is an integer (not a boolean, not a float), 0 ≤ count ≤ `MAX_TOKEN_COUNT`;
+- output ≤ the `max_tokens` the request carried (when it carried one): the request said at
+  most that many, and budgets rely on it;
+- input ≤ the kernel's input estimate (an upper bound: one token per UTF-8 byte of every
+  message, plus template overhead) + `SERVER_PROMPT_ALLOWANCE`, for what a server may add on its
+  side (a model's built-in system prompt, its chat template).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from axoc.kernel.budget import estimate_input
+from axoc.kernel.ports import Request, Usage
+
+MAX_TOKEN_COUNT = 1_000_000_000  # no model reads or writes a billion tokens in one call
+SERVER_PROMPT_ALLOWANCE = 32_768  # tokens a server may add to a prompt on its side
+
+
+def impossible(request: Request, usage: Usage) -> str | None:
+    """Why `usage` cannot be what `request` used; None when it can be."""
+    for name, value in (("input", usage[0]), ("output", usage[1])):
+        if type(value) is not int:  # bool is an int subclass, and no count
+            return f"the {name} token count is {_shown(value)}, not an integer"
+        if not 0 <= value <= MAX_TOKEN_COUNT:
+            return f"the {name} token count {_shown(value)} is outside 0..{MAX_TOKEN_COUNT:,}"
+    if request.max_tokens is not None and usage[1] > request.max_tokens:
+        return (
+            f"{usage[1]:,} output tokens reported for a request of at most "
+            f"{request.max_tokens:,} (max_tokens)"
+        )
+    ceiling = (request.input_estimate or estimate_input(request.messages)) + (
+        SERVER_PROMPT_ALLOWANCE
+    )
+    if usage[0] > ceiling:
+        return (
+            f"{usage[0]:,} input tokens reported for a prompt of at most {ceiling:,} "
+            f"(one per byte sent, plus {SERVER_PROMPT_ALLOWANCE:,} the server may add)"
+        )
+    return None
+
+
+def _shown(value: object) -> str:
+    """A value for a message, in a few characters: a 4,300-digit count is not printed, nor is
+    a string's content."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return f"{'-' if value < 0 else ''}(a number of more than 40 digits)"
+    if isinstance(value, (int, float)) or value is None:
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def recorded(value: object) -> tuple[int, int] | None:
+    """A usage as records on disk hold it (`[input, output]`), when both are possible counts
+    (integers in 0..MAX_TOKEN_COUNT); None otherwise: a record written before the rule, or
+    tampered with, is reported by its reader rather than summed into a 4,300-digit total."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    first, second = value
+    for count in (first, second):
+        if type(count) is not int or not 0 <= count <= MAX_TOKEN_COUNT:
+            return None
+    return first, second
