@@ -25,6 +25,8 @@ def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
     summary = _chosen(state_dir(state), run_id, "tokens report")
     if summary is None:
         return EXIT_USAGE
+    for warning in summary.warnings:
+        print(f"axoc tokens report: warning: {warning}", file=sys.stderr)
     usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
     totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
     if fmt == "json":
@@ -44,6 +46,9 @@ def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
 def runs_list(state: str | None) -> int:
     root = state_dir(state)
     found = runs.all_runs(root)
+    for summary in found:
+        for warning in summary.warnings:
+            print(f"axoc runs list: warning: {warning}", file=sys.stderr)
     if not found:
         print(f"no runs in {root}")
         return EXIT_OK

@@ -21,6 +21,7 @@ from typing import Any
 from axoc.kernel.files import ensure_dir
 from axoc.kernel.journal import Contents, JournalError, Writer, read
 from axoc.kernel.table import SignalTable, TableError
+from axoc.kernel.usage import recorded
 from axoc.statedir import RUN_ID_EXAMPLE, is_run_id, new_run_id, runs, write_text
 
 
@@ -161,9 +162,13 @@ def summarize(folder: Path, *, outputs: bool = False) -> Summary:
             if outputs and outcome.get("x") is not None:
                 texts[agent] = str(outcome["x"])
             if outcome.get("u"):
+                counts = recorded(outcome["u"])
+                if counts is None:  # written before counts were checked, or tampered with
+                    summary.warnings.append(_impossible(folder, record, agent))
+                    continue
                 used = summary.usage.setdefault(agent, [0, 0])
-                used[0] += int(outcome["u"][0])
-                used[1] += int(outcome["u"][1])
+                used[0] += counts[0]
+                used[1] += counts[1]
     summary.usage = dict(sorted(summary.usage.items()))
     if summary.status in ("live", "interrupted"):
         summary.in_flight = [started[seq] for seq in sorted(started)]
@@ -171,6 +176,15 @@ def summarize(folder: Path, *, outputs: bool = False) -> Summary:
         names = _output_agents(folder, header, contents.records)
         summary.outputs = [(agent, texts[agent]) for agent in names if agent in texts]
     return summary
+
+
+def _impossible(folder: Path, record: dict[str, Any], agent: str) -> str:
+    number = record.get("n")
+    where = f"record {number} (line {number + 1})" if isinstance(number, int) else "a record"
+    return (
+        f"{folder / 'journal.jsonl'}: {where}: the token usage of '{agent}' is not a possible "
+        "count; it is not counted"
+    )
 
 
 def _output_agents(

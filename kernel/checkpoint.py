@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from axoc.kernel.files import ensure_dir, fsync_dir
+from axoc.kernel.usage import recorded
 
 FORMAT = "axoc.checkpoint/1"
 MAX_BATCH = 256  # checkpoints per group commit
@@ -99,7 +100,9 @@ class Checkpoint:
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
         """Strict: raises KeyError, TypeError or ValueError on anything malformed."""
         transcript = tuple((str(m["role"]), str(m["content"])) for m in data["transcript"])
-        usage, cumulative = data["usage"], data["cumulative"]
+        usage, cumulative = recorded(data["usage"]), recorded(data["cumulative"])
+        if usage is None or cumulative is None:
+            raise ValueError("its token usage is not a possible count")
         if not isinstance(data["state"], dict) or not isinstance(data["final"], bool):
             raise TypeError("state must be an object and final a boolean")
         return cls(
@@ -109,8 +112,8 @@ class Checkpoint:
             turn=int(data["turn"]),
             final=data["final"],
             transcript=transcript,
-            usage=(int(usage[0]), int(usage[1])),
-            cumulative=(int(cumulative[0]), int(cumulative[1])),
+            usage=usage,
+            cumulative=cumulative,
             state=data["state"],
             version=int(data["version"]),
         )
@@ -128,7 +131,7 @@ def decode(raw: bytes) -> Checkpoint:
         raise ValueError("it is empty")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not JSON or UTF-8, a 4,301-digit number, nesting
         raise ValueError("it is truncated or not JSON") from None
     if not isinstance(data, dict):
         raise ValueError("it is not a JSON object")

@@ -39,6 +39,7 @@ from typing import Any
 from axoc.kernel.checkpoint import Checkpoint, Checkpointer, CheckpointStore
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Message, Usage
+from axoc.kernel.usage import recorded
 
 
 class ReplayMismatch(Exception):
@@ -73,7 +74,7 @@ class Recorded:
             text=data.get("x"),
             error=data.get("e"),
             refused=bool(data.get("r")),
-            usage=Usage(int(usage[0]), int(usage[1])) if usage else None,
+            usage=Usage(*counts) if usage and (counts := recorded(usage)) else None,
         )
 
 
@@ -179,6 +180,12 @@ class Replay:
         for record in records:
             if record.get("k") == "tick":
                 batch = [Recorded.from_json(o) for o in record["o"]]
+                replay.warnings += [
+                    f"journal record {record.get('n')}: the token usage of '{o.agent}' is not "
+                    "a possible count; it is not charged again"
+                    for o, raw in zip(batch, record["o"], strict=True)
+                    if raw.get("u") and o.usage is None
+                ]
                 replay.ticks.append((float(record["t"]), batch))
                 replay.outcomes.update((o.seq, o) for o in batch)
             elif record.get("k") == "started":
