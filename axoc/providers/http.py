@@ -1,7 +1,8 @@
-"""The httpx plumbing the provider adapters share.
+"""The httpx plumbing the provider adapters share: one bounded, redacted POST.
 
-In: an `httpx.AsyncClient`, an `Endpoint` (where, and how the protocol words its errors), a JSON
-body, headers and a deadline. Out: the decoded JSON body of a 2xx answer, read through `Answer`.
+In: an `httpx.AsyncClient`, an `Endpoint` (where, its secrets, how the protocol words its
+errors), the `Request`, a JSON body, headers, and the adapter's reader of a decoded answer.
+Out: the adapter's `Response`, its counts checked and its strings cleaned.
 
 Guaranteed:
 - every failure leaves as one of the kernel's `ProviderError`s, translated here at the boundary,
@@ -13,13 +14,22 @@ Guaranteed:
       HTTP 429                                    -> RateLimited(retry_after=...)
       HTTP 408, 5xx                               -> TransientProviderError
       any other non-2xx (redirects are not followed) -> FatalProviderError, the provider's words
-      httpx.DecodingError, a 2xx that is not JSON
-      or lacks a field                            -> InvalidResponse
+      a body that cannot be decoded or is too large,
+      a 2xx that is not JSON or lacks a field, impossible token counts
+                                                  -> InvalidResponse
+      any other httpx error                       -> FatalProviderError
 
-- the whole call, body included, ends within `timeout` seconds: httpx's timeouts bound each
+- time: the whole call, body included, ends within `timeout` seconds: httpx's timeouts bound each
   connect/read/write, and `anyio.fail_after` bounds their sum (a server trickling bytes is cut off);
-- no message carries a secret: the endpoint's secrets, `Bearer ...` values and masked keys such as
-  OpenAI's `sk-abc***...wxyz` are replaced by `[redacted]` before a message is built.
+- size: nothing the provider sends is held or processed beyond the bounds of `axoc.providers.body`
+  (bodies, error words, header values, labels); token counts are checked by the kernel's rule
+  (`axoc.kernel.usage`) before they leave the adapter;
+- the event loop: decoding, checking and redacting a body run in a worker thread, each linear in
+  the bounded size, so a signal is handled within milliseconds whatever the provider sends;
+- no secret leaves: the endpoint's secrets (API key, secret headers, its URL's credentials and
+  query values) in any case or encoding, `Bearer ...` values and masked keys are replaced by
+  `[redacted]` in every message (`axoc.providers.redaction`); the answer's text, model name and
+  finish reason have the endpoint's secrets replaced too.
 """
 
 from __future__ import annotations
@@ -30,50 +40,62 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from axoc.kernel.ports import (
     FatalProviderError,
     InvalidResponse,
+    ProviderError,
     RateLimited,
+    Request,
+    Response,
     TransientProviderError,
 )
-
-REDACTED = "[redacted]"
-_SNIPPET = 200  # characters of an unrecognised error body worth showing
-_MASKED = re.compile(r"Bearer\s+\S+|\bsk-[\w*-]{6,}|[\w-]*\*{4,}[\w-]*")
+from axoc.kernel.usage import impossible
+from axoc.providers import body, urls
+from axoc.providers.redaction import REDACTED, Redactor
 
 ErrorText = Callable[[object], str | None]
+Parse = Callable[["Answer"], Response]
+_SNIPPET = 200  # characters of an unrecognised error body worth showing
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """`text` with every secret, bearer token and masked key replaced by `[redacted]`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return _MASKED.sub(REDACTED, text)
+    return Redactor(secrets)(text)
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One adapter's endpoint: a name for messages, the URL, and how its error bodies read."""
+    """One adapter's endpoint: a name for messages, the URL, and how its error bodies read.
 
-    name: str  # "ollama", "openai", ...: the prefix of every message
+    `url` is where requests go, credentials included; `secrets` are the adapter's own (API key,
+    secret headers): the URL's credentials and query values are added to them."""
+
+    name: str  # "ollama", "api.openai.com", ...: the prefix of every message
     url: str
     error_text: ErrorText  # the provider's own error message from a decoded error body
     secrets: tuple[str, ...] = ()
+    redactor: Redactor = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "redactor", Redactor((*self.secrets, *urls.secrets(self.url))))
 
     def say(self, text: str) -> str:
-        return redact(f"{self.name}: {text}", self.secrets)
+        """A message: prefixed, redacted, one line of printable characters, bounded. What is
+        cut before redaction is cut at whitespace (`_head`), so no secret is cut in two."""
+        said = self.redactor(_head(f"{self.name}: {text}", 4 * body.MAX_MESSAGE))
+        return _cut(_printable(said), body.MAX_MESSAGE)
 
     @property
     def shown_url(self) -> str:
-        """The URL without user info, fit for messages."""
-        return str(httpx.URL(self.url).copy_with(username=None, password=None))
+        """The URL without user info, its query values redacted: fit for messages."""
+        return urls.shown(self.url)
 
 
 def new_client() -> httpx.AsyncClient:
@@ -81,20 +103,47 @@ def new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(follow_redirects=False)
 
 
-async def post_json(
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """What was read of an answer: all later processing works on this, off the event loop."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]  # the few read, lower-cased names, values bounded
+    body: body.Body | None  # None: a body that could not be decoded
+    undecodable: str = ""
+
+
+async def call(
     client: httpx.AsyncClient,
     endpoint: Endpoint,
-    body: Mapping[str, object],
+    request: Request,
+    payload: Mapping[str, object],
+    headers: Mapping[str, str],
+    parse: Parse,
+) -> Response:
+    """POST `payload`; the answer read by `parse`, checked and cleaned; or a `ProviderError`."""
+    reply = await _exchange(client, endpoint, payload, headers, request.timeout)
+    return await anyio.to_thread.run_sync(
+        _interpret, endpoint, request, reply, parse, abandon_on_cancel=True
+    )
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    payload: Mapping[str, object],
     headers: Mapping[str, str],
     timeout: float,
-) -> object:
-    """POST `body` and return the decoded JSON answer, or raise a `ProviderError`."""
+) -> _Reply:
     where = endpoint.shown_url
+    sent = {"Accept-Encoding": "identity", **headers}
     try:
         with anyio.fail_after(timeout):
-            response = await client.post(
-                endpoint.url, json=body, headers=dict(headers), timeout=timeout
-            )
+            async with client.stream(
+                "POST", endpoint.url, json=payload, headers=sent, timeout=timeout
+            ) as response:
+                return await _read(response)
     except httpx.TimeoutException as exc:
         raise TransientProviderError(
             endpoint.say(f"{where} did not answer within {timeout:g} s ({type(exc).__name__})")
@@ -111,16 +160,115 @@ async def post_json(
         ) from exc
     except httpx.InvalidURL as exc:
         raise FatalProviderError(endpoint.say(f"invalid URL: {exc}")) from exc
-    except httpx.DecodingError as exc:  # a body its Content-Encoding does not describe
-        raise InvalidResponse(endpoint.say(f"undecodable answer: {exc}")) from exc
-    raise_for_status(response, endpoint)
-    try:
-        return json.loads(response.content)
-    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
-        raise InvalidResponse(
-            endpoint.say(f"the answer is not JSON: {snippet(response.text)!r}"),
-            status=response.status_code,
+    except httpx.HTTPError as exc:
+        raise FatalProviderError(
+            endpoint.say(f"cannot call {where}: {type(exc).__name__}: {exc}")
         ) from exc
+
+
+async def _read(response: httpx.Response) -> _Reply:
+    limit = body.MAX_ANSWER if response.is_success else body.MAX_ERROR
+    bounds = {"retry-after": body.MAX_HEADER, "retry-after-ms": body.MAX_HEADER,
+              "location": body.MAX_LOCATION}  # fmt: skip
+    headers = {
+        n: response.headers[n][: size + 1] for n, size in bounds.items() if n in response.headers
+    }
+    reason = _head(response.reason_phrase, body.MAX_LABEL)
+    try:
+        read = await body.read(response, limit)
+    except body.BodyError as exc:
+        return _Reply(response.status_code, reason, headers, None, str(exc))
+    return _Reply(response.status_code, reason, headers, read)
+
+
+def _interpret(endpoint: Endpoint, request: Request, reply: _Reply, parse: Parse) -> Response:
+    """Run in a worker thread: the answer, or the error its status calls for."""
+    if not 200 <= reply.status < 300:
+        raise _status_error(reply, endpoint)
+    if reply.body is None:
+        raise InvalidResponse(endpoint.say(reply.undecodable), status=reply.status)
+    if reply.body.cut:
+        raise InvalidResponse(
+            endpoint.say(f"the answer is larger than {body.MAX_ANSWER // 1024 // 1024} MiB"),
+            status=reply.status,
+        )
+    try:
+        decoded = json.loads(reply.body.data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting
+        start = reply.body.data[: 4 * _SNIPPET].decode("utf-8", "replace")
+        shown = " ".join(_head(start, _SNIPPET, cut=len(reply.body.data) > 4 * _SNIPPET).split())
+        raise InvalidResponse(
+            endpoint.say(f"the answer is not JSON: {shown!r}"), status=reply.status
+        ) from exc
+    answer = Answer(decoded, endpoint)
+    response = parse(answer)
+    problem = impossible(request, response.usage)
+    if problem is not None:
+        raise answer.invalid(f"impossible usage: {problem}")
+    return _cleaned(response, endpoint.redactor)
+
+
+def _cleaned(response: Response, redactor: Redactor) -> Response:
+    """The answer with the endpoint's secrets out of its strings (redacted before anything is
+    cut, so no secret is cut in two), and its labels bounded."""
+    clean = redactor.secrets
+    return response._replace(
+        text=clean(response.text),
+        model=_label(response.model, clean),
+        finish_reason=_label(response.finish_reason, clean),
+    )
+
+
+def _label(value: str | None, clean: Callable[[str], str]) -> str | None:
+    return None if value is None else _cut(clean(value), body.MAX_LABEL)
+
+
+def _status_error(reply: _Reply, endpoint: Endpoint) -> ProviderError:
+    """The `ProviderError` a non-2xx answer's status calls for."""
+    status = reply.status
+    message = endpoint.say(f"HTTP {status} {reply.reason}: {error_detail(reply, endpoint)}")
+    if status == 429:
+        return RateLimited(message, retry_after=retry_after(reply.headers))
+    if status == 408 or status >= 500:
+        return TransientProviderError(message, status=status)
+    return FatalProviderError(message, status=status)
+
+
+def error_detail(reply: _Reply, endpoint: Endpoint) -> str:
+    """The provider's own error message if its body has one, else the start of the body: whole
+    words only (see `_head`), at most `MAX_WORDS` characters."""
+    if 300 <= reply.status < 400 and "location" in reply.headers:
+        where = reply.headers["location"]
+        if len(where) > body.MAX_LOCATION:
+            return f"redirected to an address longer than {body.MAX_LOCATION:,} characters"
+        where = _cut(endpoint.redactor(where), body.MAX_LABEL)  # redacted, then cut
+        return f"redirected to {where}; set base_url to that address"
+    if reply.body is None:
+        return f"(a body that cannot be read: {reply.undecodable})"
+    found = None
+    if not reply.body.cut:
+        try:
+            found = endpoint.error_text(json.loads(reply.body.data))
+        except (ValueError, RecursionError):
+            found = None
+    if found:
+        return " ".join(_head(found, body.MAX_WORDS).split())
+    text = reply.body.data[: 4 * _SNIPPET].decode("utf-8", "replace")
+    cut = reply.body.cut or len(reply.body.data) > 4 * _SNIPPET
+    return " ".join(_head(text, _SNIPPET, cut=cut).split()) or "(empty body)"
+
+
+def _head(text: str, size: int, *, cut: bool = False) -> str:
+    """The start of `text`, at most `size` characters; when that is not all of it (or `cut`:
+    it is the start of something longer), it ends before the word that was cut, then `…`.
+
+    A secret, in any of its encodings, is one word (no whitespace): cut at whitespace, none is
+    cut in two before redaction gets to see it. A single word longer than `size` is not shown."""
+    if len(text) <= size and not cut:
+        return text
+    start = text[: size + 1]
+    keep = max(start.rfind(space) for space in " \t\r\n")
+    return start[: max(0, keep)].rstrip() + " …"
 
 
 def describe(exc: BaseException) -> str:
@@ -140,64 +288,52 @@ def describe(exc: BaseException) -> str:
 
 def check_url(url: str) -> str:
     """`url` if it is an absolute http(s) URL; a ValueError naming the problem otherwise."""
+    shown = redact(urls.shown(url), urls.secrets(url))
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise ValueError(f"invalid base_url {redact(url)!r}: {exc}") from exc
+        raise ValueError(
+            f"invalid base_url {shown!r}: {redact(str(exc), urls.secrets(url))}"
+        ) from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"base_url must be an http:// or https:// URL, not {redact(url)!r}")
+        raise ValueError(f"base_url must be an http:// or https:// URL, not {shown!r}")
     return url
 
 
-def raise_for_status(response: httpx.Response, endpoint: Endpoint) -> None:
-    """Translate a non-2xx answer into the `ProviderError` its status calls for."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    message = endpoint.say(
-        f"HTTP {status} {response.reason_phrase}: {error_detail(response, endpoint)}"
+def _printable(text: str) -> str:
+    """`text` on one line a terminal shows as it is: a space for each space or line break, U+FFFD
+    for anything else not printable (control characters, escape sequences' ESC, bidirectional
+    overrides, unassigned code points)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else " " if c.isspace() else "\N{REPLACEMENT CHARACTER}" for c in text
     )
-    if status == 429:
-        raise RateLimited(message, retry_after=retry_after(response.headers))
-    if status == 408 or status >= 500:
-        raise TransientProviderError(message, status=status)
-    raise FatalProviderError(message, status=status)
 
 
-def error_detail(response: httpx.Response, endpoint: Endpoint) -> str:
-    """The provider's own error message if its body has one, else the start of the body."""
-    if response.is_redirect:
-        return f"redirected to {response.headers.get('location')}; set base_url to that address"
-    try:
-        found = endpoint.error_text(json.loads(response.content))
-    except ValueError:
-        found = None
-    return found if found else snippet(response.text) or "(empty body)"
-
-
-def snippet(text: str) -> str:
-    words = " ".join(text.split())
-    return words if len(words) <= _SNIPPET else words[: _SNIPPET - 1] + "…"
+def _cut(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP-date).
 
     `retry-after-ms` is OpenAI's non-standard, more precise header (honoured first, as the
-    official openai-python client does); `Retry-After` is RFC 9110 §10.2.3.
+    official openai-python client does); `Retry-After` is RFC 9110 §10.2.3. A value longer than
+    `MAX_HEADER` characters is no value.
     """
     millis = _seconds(headers.get("retry-after-ms"))
     if millis is not None:
         return millis / 1000
     value = headers.get("retry-after")
-    if value is None:
+    if value is None or len(value) > body.MAX_HEADER:
         return None
     seconds = _seconds(value)
     if seconds is not None:
         return seconds
     try:
         when = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -205,8 +341,10 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 
 
 def _seconds(value: str | None) -> float | None:
+    if value is None or len(value) > body.MAX_HEADER:
+        return None
     try:
-        number = float(value) if value is not None else math.nan
+        number = float(value)
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 0 else None
@@ -238,15 +376,16 @@ class Answer:
         value = self.get(path)
         if not isinstance(value, str):
             raise self.invalid(f"`{path}` is {_kind(value)}, not a string")
-        return value
+        return _valid_text(value)
 
     def optional_text(self, path: str) -> str | None:
         value = self.get(path)
-        return value if isinstance(value, str) else None
+        return _valid_text(value) if isinstance(value, str) else None
 
     def count(self, path: str) -> int:
+        """A token count: a JSON integer, never negative (its upper bounds: `axoc.kernel.usage`)."""
         value = self.get(path)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        if type(value) is not int or value < 0:
             raise self.invalid(f"`{path}` is {_kind(value)}, not a token count")
         return value
 
@@ -254,5 +393,36 @@ class Answer:
         return InvalidResponse(self.endpoint.say(f"answer not in the protocol: {why}"), status=200)
 
 
+def _valid_text(value: str) -> str:
+    """`value` as UTF-8 can carry it: a lone surrogate (JSON's `\\ud800`) becomes U+FFFD."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\N{REPLACEMENT CHARACTER}", value)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _kind(value: object) -> str:
-    return "missing" if value is None else f"{type(value).__name__} {snippet(repr(value))}"
+    """What a value is, for a message: a short string or a number as it is, anything else by
+    its type and size (never a long text, which could be cut in the middle of a secret)."""
+    if value is None:
+        return "missing"
+    if isinstance(value, str):
+        return f"str {value!r}" if len(value) <= 40 else f"a string of {len(value):,} characters"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return "an int of more than 40 digits"
+    if isinstance(value, (int, float)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value):,} items"
+    if isinstance(value, dict):
+        return f"an object of {len(value):,} keys"
+    return type(value).__name__
+
+
+__all__ = ["REDACTED", "Answer", "Endpoint", "call", "check_url", "new_client", "redact"]

@@ -23,7 +23,8 @@ from __future__ import annotations
 import httpx
 
 from axoc.kernel.ports import Request, Response, Usage
-from axoc.providers.http import Answer, Endpoint, check_url, new_client, post_json
+from axoc.providers import urls
+from axoc.providers.http import Answer, Endpoint, call, check_url, new_client
 
 DEFAULT_BASE_URL = "http://localhost:11434"
 
@@ -34,7 +35,7 @@ class OllamaProvider:
     def __init__(
         self, base_url: str = DEFAULT_BASE_URL, client: httpx.AsyncClient | None = None
     ) -> None:
-        url = check_url(base_url).rstrip("/") + "/api/chat"
+        url = urls.endpoint(check_url(base_url), "/api/chat")
         self._endpoint = Endpoint("ollama", url, _error_text)
         # Invariant: `_owns_client` is True exactly when `aclose()` must close `_client`.
         self._owns_client = client is None
@@ -42,10 +43,11 @@ class OllamaProvider:
 
     async def complete(self, request: Request) -> Response:
         headers = {"Accept": "application/json"}
-        payload = await post_json(
-            self._client, self._endpoint, request_body(request), headers, request.timeout
-        )
-        return parse_answer(Answer(payload, self._endpoint), prompted=bool(request.messages))
+        prompted = bool(request.messages)
+        return await call(
+            self._client, self._endpoint, request, request_body(request), headers,
+            lambda answer: parse_answer(answer, prompted=prompted),
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the client this provider created; an injected client stays its owner's."""

@@ -34,7 +34,8 @@ from typing import Literal
 import httpx
 
 from axoc.kernel.ports import FatalProviderError, Request, Response, Usage
-from axoc.providers.http import Answer, Endpoint, check_url, new_client, post_json
+from axoc.providers import urls
+from axoc.providers.http import Answer, Endpoint, call, check_url, new_client
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
@@ -67,15 +68,12 @@ class OpenAIProvider:
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
         secrets = [key] + [v for k, v in (extra_headers or {}).items() if _is_secret(k)]
-        url = base_url.rstrip("/") + "/chat/completions"
+        url = urls.endpoint(base_url, "/chat/completions")
         self._endpoint = Endpoint(host, url, _error_text, tuple(s for s in secrets if s))
 
     async def complete(self, request: Request) -> Response:
         body = request_body(request, self._max_tokens_field)
-        payload = await post_json(
-            self._client, self._endpoint, body, self._headers, request.timeout
-        )
-        return parse_answer(Answer(payload, self._endpoint))
+        return await call(self._client, self._endpoint, request, body, self._headers, parse_answer)
 
     async def aclose(self) -> None:
         """Close the client this provider created; an injected client stays its owner's."""

@@ -175,7 +175,8 @@ class Reply:
     body: bytes | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0  # seconds to wait before answering (cut short when the server closes)
-    trickle: float = 0.0  # seconds between the body's bytes, once the headers are sent
+    trickle: float = 0.0  # seconds between the body's pieces, once the headers are sent
+    piece: int = 1  # bytes per piece when trickling
     reset: bool = False  # drop the connection (TCP RST) without a response
 
 
@@ -289,8 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not reply.trickle:
             self.wfile.write(payload)
             return
-        for byte in payload:
-            self.wfile.write(bytes([byte]))
+        for start in range(0, len(payload), reply.piece):
+            self.wfile.write(payload[start : start + reply.piece])
             self.wfile.flush()
             if released.wait(reply.trickle):
                 return
