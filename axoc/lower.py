@@ -53,6 +53,7 @@ from axoc.kernel.table import (
     Unit,
     WorkflowSpec,
 )
+from axoc.providers.urls import for_plan
 from axoc.yamlload import Document
 
 DEFAULT_SKILL_THRESHOLD = 0.5
@@ -404,11 +405,14 @@ class _Lowering:
                 continue
             entry = raw.get(name)
             raw_key = entry.get("api_key") if isinstance(entry, dict) else None
+            url = getattr(settings, "base_url", None)
+            written = entry.get("base_url") if isinstance(entry, dict) else None
             specs.append(
                 ProviderSpec(
                     name=name,
                     kind=kind,
-                    base_url=getattr(settings, "base_url", None),
+                    # credentials and query values: their ${VAR}, never their values
+                    base_url=for_plan(url, written) if url else url,
                     model=getattr(settings, "model", None),
                     api_key_env=_key_variable(name, kind, raw_key),
                 )

@@ -17,7 +17,7 @@ are live in every run).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from axoc import filekind
@@ -65,6 +65,9 @@ class Runnable:
     target: Target  # resolved: a run of one agent has its own workflow, `agent:<id>`
     secrets: dict[str, str]  # provider name → key written in the config (never printed)
     note: str | None = None  # what the config declares and this run does not execute
+    # provider name → its base_url as the config sets it, credentials included (never printed;
+    # the table keeps it without them: `axoc.providers.urls.for_plan`)
+    urls: dict[str, str] = field(default_factory=dict)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -113,15 +116,18 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         shown = blocking + [replace(d, severity=Severity.ERROR) for d in unset]
         _refuse(path, unit.text, sorted(shown, key=lambda d: d.sort_key), unset=bool(unset))
     assert table is not None and unit.config is not None
+    configured = [*unit.config.providers, *(unit.config.providers.model_extra or {}).items()]
     keys = {
         name: settings.api_key
-        for name, settings in [
-            *unit.config.providers,
-            *(unit.config.providers.model_extra or {}).items(),
-        ]
+        for name, settings in configured
         if settings is not None and getattr(settings, "api_key", None)
     }
-    return Runnable(table, target, keys, run_note(unit.document, unit.diagnostics))
+    urls = {
+        name: settings.base_url
+        for name, settings in configured
+        if settings is not None and isinstance(getattr(settings, "base_url", None), str)
+    }
+    return Runnable(table, target, keys, run_note(unit.document, unit.diagnostics), urls)
 
 
 def resolve(table: SignalTable, wanted: Target) -> Target:

@@ -31,9 +31,10 @@ from axoc.kernel.driver import Driver, RunResult, random_seed
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Provider
-from axoc.kernel.table import SignalTable
+from axoc.kernel.table import ProviderSpec, SignalTable
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
+from axoc.providers.urls import resolve
 from axoc.report import as_dict
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.statedir import state_dir
@@ -60,12 +61,13 @@ def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
         elif spec.kind == "ollama":
             from axoc.providers.ollama import OllamaProvider
 
-            built[spec.name] = OllamaProvider(base_url=spec.base_url or DEFAULT_URLS["ollama"])
+            local = _url(spec, loaded) or DEFAULT_URLS["ollama"]
+            built[spec.name] = OllamaProvider(base_url=local)
         elif spec.kind in _OPENAI_LIKE:
             from axoc.providers.openai import OpenAIProvider
 
             key = _key(spec.name, spec.kind, spec.api_key_env, loaded.secrets)
-            url = spec.base_url or DEFAULT_URLS.get(spec.kind)
+            url = _url(spec, loaded) or DEFAULT_URLS.get(spec.kind)
             if url is None:
                 raise RunRefused(f"provider '{spec.name}' needs a base_url", "provider")
             built[spec.name] = OpenAIProvider(base_url=url, api_key=key)
@@ -76,6 +78,19 @@ def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
                 "provider",
             )
     return built
+
+
+def _url(spec: ProviderSpec, loaded: Runnable) -> str | None:
+    """The base_url to call: as the config sets it; from a saved plan, which keeps credentials
+    as their `${VAR}` (never their values), with those variables set from the environment."""
+    if spec.name in loaded.urls:
+        return loaded.urls[spec.name]
+    if spec.base_url is None:
+        return None
+    try:
+        return resolve(spec.base_url, os.environ)
+    except ValueError as exc:
+        raise RunRefused(f"provider '{spec.name}': {exc}", "provider") from None
 
 
 def _key(name: str, kind: str, variable: str | None, secrets: dict[str, str]) -> str | None:
