@@ -526,7 +526,7 @@ class Driver:
                 continue
             problem = impossible(request, response.usage)
             if problem is not None:  # nothing charged: the count is no count (kernel.usage)
-                self.ledger.settle(grant, None)
+                self._settle(grant, None)
                 why = f"InvalidResponse: provider '{agent.provider}': impossible usage: {problem}"
                 return Outcome(activation, error=why)
             outcome = self._answered(activation, grant, response)

@@ -114,3 +114,36 @@ def test_the_driver_fails_an_impossible_count_from_any_provider(
     assert result.errors["a"].startswith("InvalidResponse: provider 'lab': impossible usage: ")
     assert result.status["b"] == "skipped"
     assert result.ledger.used == 0  # nothing charged: the count is no count
+
+
+@dataclass
+class ImpossibleForA:
+    """Answers agent `a` with an impossible count after a moment, anyone else honestly."""
+
+    async def complete(self, request: Request) -> Response:
+        if request.agent == "a":
+            await asyncio.sleep(0.05)
+            return Response("a's answer", Usage(5, 10**30))
+        return Response("b's answer", Usage(estimate_input(request.messages), 5))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_call_waiting_for_budget_goes_on_when_an_impossible_count_frees_it(
+    tmp_path: Path,
+) -> None:
+    # a and b each reserve 17 + 100 tokens; the workflow's 200 hold one at a time
+    config = """
+agents:
+  - {id: a, provider: lab, model: m, sampling: {max_tokens: 100}}
+  - {id: b, provider: lab, model: m, sampling: {max_tokens: 100}}
+providers:
+  lab: {kind: openai_compatible, base_url: "http://127.0.0.1:9/v1"}
+workflows:
+  - {id: w, agents: [a, b], token_budget: 200}
+"""
+    driver = Driver(table(tmp_path, config), {"lab": ImpossibleForA()}, workflow="w", input="x")
+    result = asyncio.run(asyncio.wait_for(driver.run(), 5))
+    assert result.errors["a"].startswith("InvalidResponse: provider 'lab': impossible usage")
+    assert result.status["b"] == "done" and result.ledger.used == 17 + 5
