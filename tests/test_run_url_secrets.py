@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -97,7 +101,35 @@ def test_a_run_sends_the_credentials_and_shows_them_nowhere(
     assert failed[0]["agent"] == "b" and "rejected: [redacted]" in failed[0]["error"]
     assert_secret(everything(state, result.out, result.err))
     assert (state / "runs").is_dir() and list(state.rglob("journal.jsonl"))
-    assert list(state.rglob("checkpoints/*.json"))  # a's answer, redacted, was checkpointed
+
+
+def test_an_interrupted_runs_checkpoint_holds_no_key(
+    tmp_path: Path, server: FakeServer, keys: None
+) -> None:
+    answer = json.loads(json.dumps(OPENAI_CHAT))
+    answer["choices"][0]["message"]["content"] = f"echo: {KEY.upper()} {quote(KEY, safe='')}"
+    server.script(Reply(200, answer), Reply(200, OPENAI_CHAT, hang=60))
+    state = tmp_path / "state"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "axoc", "run", config(tmp_path, secret_url(server)), "-i", "x",
+         "--state-dir", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while len(server.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(server.received) == 2, "b was never called"
+        child.send_signal(signal.SIGTERM)  # b in flight: the run is interrupted, not ended
+        out, err = child.communicate(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 130, err
+    [checkpoint] = state.rglob("checkpoints/a/*.json")  # a's answer, kept for the resume
+    assert "echo: [redacted] [redacted]" in checkpoint.read_text(encoding="utf-8")
+    assert_secret(everything(state, out, err))
 
 
 def test_a_saved_plan_runs_with_its_variables_set(
