@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from axoc.kernel.canonical import Writer, public_fields
 from axoc.kernel.consistency import problems
 from axoc.kernel.typed import Mistyped, loader
 
@@ -322,31 +323,23 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-# One encoder for every line: `json.dumps` with these options would build an equal one per call,
-# about a tenth of the time of writing (or checking the digest of) a large table.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _compact(value: Any) -> str:
-    return _COMPACT.encode(value)
-
-
 def _body_lines(table: SignalTable) -> list[str]:
     """Every field but `format` and `digest`, a list element per line, closing the object."""
-    names = _public_fields(SignalTable)
+    names = public_fields(SignalTable)
+    writer = Writer()
     lines = []
     for n, name in enumerate(names):
-        value = _plain(getattr(table, name))
+        value = getattr(table, name)
         comma = "," if n < len(names) - 1 else ""
-        if isinstance(value, list) and value:
+        if (type(value) is tuple or type(value) is list) and value:
             last = len(value) - 1
             lines.append(f'"{name}": [')
             lines += [
-                _compact(element) + ("," if i < last else "") for i, element in enumerate(value)
+                writer.write(element) + ("," if i < last else "") for i, element in enumerate(value)
             ]
             lines.append("]" + comma)
         else:
-            lines.append(f'"{name}": {_compact(value)}{comma}')
+            lines.append(f'"{name}": {writer.write(value)}{comma}')
     lines.append("}\n")
     return lines
 
@@ -357,36 +350,6 @@ def _digest(body: list[str]) -> str:
 
 def _digest_line(body: list[str]) -> list[str]:
     return [f'"digest": "{_digest(body)}",']
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _public_fields(kind: type) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(
-            f.name
-            for f in dataclasses.fields(kind)
-            if not f.name.startswith("_") and f.name != "format"
-        )
-    return names
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts in field order (private fields and `format` left out); mappings
-    sorted by key."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
-    if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
-    if dataclasses.is_dataclass(kind):
-        return {name: _plain(getattr(value, name)) for name in _public_fields(kind)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in sorted(value.items())}
-    return value
 
 
 # --- reading -------------------------------------------------------------------------------
