@@ -19,12 +19,15 @@ from __future__ import annotations
 import difflib
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from axoc.config import (
     BUILTIN_PROVIDERS,
     EVENT_PATTERN,
     Agent,
+    AgentMemory,
     Config,
     Proactive,
     Tool,
@@ -64,6 +67,7 @@ _ENV_REF = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}\s*")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EXPR_CODES = {"syntax": "AX501", "lowering": "AX502", "reference": "AX302", "name": "AX510"}
 EVENT_NAME = re.compile(EVENT_PATTERN)
+_Spec = TypeVar("_Spec")
 
 
 @dataclass
@@ -103,6 +107,7 @@ class _Lowering:
         self.origins: dict[str, Path] = {}
         self.placed: set[tuple[str, str]] = set()  # (workflow, agent) pairs that got a unit
         self.diagnostics: list[Diagnostic] = []
+        self.specs: dict[int, Any] = {}  # id of a settings object → its spec (`shared`)
 
     def w(self, event: str) -> float:
         return self.weights.get(event, CUSTOM_EVENT_WEIGHT)
@@ -424,13 +429,8 @@ class _Lowering:
             self.config.providers.model_extra or {}
         ).get(agent.provider)
         model = agent.model or getattr(provider, "model", None) or agent.provider
-        blocks = agent.memory.core.blocks
-        core = tuple(
-            CoreBlock(b.label, b.value, b.limit, b.shared, b.description) for b in blocks
-        ) or tuple(CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_BLOCKS)
-        budget = agent.token_budget
+        budget, sampling, supervision = agent.token_budget, agent.sampling, agent.supervision
         policy = "warn" if budget.overflow_policy == "summarize" else budget.overflow_policy
-        sampling, supervision, recall = agent.sampling, agent.supervision, agent.memory.recall
         return AgentSpec(
             id=agent.id,
             name=agent.name or agent.id,
@@ -440,16 +440,36 @@ class _Lowering:
             depends_on=tuple(dict.fromkeys(agent.depends_on)),
             tools=tuple(dict.fromkeys(agent.tools)),
             role=agent.role,
-            budget=Budget(budget.per_call, budget.per_execution, policy),
-            sampling=Sampling(
-                sampling.temperature, sampling.top_p, sampling.max_tokens, sampling.response_format
+            budget=self.shared(
+                budget, lambda: Budget(budget.per_call, budget.per_execution, policy)
             ),
-            supervision=Supervision(
-                supervision.max_restarts, supervision.within, supervision.backoff
+            sampling=self.shared(
+                sampling,
+                lambda: Sampling(
+                    sampling.temperature,
+                    sampling.top_p,
+                    sampling.max_tokens,
+                    sampling.response_format,
+                ),
             ),
-            memory=Memory(recall.passive_inject, recall.top_k, recall.min_score, core),
+            supervision=self.shared(
+                supervision,
+                lambda: Supervision(
+                    supervision.max_restarts, supervision.within, supervision.backoff
+                ),
+            ),
+            memory=self.shared(agent.memory, lambda: _memory(agent.memory)),
             timeout=agent.timeout,
         )
+
+    def shared(self, settings: object, spec: Callable[[], _Spec]) -> _Spec:
+        """The spec of one settings object of the config, made once. Agents that do not set
+        these settings share the default object, and so share its spec: less to build, and the
+        plan writer writes a shared value once (`axoc.kernel.canonical`)."""
+        made: _Spec | None = self.specs.get(id(settings))  # the config keeps `settings` alive
+        if made is None:
+            made = self.specs[id(settings)] = spec()
+        return made
 
     def skill_spec(self, i: int) -> SkillSpec:
         s = self.config.skills[i]
@@ -469,6 +489,14 @@ class _Lowering:
     def tool_spec(self, tool: Tool) -> ToolSpec:
         limits = ToolLimits(tool.limits.fuel, tool.limits.memory_mb, tool.limits.timeout_ms)
         return ToolSpec(tool.id, tool.kind, tool.module, tool.description, tool.parameters, limits)
+
+
+def _memory(memory: AgentMemory) -> Memory:
+    core = tuple(
+        CoreBlock(b.label, b.value, b.limit, b.shared, b.description) for b in memory.core.blocks
+    ) or tuple(CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_BLOCKS)
+    recall = memory.recall
+    return Memory(recall.passive_inject, recall.top_k, recall.min_score, core)
 
 
 def _key_variable(name: str, kind: str, raw: object) -> str | None:

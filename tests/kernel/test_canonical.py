@@ -100,6 +100,19 @@ def test_every_section_is_written_as_the_reference_writes_it(tmp_path: Path) -> 
     assert_written_as_the_reference_writes_it(SignalTable.from_json(table.to_json()))
 
 
+def test_agents_without_settings_of_their_own_share_one_spec_of_each(tmp_path: Path) -> None:
+    path = tmp_path / "shared.axoc.yaml"
+    path.write_text(
+        "agents:\n  - {id: a, provider: echo}\n  - {id: b, provider: echo}\n"
+        "  - {id: c, provider: echo, sampling: {temperature: 0.5}}\n",
+        encoding="utf-8",
+    )
+    a, b, c = compiled(path).agents
+    assert a.budget is b.budget and a.memory is b.memory and a.sampling is b.sampling
+    assert c.sampling is not a.sampling and c.sampling.temperature == 0.5
+    assert c.budget is a.budget
+
+
 # -- values ----------------------------------------------------------------------------------
 
 
