@@ -435,10 +435,10 @@ def _resume(
     seed = header.get("jitter_seed")
     if not isinstance(seed, int):  # a journal written before seeds were recorded: one per run
         seed = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big")
+    writer = Writer(folder / "journal.jsonl", contents=contents)  # read under the lock we hold
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
-        Writer(folder / "journal.jsonl"), lock, store, seed,
-        Replay.of(contents.records, (store, shared), run_id),
+        writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id),
     )  # fmt: skip
     return loaded, started, built
 

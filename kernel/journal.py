@@ -101,8 +101,12 @@ def _problem(path: Path, number: int, *, last: bool) -> str:
 class Writer:
     """Appends records to a journal; one writer per journal at a time."""
 
-    def __init__(self, path: Path, header: dict[str, Any] | None = None) -> None:
-        """Create the journal with `header`, or (header None) reopen it for appending."""
+    def __init__(
+        self, path: Path, header: dict[str, Any] | None = None, contents: Contents | None = None
+    ) -> None:
+        """Create the journal with `header`, or (header None) reopen it for appending, after
+        `contents` when the caller has just read it (and holds the run's lock, so it cannot
+        have changed since), else after reading it again."""
         self.path = path
         created = header is not None
         if created:
@@ -114,7 +118,7 @@ class Writer:
             self._write({"format": FORMAT, **(header or {}), "n": 0})
             self.commit(directory=True)
         else:
-            contents = read(path)
+            contents = contents or read(path)
             self.count = len(contents.records)
             self._size = contents.valid_bytes
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)

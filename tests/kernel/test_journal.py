@@ -97,6 +97,17 @@ def test_reopening_cuts_a_torn_tail_and_continues(tmp_path: Path) -> None:
     assert contents.records[-1]["agent"] == "again" and contents.warnings == []
 
 
+def test_reopening_after_contents_read_already_is_the_same(tmp_path: Path) -> None:
+    path = journal(tmp_path)
+    path.write_bytes(path.read_bytes()[:-7])
+    writer = Writer(path, contents=read(path))
+    assert writer.count == 4
+    assert writer.append("completed", agent="again") == 5
+    writer.close()
+    contents = read(path)
+    assert [r["n"] for r in contents.records] == [1, 2, 3, 4, 5] and contents.warnings == []
+
+
 def test_a_new_journal_never_overwrites(tmp_path: Path) -> None:
     path = journal(tmp_path)
     with pytest.raises(JournalError, match="exists already"):
