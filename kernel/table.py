@@ -28,7 +28,7 @@ from typing import Any
 
 from axoc.kernel.canonical import Writer, public_fields
 from axoc.kernel.consistency import problems
-from axoc.kernel.typed import Mistyped, loader
+from axoc.kernel.typed import Mistyped, loader, recorded
 
 FORMAT = "axoc.signal-table/1"
 
@@ -255,18 +255,20 @@ class SignalTable:
 
     def to_json(self) -> str:
         """Canonical JSON: fixed key order, one list element per line, the digest second."""
-        body = self._body()
-        return "\n".join(["{", f'"format": {json.dumps(self.format)},', *_digest_line(body), *body])
+        return _head(self.format, self.digest) + self._body()
 
     @property
     def digest(self) -> str:
-        return _digest(self._body())
+        digest: str | None = self._index.get("_digest")
+        if digest is None:
+            digest = self._index["_digest"] = _digest(self._body())
+        return digest
 
-    def _body(self) -> list[str]:
-        """The canonical lines, built once: the table is immutable."""
-        body: list[str] | None = self._index.get("_body")
+    def _body(self) -> str:
+        """The canonical text after the digest line, written once: the table is immutable."""
+        body: str | None = self._index.get("_body")
         if body is None:
-            body = self._index["_body"] = _body_lines(self)
+            body = self._index["_body"] = "\n".join(_body_lines(self))
         return body
 
     @classmethod
@@ -289,12 +291,8 @@ class SignalTable:
         version = document.get("format")
         if version != FORMAT:
             raise TableError(f"unsupported format {version!r}; this kernel reads {FORMAT!r}")
-        body = {k: v for k, v in document.items() if k not in ("format", "digest")}
         with _collector_paused():
-            try:
-                table: SignalTable = loader(cls)(body)
-            except Mistyped as bad:
-                raise TableError(bad.located("table")) from None
+            table = cls._typed(document)
             # A plan edited by hand may have no digest: it must hold together all the same.
             problem = next(problems(table), None)
             if problem is not None:
@@ -304,6 +302,36 @@ class SignalTable:
                 raise TableError(
                     f"digest mismatch: the file says {claimed}, its content is {table.digest}"
                 )
+        return table
+
+    @classmethod
+    def from_recorded(cls, text: str, digest: str) -> SignalTable:
+        """Read a plan axoc compiled and wrote, whose digest was recorded elsewhere (a run's
+        journal header): `text` must be exactly that plan, its body hashing to `digest`, else
+        `TableError`. It is then the canonical form of the table that was compiled, so that
+        table is rebuilt as it was, without checking its values' types or its consistency
+        again, nor writing it again to check the digest (`axoc.kernel.typed.recorded`): the
+        text is kept as its canonical form. Reading 10,000 agents costs parsing and building
+        the dataclasses only."""
+        head = _head(FORMAT, digest)
+        body = text[len(head) :]
+        if not text.startswith(head) or _digest(body) != digest:
+            raise TableError(f"not the plan {digest}: its content differs")
+        with _collector_paused():
+            document = json.loads(text)  # JSON, with these two keys: axoc wrote it
+            del document["format"], document["digest"]
+            table: SignalTable = recorded(cls)(document)
+        table._index.update(_body=body, _digest=digest)
+        return table
+
+    @classmethod
+    def _typed(cls, document: dict[str, Any]) -> SignalTable:
+        """The table a document holds, each value checked against its field's type."""
+        body = {k: v for k, v in document.items() if k not in ("format", "digest")}
+        try:
+            table: SignalTable = loader(cls)(body)
+        except Mistyped as bad:
+            raise TableError(bad.located("table")) from None
         return table
 
 
@@ -344,12 +372,13 @@ def _body_lines(table: SignalTable) -> list[str]:
     return lines
 
 
-def _digest(body: list[str]) -> str:
-    return "sha256:" + hashlib.sha256("\n".join(body).encode("utf-8")).hexdigest()
+def _head(version: str, digest: str) -> str:
+    """A plan's first lines: the opening brace, the format and the digest."""
+    return f'{{\n"format": {json.dumps(version)},\n"digest": "{digest}",\n'
 
 
-def _digest_line(body: list[str]) -> list[str]:
-    return [f'"digest": "{_digest(body)}",']
+def _digest(body: str) -> str:
+    return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from axoc.kernel.canonical import public_fields
+
 _Load = Callable[[Any], Any]
 
 
@@ -180,3 +182,50 @@ def _nothing(hint: Any) -> _Load:
         raise Mistyped(f"expected {getattr(hint, '__name__', hint)}, got {type(value).__name__}")
 
     return load_nothing
+
+
+# --- plans axoc wrote ----------------------------------------------------------------------------
+
+_READERS: dict[Any, _Load] = {}
+
+
+def recorded(hint: Any) -> _Load:
+    """The reader of values of type `hint` in a plan axoc wrote, known to be exactly what it
+    wrote (`SignalTable.from_recorded`): values are taken as they are — their types are the
+    table's own — and only turned back into what JSON has no word for: lists into tuples,
+    objects into dataclasses. A dataclass whose fields are all scalars costs one call of its
+    constructor."""
+    read = _READERS.get(hint)
+    if read is None:
+        read = _READERS[hint] = _compose_reader(hint)
+    return read
+
+
+def _compose_reader(hint: Any) -> _Load:
+    """The cases of `_compose`; `_any` for a value taken as it is."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        read = recorded(inner)
+        return _any if read is _any else _optional(read)
+    if origin is tuple:
+        read = recorded(args[0])
+        return tuple if read is _any else lambda value: tuple(map(read, value))
+    if (origin is Mapping or hint is Mapping) and args and recorded(args[1]) is not _any:
+        return _mapping_of(recorded(args[1]))
+    if dataclasses.is_dataclass(hint):
+        return _object_of(hint)
+    return _any
+
+
+def _object_of(kind: Any) -> _Load:
+    hints = typing.get_type_hints(kind)
+    reads = [(name, recorded(hints[name])) for name in public_fields(kind)]
+    reads = [(name, read) for name, read in reads if read is not _any]
+
+    def read_object(data: dict[str, Any]) -> Any:
+        for name, read in reads:  # the parsed JSON is the caller's to change
+            data[name] = read(data[name])
+        return kind(**data)
+
+    return read_object

@@ -238,6 +238,33 @@ def test_a_layered_plan_of_2000_agents_loads_back_equal(tmp_path: Path) -> None:
     assert_round_trip(table)
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_a_recorded_plan_reads_back_as_it_was_compiled(example: Path) -> None:
+    table = compiled(example)
+    text = table.to_json()
+    again = SignalTable.from_recorded(text, table.digest)
+    assert again == table and again.digest == table.digest and again.to_json() == text
+    assert [type(a.depends_on) for a in again.agents] == [tuple] * len(table.agents)
+    assert again.by_id("agents").keys() == table.by_id("agents").keys()
+
+
+def test_a_recorded_plan_of_every_section_reads_back(every_section: SignalTable) -> None:
+    again = SignalTable.from_recorded(every_section.to_json(), every_section.digest)
+    assert again == every_section and again.tools[0].parameters == every_section.tools[0].parameters
+    assert reference_from_dict(json.loads(again.to_json())) == again
+
+
+def test_a_recorded_plan_must_be_exactly_the_plan_recorded(every_section: SignalTable) -> None:
+    text, digest = every_section.to_json(), every_section.digest
+    edited = text.replace('"Review:"', '"Review!"')
+    reformatted = json.dumps(json.loads(text), indent=1)
+    other = "sha256:" + "0" * 64
+    for plan, claimed in ((edited, digest), (reformatted, digest), (text, other), ("", digest)):
+        with pytest.raises(TableError, match=r"^not the plan sha256:"):
+            SignalTable.from_recorded(plan, claimed)
+    assert SignalTable.from_json(reformatted) == every_section  # any reader takes it
+
+
 def test_an_int_where_a_float_goes_is_read_as_a_float(every_section: SignalTable) -> None:
     document = json.loads(every_section.to_json())
     del document["digest"]
