@@ -68,6 +68,7 @@ class Runnable:
     # provider name → its base_url as the config sets it, credentials included (never printed;
     # the table keeps it without them: `axoc.providers.urls.for_plan`)
     urls: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # the config's text as compiled (None: from a saved plan)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -127,7 +128,14 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         for name, settings in configured
         if settings is not None and isinstance(getattr(settings, "base_url", None), str)
     }
-    return Runnable(table, target, keys, run_note(unit.document, unit.diagnostics), urls)
+    return Runnable(
+        table,
+        target,
+        keys,
+        run_note(unit.document, unit.diagnostics),
+        urls,
+        unit.text,
+    )
 
 
 def resolve(table: SignalTable, wanted: Target) -> Target:

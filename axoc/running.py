@@ -26,12 +26,13 @@ from typing import Any, TextIO
 
 from axoc import runs, stdin
 from axoc.diagnostics import Diagnostic
+from axoc.fingerprint import Reads, record, saved
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
 from axoc.kernel.driver import Driver, RunResult, random_seed
 from axoc.kernel.durable import Recorder, Replay, ReplayMismatch
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Provider
-from axoc.kernel.table import ProviderSpec, SignalTable
+from axoc.kernel.table import ProviderSpec
 from axoc.plan import diff
 from axoc.providers.echo import EchoProvider
 from axoc.providers.urls import resolve
@@ -268,11 +269,12 @@ def run_command(
                       "input it started with", file=sys.stderr)  # fmt: skip
             loaded, run, built = _resume(root, resume, path, dry_run, allow_drift)
         else:
-            loaded = prepare(path, wanted, dry_run, os.environ)
+            reads = Reads(os.environ)
+            loaded = prepare(path, wanted, dry_run, reads)
             text = _input(text)
             _check_input(text)
             built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
-            run = _start(root, path, loaded.target, loaded.table, text, dry_run)
+            run = _start(root, path, loaded, text, dry_run, record(path, loaded, reads))
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
         return _refuse(str(invalid), as_json, "provider")
     except RunRefused as refused:
@@ -325,16 +327,18 @@ def run_command(
 
 
 def _start(
-    root: Path, path: str, target: Target, table: SignalTable, text: str, dry_run: bool
+    root: Path, path: str, loaded: Runnable, text: str, dry_run: bool, source: dict[str, Any]
 ) -> Started:
-    """A new run's record, created and locked, with the seed of its retry jitter."""
+    """A new run's record, created and locked, with the seed of its retry jitter and what its
+    plan was compiled from (`axoc.fingerprint.record`)."""
     seed = random_seed()
+    target = loaded.target
     header = {
         "target": target.name, "workflow": target.workflow, "skill": target.skill,
         "agent": target.agent, "input": text, "dry_run": dry_run,
-        "config": str(Path(path).resolve()), "jitter_seed": seed,
+        "config": str(Path(path).resolve()), "jitter_seed": seed, **source,
     }  # fmt: skip
-    run_id, writer, lock = runs.create(root, table, header)
+    run_id, writer, lock = runs.create(root, loaded.table, header)
     store = CheckpointStore(runs.run_folder(root, run_id) / "checkpoints")
     return Started(run_id, target.workflow, target.skill, text, writer, lock, store, seed)
 
@@ -411,7 +415,8 @@ def _resume(
         wanted = Target(header.get("workflow"), header.get("skill"), header.get("agent"))
         if wanted.agent is not None:
             wanted = Target(agent=wanted.agent)
-        loaded = prepare(path, wanted, dry_run, os.environ)
+        # not compiled again when nothing it was compiled from changed (docs/durability.md)
+        loaded = saved(folder, header, path, dry_run) or prepare(path, wanted, dry_run, os.environ)
         for warning in contents.warnings:
             print(f"axoc run: warning: {warning}", file=sys.stderr)
         if header.get("digest") != loaded.table.digest and not allow_drift:
