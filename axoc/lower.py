@@ -108,6 +108,7 @@ class _Lowering:
         self.placed: set[tuple[str, str]] = set()  # (workflow, agent) pairs that got a unit
         self.diagnostics: list[Diagnostic] = []
         self.specs: dict[int, Any] = {}  # id of a settings object → its spec (`shared`)
+        self.provider_by_name: dict[str, Any] = {}  # `provider_settings`
 
     def w(self, event: str) -> float:
         return self.weights.get(event, CUSTOM_EVENT_WEIGHT)
@@ -425,9 +426,7 @@ class _Lowering:
         return tuple(specs)
 
     def agent_spec(self, agent: Agent) -> AgentSpec:
-        provider = getattr(self.config.providers, agent.provider, None) or (
-            self.config.providers.model_extra or {}
-        ).get(agent.provider)
+        provider = self.provider_settings(agent.provider)
         model = agent.model or getattr(provider, "model", None) or agent.provider
         budget, sampling, supervision = agent.token_budget, agent.sampling, agent.supervision
         policy = "warn" if budget.overflow_policy == "summarize" else budget.overflow_policy
@@ -461,6 +460,16 @@ class _Lowering:
             memory=self.shared(agent.memory, lambda: _memory(agent.memory)),
             timeout=agent.timeout,
         )
+
+    def provider_settings(self, name: str) -> Any:
+        """The settings of provider `name`, looked up once per name: a name that is not a field
+        of `providers` costs pydantic an exception, once per agent otherwise."""
+        if name not in self.provider_by_name:
+            providers = self.config.providers
+            self.provider_by_name[name] = getattr(providers, name, None) or (
+                providers.model_extra or {}
+            ).get(name)
+        return self.provider_by_name[name]
 
     def shared(self, settings: object, spec: Callable[[], _Spec]) -> _Spec:
         """The spec of one settings object of the config, made once. Agents that do not set
