@@ -55,6 +55,8 @@ def _axocoatl_keys(doc: Document, config: Config) -> list[Diagnostic]:
 
 def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     out = []
+    written = doc.data.get("agents")
+    written = written if isinstance(written, list) else []
     for i, agent in enumerate(config.agents):
         if agent.tools:
             msg = (
@@ -62,8 +64,8 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
                 "it runs without them"
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
-        memory = doc.node(("agents", i, "memory"))
-        if memory is None:
+        raw = written[i] if i < len(written) else None
+        if not isinstance(raw, dict) or "memory" not in raw:  # as `doc.node`, without a walk
             continue
         if agent.memory.max_session_messages is not None:
             path: Path = ("agents", i, "memory", "max_session_messages")
