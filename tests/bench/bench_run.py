@@ -52,6 +52,7 @@ from axoc.kernel.table import SignalTable
 from axoc.pipeline import compile_file
 from axoc.providers.echo import EchoProvider
 from tests.bench.bench_check import BIN, load_gen, machine
+from tests.bench.cold import environment
 
 SHAPES = ("chain", "fanout", "layered")
 SIZES = (1000, 10_000)
@@ -311,7 +312,9 @@ def dry_run(gen: ModuleType, n: int, directory: Path) -> DryRun:
     for i in range(DRY_RUN_RUNS + 1):
         cmd = dry_run_cmd(path, directory / f"state-{i}")
         start = time.perf_counter()
-        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment()
+        )
         elapsed = time.perf_counter() - start
         check = dry_run_check(done, n)
         if check != "ok":
