@@ -22,7 +22,6 @@ from typing import Any
 
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
-from axoc.interpolate import UNSET
 from axoc.kernel.table import SignalTable
 from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
@@ -202,6 +201,8 @@ def _unset_used(
     dry_run: bool,
 ) -> list[Diagnostic]:  # fmt: skip
     """The unset variables this run uses (see the module's docstring)."""
+    from axoc.interpolate import UNSET  # the compiler's: a saved plan runs without loading it
+
     live = live_agents(table, target)
     providers = set() if dry_run else {a.provider for a in table.agents if a.id in live}
     return [

@@ -2,6 +2,8 @@
 
 - The kernel imports the standard library only: never the compiler or an adapter.
 - `axoc check` loads none of the heavy run-time dependencies, and a clean config not even networkx.
+- Running a saved plan loads no part of the compiler: not pydantic, not the YAML loader (a
+  resume whose config did not change runs its saved plan: tests/test_resume_saved_plan.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.helpers import axoc
 
 HEAVY = ("httpx", "onnxruntime", "tokenizers", "usearch", "wasmtime")
 
@@ -75,3 +79,16 @@ def test_a_cycle_report_uses_networkx(tmp_path: object) -> None:
         "assert main(['check', p]) == 1"
     )
     assert "networkx" in {m.split(".")[0] for m in loaded}
+
+
+def test_a_saved_plan_runs_without_the_compiler(tmp_path: Path) -> None:
+    plan, state = tmp_path / "plan.json", tmp_path / "state"
+    example = ROOT / "examples" / "hello-world.axoc.yaml"
+    assert axoc("plan", str(example), "--format", "json", "-o", str(plan)).code == 0
+    loaded = modules_after(
+        "from axoc.cli import main\n"
+        f"assert main(['run', {str(plan)!r}, '--dry-run', '--state-dir', {str(state)!r}]) == 0"
+    )
+    tops = {m.split(".")[0] for m in loaded}
+    assert not tops & {"pydantic", "pydantic_core", "yaml", "lark", "networkx", *HEAVY}
+    assert not {"axoc.pipeline", "axoc.config", "axoc.yamlload"} & loaded

@@ -110,7 +110,7 @@ def test_it_does_not_even_load_the_compiler(tmp_path: Path, env: pytest.MonkeyPa
                           check=True, cwd=ROOT)  # fmt: skip
     code, modules = json.loads(done.stdout.splitlines()[-1])
     assert code == 0
-    assert not {"pydantic", "axoc.pipeline"} & set(modules)
+    assert not {"pydantic", "yaml", "axoc.pipeline"} & set(modules)
 
 
 def rewrite(suffix: str) -> Callable[[Path, Path, pytest.MonkeyPatch], None]:
