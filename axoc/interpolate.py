@@ -23,6 +23,7 @@ _REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
 
 MAX_ADDED = 10 * 1024 * 1024  # characters substitution may add to a config, all values together
+_UNCHANGED = frozenset({int, float, bool, type(None)})  # values substitution never changes
 
 
 def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[Any, list[Diagnostic]]:
@@ -49,10 +50,21 @@ class _Walk:
             result = self.substitute(value, path)
             plain = result != value and self.doc.is_plain(path)
             return resolve_plain(result) if plain else result
+        # A value without `$` is kept as it is, without a call or its path: most values are.
         if isinstance(value, list):
-            return [self.value(item, (*path, i)) for i, item in enumerate(value)]
+            return [
+                item
+                if (type(item) is str and "$" not in item) or type(item) in _UNCHANGED
+                else self.value(item, (*path, i))
+                for i, item in enumerate(value)
+            ]
         if isinstance(value, dict):
-            return {k: self.value(v, (*path, k)) for k, v in value.items()}
+            return {
+                k: v
+                if (type(v) is str and "$" not in v) or type(v) in _UNCHANGED
+                else self.value(v, (*path, k))
+                for k, v in value.items()
+            }
         return value
 
     def substitute(self, text: str, path: Path) -> str:
