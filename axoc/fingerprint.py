@@ -164,12 +164,13 @@ def compiler() -> str:
 def _sources() -> list[tuple[str, Path]]:
     """axoc's modules, each by its name inside the package and its file: the kernel is a
     subpackage, or (in a checkout) a directory linked in."""
-    found: dict[Path, str] = {}
+    found: dict[str, str] = {}
     for package, prefix in ((axoc, "axoc"), (axoc.kernel, "axoc/kernel")):
-        root = Path(package.__file__ or "").parent
-        for path in root.rglob("*.py"):
-            found.setdefault(path.resolve(), f"{prefix}/{path.relative_to(root).as_posix()}")
-    return sorted((name, path) for path, name in found.items())
+        root = os.path.dirname(package.__file__ or "")
+        for relative, path in _files(root):
+            if relative.endswith(".py"):
+                found.setdefault(os.path.realpath(path), f"{prefix}/{relative}")
+    return sorted((name, Path(path)) for path, name in found.items())
 
 
 def _installed(library: str) -> str:
@@ -178,12 +179,25 @@ def _installed(library: str) -> str:
     spec = importlib.util.find_spec(library)
     if spec is None or spec.origin is None:
         return f"{library}: not installed"
-    root = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
-    files = sorted(root.rglob("*")) if root.is_dir() else [root]
-    stats = [
-        (path, path.stat())
-        for path in files
-        if path.is_file() and "__pycache__" not in path.parts  # written by imports
-    ]
-    listed = "".join(f"\n{p.relative_to(root)} {s.st_size} {s.st_mtime_ns}" for p, s in stats)
-    return f"{library}: {root}{listed}"
+    if not spec.submodule_search_locations:  # a single module
+        stat = os.stat(spec.origin)
+        return f"{library}: {spec.origin} {stat.st_size} {stat.st_mtime_ns}"
+    root = os.path.dirname(spec.origin)
+    listed = []
+    for relative, path in _files(root):
+        stat = os.stat(path)
+        listed.append(f"\n{relative} {stat.st_size} {stat.st_mtime_ns}")
+    return f"{library}: {root}{''.join(listed)}"
+
+
+def _files(root: str) -> list[tuple[str, str]]:
+    """The files under `root` as (path relative to it, path), sorted; `__pycache__` left out
+    (imports write it), and links to directories not followed (a checkout links the kernel in,
+    `_sources` walks it on its own)."""
+    found = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in names:
+            path = os.path.join(folder, name)
+            found.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+    return sorted(found)
