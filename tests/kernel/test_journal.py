@@ -3,6 +3,7 @@ dropped with a warning, never a crash; a writer killed with SIGKILL leaves a rea
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import stat
@@ -65,6 +66,23 @@ def test_corruption_in_the_middle_stops_reading_there(tmp_path: Path) -> None:
     assert contents.warnings == [
         f"{path}: record 3 (line 4) is corrupt; it and everything after it were ignored"
     ]
+
+
+def test_a_record_written_out_another_way_is_checked_on_its_canonical_json(
+    tmp_path: Path,
+) -> None:
+    """Lines are checked on their text as written; one spelt otherwise (keys in another order,
+    spaces) is checked as it always was, on its record's canonical JSON."""
+    path = journal(tmp_path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[2])
+    lines[2] = (
+        json.dumps(dict(reversed(list(record.items()))), ensure_ascii=False) + "\n"
+    ).encode()
+    path.write_bytes(b"".join(lines))
+    contents = read(path)
+    assert [r["n"] for r in contents.records] == [1, 2, 3, 4, 5] and contents.warnings == []
+    assert contents.records[1]["output"] == "out 1 — ✓"
 
 
 @pytest.mark.parametrize("garbage", [b"\x00\x00\x00", b'{"n": 6}\n', b"not json\n", b"\xff\xfe\n"])
