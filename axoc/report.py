@@ -35,7 +35,9 @@ def render_text(diagnostics: Sequence[Diagnostic], files: int, sources: Mapping[
         lines.append(f"{s.file}:{s.line}:{s.column}: {d.severity}: {d.message} [{d.code}]")
         text = sources.get(s.file)
         if text is not None:
-            source_lines = cache.setdefault(s.file, _BREAK.split(text))
+            if s.file not in cache:  # split once per file, not once per diagnostic
+                cache[s.file] = _BREAK.split(text)
+            source_lines = cache[s.file]
             if 0 < s.line <= len(source_lines):
                 key = (s.file, s.line)
                 if key not in masked:  # once per line, however many diagnostics it has

@@ -228,3 +228,25 @@ def test_a_huge_flow_list_is_refused_by_its_number_of_values(tmp_path: Path) -> 
     found = _check(tmp_path, text)
     assert [d["code"] for d in found] == ["AX112"]
     assert "more than 2,000,000 values" in str(found[0]["message"])
+
+
+def test_a_file_is_split_into_lines_once_however_many_diagnostics_it_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20,000 duplicate ids took 202 s to print: the file was split once per diagnostic."""
+    from axoc import report
+
+    splits: list[int] = []
+    real = report._BREAK
+
+    class Counting:
+        def split(self, text: str) -> list[str]:
+            splits.append(len(text))
+            return real.split(text)
+
+    monkeypatch.setattr(report, "_BREAK", Counting())
+    path = tmp_path / "x.axoc.yaml"
+    path.write_text("agents:\n" + "  - {id: a, provider: echo}\n" * 2000)
+    result = axoc("check", str(path))
+    assert result.out.count("[AX301]") == 1999
+    assert len(splits) == 1
