@@ -23,6 +23,7 @@ from axoc.config import (
 )
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.validate import SET_ASIDE
+from axoc.wording import Names
 from axoc.yamlload import Document
 
 _SECTIONS = ("agents", "workflows", "skills", "schedules", "proactive", "tools")
@@ -60,12 +61,16 @@ def duplicate_ids(
     return out
 
 
-def unresolved(doc: Document, path: Path, kind: str, name: str, valid: Iterable[str]) -> Diagnostic:
-    names = sorted(n for n in set(valid) if not n.startswith(SET_ASIDE))  # never a placeholder
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    hint += f"valid {kind}s: {shown}" if names else f"no {kind}s are defined"
+def valid(names: Iterable[str]) -> Names:
+    """Names a reference may take, placeholders of set-aside items left out; build once per
+    kind, not per reference."""
+    return Names(n for n in names if not n.startswith(SET_ASIDE))
+
+
+def unresolved(doc: Document, path: Path, kind: str, name: str, names: Names) -> Diagnostic:
+    close = names.closest(name)
+    hint = f"did you mean '{close}'? " if close else ""
+    hint += f"valid {kind}s: {names.shown()}" if names else f"no {kind}s are defined"
     return error("AX302", f"unknown {kind} '{name}'", doc.span(path), path, hint)
 
 
@@ -73,24 +78,29 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
     agents = {a.id for a in config.agents}
     workflows = {w.id for w in config.workflows}
     providers = set(BUILTIN_PROVIDERS) | set(config.providers.model_extra or {})
+    agent_names, workflow_names, provider_names = valid(agents), valid(workflows), valid(providers)
     led = coordinators(config)
     out = []
     for i, agent in enumerate(config.agents):
         for j, dep in enumerate(agent.depends_on):
             if dep not in agents:
-                out.append(unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agents))
+                out.append(
+                    unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agent_names)
+                )
         if agent.provider not in providers:
             path: Path = ("agents", i, "provider")
-            out.append(unresolved(doc, path, "provider", agent.provider, providers))
+            out.append(unresolved(doc, path, "provider", agent.provider, provider_names))
     for i, flow in enumerate(config.workflows):
         for j, member in enumerate(flow.agents):
             if member not in agents:
-                out.append(unresolved(doc, ("workflows", i, "agents", j), "agent", member, agents))
+                out.append(
+                    unresolved(doc, ("workflows", i, "agents", j), "agent", member, agent_names)
+                )
         if flow.entry_point is not None and flow.entry_point not in flow.agents:
             if flow.id in led:
                 continue  # Axocoatl's layout: the coordinator leads, its workers are the agents
             path = ("workflows", i, "entry_point")
-            found = unresolved(doc, path, "workflow agent", flow.entry_point, flow.agents)
+            found = unresolved(doc, path, "workflow agent", flow.entry_point, valid(flow.agents))
             msg = (
                 f"entry_point '{flow.entry_point}' is not one of the agents of workflow '{flow.id}'"
             )
@@ -98,14 +108,16 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
     for i, skill in enumerate(config.skills):
         for j, holder in enumerate(skill.agents):
             if holder not in agents:
-                out.append(unresolved(doc, ("skills", i, "agents", j), "agent", holder, agents))
+                out.append(
+                    unresolved(doc, ("skills", i, "agents", j), "agent", holder, agent_names)
+                )
     for i, schedule in enumerate(config.schedules):
         if schedule.workflow not in workflows:
             path = ("schedules", i, "workflow")
-            out.append(unresolved(doc, path, "workflow", schedule.workflow, workflows))
+            out.append(unresolved(doc, path, "workflow", schedule.workflow, workflow_names))
     for i, item in enumerate(config.proactive):
         if item.agent not in agents:
-            out.append(unresolved(doc, ("proactive", i, "agent"), "agent", item.agent, agents))
+            out.append(unresolved(doc, ("proactive", i, "agent"), "agent", item.agent, agent_names))
     return out
 
 
@@ -125,16 +137,18 @@ def tools(doc: Document, config: Config) -> list[Diagnostic]:
     servers may provide (known only when they run: a warning)."""
     defined = {t.id for t in config.tools} | set(BUILTIN_TOOLS) | set(AXOCOATL_TOOLS)
     servers = [s.name for s in config.mcp_servers]
+    tool_names, server_names = valid(defined), valid(servers)
     out = []
     for i, agent in enumerate(config.agents):
         for j, name in enumerate(agent.tools):
             if name not in defined:
-                out += _mcp_tool(doc, ("agents", i, "tools", j), agent, name, defined, servers)
+                path: Path = ("agents", i, "tools", j)
+                out += _mcp_tool(doc, path, agent, name, tool_names, server_names)
     return out
 
 
 def _mcp_tool(
-    doc: Document, path: Path, agent: Agent, name: str, defined: set[str], servers: list[str]
+    doc: Document, path: Path, agent: Agent, name: str, tools: Names, servers: Names
 ) -> list[Diagnostic]:
     if name.startswith(MCP_TOOL_PREFIX):
         server, _, tool = name.removeprefix(MCP_TOOL_PREFIX).partition("__")
@@ -148,11 +162,11 @@ def _mcp_tool(
     if servers:
         msg = (
             f"tool '{name}' of agent '{agent.id}' is not defined here; it must come from an MCP "
-            f"server ({', '.join(servers)}), which is only known when it runs"
+            f"server ({servers.shown()}), which is only known when it runs"
         )
         hint = f"write mcp__<server>__{name} to say which server provides it"
         return [warning("AX302", msg, doc.span(path), path, hint)]
-    return [unresolved(doc, path, "tool", name, defined)]
+    return [unresolved(doc, path, "tool", name, tools)]
 
 
 def mcp_servers(doc: Document, config: Config) -> list[Diagnostic]:

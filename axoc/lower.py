@@ -16,7 +16,6 @@ proactive agent gets `a/proactive:P` (on_event: θ = the event's strength, 30 s 
 
 from __future__ import annotations
 
-import difflib
 import operator
 import re
 from collections.abc import Callable
@@ -57,6 +56,7 @@ from axoc.kernel.table import (
     WorkflowSpec,
 )
 from axoc.providers.urls import for_plan
+from axoc.wording import Names
 from axoc.yamlload import Document
 
 DEFAULT_SKILL_THRESHOLD = 0.5
@@ -107,6 +107,9 @@ class _Lowering:
         self.origins: dict[str, Path] = {}
         self.placed: set[tuple[str, str]] = set()  # (workflow, agent) pairs that got a unit
         self.diagnostics: list[Diagnostic] = []
+        # what an expression may name, for did-you-mean (indexed on first use)
+        self.agent_names = Names(self.agents)
+        self.known_names = Names([*self.agents, *self.emitted, *RUNTIME_EVENTS])
         self.specs: dict[int, Any] = {}  # id of a settings object → its spec (`shared`)
         self.provider_by_name: dict[str, Any] = {}  # `provider_settings`
 
@@ -321,9 +324,8 @@ class _Lowering:
         if source is None:
             if name in RUNTIME_EVENTS or name in self.emitted:
                 return name, None
-            known = sorted({*self.agents, *self.emitted, *RUNTIME_EVENTS})
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else "name an agent id or an event"
+            close = self.known_names.closest(name)
+            hint = f"did you mean '{close}'?" if close else "name an agent id or an event"
             raise expr.ExprError(
                 f"unknown agent or event '{name}'", offset, length, kind="reference", hint=hint,
             )  # fmt: skip
@@ -331,11 +333,9 @@ class _Lowering:
             msg = f"invalid event name '{name}': letters, digits and '_', starting with a letter"
             raise expr.ExprError(msg, offset, len(name), kind="name")
         if source not in self.agents:
-            close = difflib.get_close_matches(source, sorted(self.agents), n=1, cutoff=0.6)
+            close = self.agent_names.closest(source)
             hint = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else f"valid agents: {', '.join(sorted(self.agents))}"
+                f"did you mean '{close}'?" if close else f"valid agents: {self.agent_names.shown()}"
             )
             raise expr.ExprError(
                 f"unknown agent '{source}' in {name}({source})", offset, length,

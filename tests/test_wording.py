@@ -34,3 +34,27 @@ def test_listing() -> None:
     assert listing(["a", "b"]) == "'a' and 'b'"
     assert listing(["a", "b", "c"]) == "'a', 'b' and 'c'"
     assert listing([f"x{i}" for i in range(8)], most=5) == "'x0', 'x1', 'x2', 'x3', 'x4' and 3 more"
+
+
+def test_a_guess_among_many_names_looks_at_a_bounded_few(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """20,000 dangling references among 20,000 agents took minutes: each guess compared the
+    unknown name with every valid one."""
+    import difflib
+
+    from axoc import wording
+
+    names = wording.Names(f"agent-{i:05d}" for i in range(20_000))
+    seen: list[int] = []
+    real = difflib.get_close_matches
+
+    def counting(word, possibilities, n=3, cutoff=0.6):  # type: ignore[no-untyped-def]
+        seen.append(len(possibilities))
+        return real(word, possibilities, n, cutoff)
+
+    monkeypatch.setattr(wording.difflib, "get_close_matches", counting)
+    assert names.closest("agnt-12345") == "agent-12345"  # a typo near the start
+    assert (names.closest("agent-1234x") or "").startswith("agent-123")
+    assert names.closest("xgent-12345") == "agent-12345"  # the first letter: found from the end
+    assert max(seen) <= 32
+    assert wording.Names(["b", "a"]).shown() == "a, b"
+    assert wording.Names(str(i) for i in range(30)).shown().endswith(", …")
