@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import replace
 
 from axoc.cycles import cycles
@@ -44,12 +45,18 @@ def analyse(doc: Document, lowered: Lowered, skip: set[str] | None = None) -> li
     for route in table.routes:
         routes[route.unit].append(route)
     places = _Places(doc)
+    producers = _Producers(table)
+    by_flow: dict[str | None, list[Unit]] = defaultdict(list)
+    for unit in table.units:
+        by_flow[unit.workflow].append(unit)
+    reactive = by_flow[None]
     out: list[Diagnostic] = []
     for flow in table.workflows:
         if flow.id not in (skip or ()):
-            found = _workflow(places, lowered, flow.id, routes)
+            units = by_flow[flow.id] + reactive
+            found = _workflow(places, lowered, flow.id, units, routes, producers)
             out += [replace(d, workflow=flow.id) for d in found]
-    out += _feedback_loops(places, lowered, routes)
+    out += _feedback_loops(places, lowered, reactive, routes, producers)
     out += _dangling_events(places, table)
     return out
 
@@ -109,7 +116,7 @@ def _can_arrive(route: Route, events: set[Event]) -> bool:
 
 
 def _reachable(
-    table: SignalTable, units: list[Unit], routes: dict[str, list[Route]]
+    units: list[Unit], routes: dict[str, list[Route]], producers: _Producers
 ) -> tuple[set[str], set[Event]]:
     """Agents that can fire in the run, and the events the run can produce: a worklist fixed
     point, linear in units and routes."""
@@ -121,7 +128,6 @@ def _reachable(
             if route.event not in RUNTIME_EVENTS:
                 custom.append(route)
     unit_of = {u.id: u for u in units}
-    producers = _Producers(table)
     gained: dict[str, float] = defaultdict(float)
     counted: set[int] = set()
     fired: set[str] = set()
@@ -167,19 +173,20 @@ def _most(routes: list[Route], once_only: set[str]) -> float:
 
 
 def _workflow(
-    places: _Places, lowered: Lowered, flow_id: str, routes: dict[str, list[Route]]
-) -> list[Diagnostic]:
+    places: _Places, lowered: Lowered, flow_id: str, units: list[Unit],
+    routes: dict[str, list[Route]], producers: _Producers,
+) -> list[Diagnostic]:  # fmt: skip
+    """`units`: the workflow's and the reactive ones (live in every run)."""
     table = lowered.table
     flow = table.workflow(flow_id)
-    units = [u for u in table.units if u.workflow in (flow_id, None)]
-    fired, events = _reachable(table, units, routes)
+    fired, events = _reachable(units, routes, producers)
     once_only = {m for m in flow.agents} - {u.agent for u in units if u.workflow is None}
     by_agent: dict[str, list[tuple[Unit, float, list[Route]]]] = defaultdict(list)
     for unit in (u for u in units if u.workflow == flow_id and u.latch):
         arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
         by_agent[unit.agent].append((unit, _most(arriving, once_only), arriving))
     idle = [m for m in flow.agents if m not in fired]  # members that never run in this workflow
-    agents = set(table.by_id("agents"))
+    agents = table.by_id("agents")
     waits_on = _consequences(idle, agents, set(flow.agents), by_agent, routes, events, once_only)
     waiting = _waiting(waits_on)
     out: list[Diagnostic] = []
@@ -213,7 +220,7 @@ def _workflow(
 
 
 def _consequences(
-    idle: list[str], agents: set[str], members: set[str],
+    idle: list[str], agents: Mapping[str, object], members: set[str],
     by_agent: dict[str, list[tuple[Unit, float, list[Route]]]],
     routes: dict[str, list[Route]], events: set[Event], once_only: set[str],
 ) -> dict[str, tuple[str, set[str]]]:  # fmt: skip
@@ -221,7 +228,11 @@ def _consequences(
     are not in it, which AX507 reports): unit id → (its agent, those agents). A unit that lacks
     an input from elsewhere (an event nobody publishes) or could not reach θ even with every
     input is a root, not a consequence."""
-    silent = set(idle) | (agents - members)
+    idle_set = set(idle)
+
+    def silent(source: str | None) -> bool:
+        return source in idle_set or (source in agents and source not in members)
+
     found: dict[str, tuple[str, set[str]]] = {}
     for agent, candidates in by_agent.items():
         for unit, total, _ in candidates:
@@ -230,7 +241,7 @@ def _consequences(
             missing = [r for r in routes[unit.id] if not _can_arrive(r, events)]
             sources = {r.source for r in missing}
             enough = _most(routes[unit.id], once_only) >= unit.threshold - 1e-9
-            if missing and sources <= silent and enough:
+            if missing and all(silent(source) for source in sources) and enough:
                 found[unit.id] = (agent, {s for s in sources if s is not None})
     return found
 
@@ -320,22 +331,36 @@ def _needs_all_at_once(unit: Unit, arriving: list[Route]) -> bool:
 
 
 def _feedback_loops(
-    places: _Places, lowered: Lowered, routes: dict[str, list[Route]]
-) -> list[Diagnostic]:
-    table = lowered.table
-    reactive = [u for u in table.units if u.workflow is None and u.cooldown <= 0]
+    places: _Places, lowered: Lowered, units: list[Unit], routes: dict[str, list[Route]],
+    producers: _Producers,
+) -> list[Diagnostic]:  # fmt: skip
+    """Cycles of reactive units without cooldown, each triggering the next. Who triggers whom is
+    found through an index of the units by the events they listen to (linear in the units and
+    what their agents publish, not quadratic in the units)."""
+    reactive = [u for u in units if u.cooldown <= 0]
     if not reactive:
         return []
-    producers = _Producers(table)
+    listening: dict[Event, set[str]] = defaultdict(set)  # (event, source or None) → units
+    custom: dict[str | None, set[str]] = defaultdict(
+        set
+    )  # source or None → units on a custom event
+    for unit in reactive:
+        for route in routes[unit.id]:
+            if route.event in _ALWAYS:
+                continue
+            listening[(route.event, route.source)].add(unit.id)
+            if route.event not in RUNTIME_EVENTS:
+                custom[route.source].add(unit.id)
     by_id = {u.id: u for u in reactive}
     triggers: dict[str, list[str]] = {}
     for unit in reactive:
-        produced = producers.events(unit.agent)
-        triggers[unit.id] = [
-            other.id
-            for other in reactive
-            if any(_can_arrive(r, produced) and r.event not in _ALWAYS for r in routes[other.id])
-        ]
+        reached: set[str] = set()
+        for name, agent in producers.events(unit.agent):
+            if name == "*":  # the emit tool: any custom event, from this agent
+                reached |= custom[None] | custom[agent]
+            else:
+                reached |= listening[(name, agent)] | listening[(name, None)]
+        triggers[unit.id] = sorted(reached)
     out = []
     for _, cycle in cycles(triggers):
         origin = lowered.origins[cycle[0]]
