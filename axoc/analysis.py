@@ -106,18 +106,28 @@ class _Producers:
         return found
 
 
-def _can_arrive(route: Route, events: set[Event]) -> bool:
+class _Published:
+    """The events a run can publish, as (name, source) pairs and by name alone: a route from any
+    source is matched by name in constant time, not by a scan of every pair."""
+
+    def __init__(self, pairs: set[Event]) -> None:
+        self.pairs = pairs
+        self.names = {name for name, _ in pairs}
+
+
+def _can_arrive(route: Route, events: _Published) -> bool:
     if route.event in _ALWAYS:
         return True
     custom = route.event not in RUNTIME_EVENTS
     if route.source is not None:
-        return (route.event, route.source) in events or (custom and ("*", route.source) in events)
-    return any(name == route.event or (name == "*" and custom) for name, _ in events)
+        pairs = events.pairs
+        return (route.event, route.source) in pairs or (custom and ("*", route.source) in pairs)
+    return route.event in events.names or (custom and "*" in events.names)
 
 
 def _reachable(
     units: list[Unit], routes: dict[str, list[Route]], producers: _Producers
-) -> tuple[set[str], set[Event]]:
+) -> tuple[set[str], _Published]:
     """Agents that can fire in the run, and the events the run can produce: a worklist fixed
     point, linear in units and routes."""
     by_event: dict[Event, list[Route]] = defaultdict(list)
@@ -154,7 +164,7 @@ def _reachable(
             if ready and unit.agent not in fired:
                 fired.add(unit.agent)
                 pending += producers.events(unit.agent)
-    return fired, events
+    return fired, _Published(events)
 
 
 def _most(routes: list[Route], once_only: set[str]) -> float:
@@ -222,7 +232,7 @@ def _workflow(
 def _consequences(
     idle: list[str], agents: Mapping[str, object], members: set[str],
     by_agent: dict[str, list[tuple[Unit, float, list[Route]]]],
-    routes: dict[str, list[Route]], events: set[Event], once_only: set[str],
+    routes: dict[str, list[Route]], events: _Published, once_only: set[str],
 ) -> dict[str, tuple[str, set[str]]]:  # fmt: skip
     """Units that cannot fire only because agents they wait for never run in the workflow (or
     are not in it, which AX507 reports): unit id → (its agent, those agents). A unit that lacks
@@ -297,7 +307,7 @@ def _workers(table: SignalTable, entry: tuple[str, ...], members: tuple[str, ...
 
 def _never(
     places: _Places, lowered: Lowered, unit: Unit, total: float, routes: dict[str, list[Route]],
-    events: set[Event], alternative: bool, also: list[str],
+    events: _Published, alternative: bool, also: list[str],
 ) -> Diagnostic:  # fmt: skip
     where = lowered.origins[unit.id]
     missing = sorted({_pattern(r) for r in routes[unit.id] if not _can_arrive(r, events)})
