@@ -578,9 +578,12 @@ class Driver:
             prompt = f"{prompt}\n\n{activation.trigger.payload}".strip()
         else:
             prompt = self._handoff(agent, activation)
-        user = tuple.__new__(Message, ("user", prompt))
+        user = tuple.__new__(Message, ("user", prompt, (), None, None, False))
         if agent.system_prompt:
-            return (tuple.__new__(Message, ("system", agent.system_prompt)), user)
+            return (
+                tuple.__new__(Message, ("system", agent.system_prompt, (), None, None, False)),
+                user,
+            )
         return (user,)
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
@@ -698,7 +701,7 @@ def _request(agent: AgentSpec, messages: tuple[Message, ...], grant: Grant) -> R
     return tuple.__new__(
         Request,
         (agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
-         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate),
+         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate, ()),
     )  # fmt: skip
 
 

@@ -18,12 +18,48 @@ only.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol
+
+
+class ToolCall(NamedTuple):
+    """A call the model asked for. `arguments` is the JSON text of an object as the model wrote
+    it (adapters whose wire format carries an object serialize it): the session parses it and
+    answers a call whose arguments are not JSON, or do not match the tool's schema, with an
+    error result the model sees. `id` correlates the call with its result; an adapter whose
+    provider sends none (Ollama, Gemini) makes one up, unique within the response.
+    `signature` is an opaque token the provider wants back with the call (Gemini's
+    `thoughtSignature`); adapters that have none leave it None."""
+
+    id: str
+    name: str
+    arguments: str
+    signature: str | None = None
 
 
 class Message(NamedTuple):
-    role: str  # "system" | "user" | "assistant"
+    """One message of a session transcript.
+
+    - "system", "user": `content` only.
+    - "assistant": `content` (may be empty) and the `tool_calls` it made, in order.
+    - "tool": the result of one call: `tool_call_id` and `name` of the call it answers,
+      `content` (the result's text) and `is_error`. A transcript answers every call of an
+      assistant message, in the order of the calls, before the next assistant message."""
+
+    role: str  # "system" | "user" | "assistant" | "tool"
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+
+class ToolDefinition(NamedTuple):
+    """A tool offered to the model: `parameters` is a JSON schema of an object."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
 
 
 class Request(NamedTuple):
@@ -38,11 +74,19 @@ class Request(NamedTuple):
     response_format: str | None = None  # "text" | "json"
     timeout: float = 120.0  # seconds for the whole call
     input_estimate: int = 0  # the kernel's upper bound on input tokens (0: not computed)
+    tools: tuple[ToolDefinition, ...] = ()  # offered to the model; none: a plain completion
 
 
 class Usage(NamedTuple):
+    """What one call used. `input_tokens` counts every input token the call processed, those
+    read from or written to a prompt cache included (Anthropic reports them apart: its adapter
+    adds them up); `cached_input_tokens` and `cache_write_tokens` say how many of them were read
+    from the cache and written to it, where the provider reports it (0 otherwise)."""
+
     input_tokens: int
     output_tokens: int
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total(self) -> int:
@@ -53,7 +97,8 @@ class Response(NamedTuple):
     text: str
     usage: Usage
     model: str | None = None
-    finish_reason: str | None = None  # "stop", "length", ...
+    finish_reason: str | None = None  # "stop", "length", "tool_calls", ...
+    tool_calls: tuple[ToolCall, ...] = ()  # in the order the model made them
 
 
 class Provider(Protocol):

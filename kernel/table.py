@@ -106,6 +106,10 @@ class AgentSpec:
     supervision: Supervision
     memory: Memory
     timeout: float | None
+    # Custom events this agent may publish with the `emit` tool: its own `emits` and those of
+    # the skills it holds (empty when it may publish none).
+    emits: tuple[str, ...] = ()
+    max_tool_rounds: int = 10  # model turns that may call tools, per activation
 
 
 @dataclass(frozen=True, slots=True)

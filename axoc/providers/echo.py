@@ -45,8 +45,8 @@ class EchoProvider:
         estimate = request.input_estimate or estimate_input(request.messages)
         # Built as `tuple.__new__` does it, in C (every field, in order): the same NamedTuples at
         # half the cost of calling the classes, whose `__new__` runs in Python.
-        usage = tuple.__new__(Usage, (estimate, size))
-        return tuple.__new__(Response, (text, usage, "echo", finish))
+        usage = tuple.__new__(Usage, (estimate, size, 0, 0))
+        return tuple.__new__(Response, (text, usage, "echo", finish, ()))
 
     async def aclose(self) -> None:
         return None
