@@ -4,7 +4,10 @@ In: values of a signal table — frozen dataclasses, tuples, mappings, str, int,
 None. Out: each value's compact JSON text, exactly what
 `json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))` writes for its plain form:
 dataclasses as objects in field order (private fields and `format` left out), tuples as lists,
-mappings sorted by key. `axoc.kernel.table` writes one such text per line of a plan and takes
+mappings sorted by key; a field `added` to a type after format 1 was published is left out
+while it holds its default, so a table that does not use it keeps the text and the digest
+it had before the field existed (a plan saved by an earlier axoc still reads, and matches its
+digest). `axoc.kernel.table` writes one such text per line of a plan and takes
 the plan's digest over them, so this is what writing a plan, and checking the digest of one
 read back, costs.
 
@@ -31,6 +34,24 @@ _Write = Callable[[Any], str]
 # would build an equal one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_ADDED: dict[type, tuple[tuple[str, Any], ...]] = {}
+_ADDED_KEY = "axoc.added"
+
+
+def added(default: Any) -> Any:
+    """A dataclass field added after format 1: `field: T = added(default)`. Written only when
+    its value differs from `default`, which must be immutable."""
+    return dataclasses.field(default=default, metadata={_ADDED_KEY: True})
+
+
+def added_fields(kind: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of the `added` fields of dataclass `kind`."""
+    found = _ADDED.get(kind)
+    if found is None:
+        found = _ADDED[kind] = tuple(
+            (f.name, f.default) for f in dataclasses.fields(kind) if f.metadata.get(_ADDED_KEY)
+        )
+    return found
 
 
 def public_fields(kind: type) -> tuple[str, ...]:
@@ -54,7 +75,11 @@ def plain(value: Any) -> Any:
     if kind is tuple or kind is list:
         return [plain(item) for item in value]
     if dataclasses.is_dataclass(kind):
-        return {name: plain(getattr(value, name)) for name in public_fields(kind)}
+        written = {name: plain(getattr(value, name)) for name in public_fields(kind)}
+        for name, default in added_fields(kind):
+            if getattr(value, name) == default:
+                del written[name]
+        return written
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in sorted(value.items())}
     return value
@@ -129,6 +154,25 @@ class Writer:
         fields = operator.attrgetter(*names)
         single = len(names) == 1
         inner, learn = self._inner, self._inner_value
+        optional = dict(added_fields(kind))
+        if optional:  # rare: written field by field, each `added` one only when not default
+            defaults = [optional.get(name, _REQUIRED) for name in names]
+
+            def write_sparse(value: Any) -> str:
+                values = (fields(value),) if single else fields(value)
+                return (
+                    "{"
+                    + ",".join(
+                        [
+                            key + (inner.get(type(v)) or learn)(v)
+                            for key, v, default in zip(keys, values, defaults, strict=True)
+                            if default is _REQUIRED or v != default
+                        ]
+                    )
+                    + "}"
+                )
+
+            return write_sparse
 
         def write_object(value: Any) -> str:
             values = (fields(value),) if single else fields(value)
@@ -144,6 +188,9 @@ class Writer:
             )
 
         return write_object
+
+
+_REQUIRED = object()  # the "default" of a field that is always written
 
 
 def _encoded(value: Any) -> str:

@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from axoc.kernel.files import ensure_dir, fsync_dir
-from axoc.kernel.usage import recorded
+from axoc.kernel.ports import Usage
+from axoc.kernel.usage import recorded, written
 
 FORMAT = "axoc.checkpoint/1"
 MAX_BATCH = 256  # checkpoints per group commit
@@ -72,8 +73,8 @@ class Checkpoint:
     turn: int  # 1, 2, ... within the activation
     final: bool  # the turn gave the activation's answer: nothing follows it
     transcript: tuple[tuple[str, str], ...]  # (role, content), the answer last
-    usage: tuple[int, int]  # this turn's (input, output) tokens
-    cumulative: tuple[int, int]  # the agent's in this run, this turn included
+    usage: tuple[int, ...]  # this turn's (input, output[, cached, cache_write]) tokens
+    cumulative: tuple[int, ...]  # the agent's in this run, this turn included
     state: dict[str, Any] = field(default_factory=dict)  # behaviour: status, unit, activations
     version: int = 0  # set when written
 
@@ -91,8 +92,8 @@ class Checkpoint:
             "turn": self.turn,
             "final": self.final,
             "transcript": [{"role": r, "content": c} for r, c in self.transcript],
-            "usage": list(self.usage),
-            "cumulative": list(self.cumulative),
+            "usage": written(Usage(*self.usage)),
+            "cumulative": written(Usage(*self.cumulative)),
             "state": self.state,
         }
 

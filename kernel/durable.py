@@ -39,7 +39,7 @@ from typing import Any
 from axoc.kernel.checkpoint import Checkpoint, Checkpointer, CheckpointStore
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Message, Usage
-from axoc.kernel.usage import recorded
+from axoc.kernel.usage import recorded, written
 
 
 class ReplayMismatch(Exception):
@@ -62,7 +62,7 @@ class Recorded:
             "x": self.text,
             "e": self.error,
             "r": self.refused,
-            "u": list(self.usage) if self.usage is not None else None,
+            "u": written(self.usage) if self.usage is not None else None,
         }
 
     @classmethod

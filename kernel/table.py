@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from axoc.kernel.canonical import Writer, public_fields
+from axoc.kernel.canonical import Writer, added, public_fields
 from axoc.kernel.consistency import problems
 from axoc.kernel.typed import Mistyped, loader, recorded
 
@@ -108,8 +108,8 @@ class AgentSpec:
     timeout: float | None
     # Custom events this agent may publish with the `emit` tool: its own `emits` and those of
     # the skills it holds (empty when it may publish none).
-    emits: tuple[str, ...] = ()
-    max_tool_rounds: int = 10  # model turns that may call tools, per activation
+    emits: tuple[str, ...] = added(())
+    max_tool_rounds: int = added(10)  # model turns that may call tools, per activation
 
 
 @dataclass(frozen=True, slots=True)

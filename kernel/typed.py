@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from axoc.kernel.canonical import public_fields
+from axoc.kernel.canonical import added_fields, public_fields
 
 _Load = Callable[[Any], Any]
 
@@ -222,10 +222,12 @@ def _object_of(kind: Any) -> _Load:
     hints = typing.get_type_hints(kind)
     reads = [(name, recorded(hints[name])) for name in public_fields(kind)]
     reads = [(name, read) for name, read in reads if read is not _any]
+    optional = frozenset(name for name, _ in added_fields(kind))  # absent: at their default
 
     def read_object(data: dict[str, Any]) -> Any:
         for name, read in reads:  # the parsed JSON is the caller's to change
-            data[name] = read(data[name])
+            if name in data or name not in optional:
+                data[name] = read(data[name])
         return kind(**data)
 
     return read_object

@@ -57,14 +57,25 @@ def _shown(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def recorded(value: object) -> tuple[int, int] | None:
-    """A usage as records on disk hold it (`[input, output]`), when both are possible counts
-    (integers in 0..MAX_TOKEN_COUNT); None otherwise: a record written before the rule, or
-    tampered with, is reported by its reader rather than summed into a 4,300-digit total."""
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
+def recorded(value: object) -> tuple[int, ...] | None:
+    """A usage as records on disk hold it (`[input, output]`, or `[input, output, cached,
+    cache_write]` when a provider reported cache counts), when every count is possible (an
+    integer in 0..MAX_TOKEN_COUNT, the cache counts at most the input); None otherwise: a record
+    written before the rule, or tampered with, is reported by its reader rather than summed
+    into a 4,300-digit total."""
+    if not isinstance(value, (list, tuple)) or len(value) not in (2, 4):
         return None
-    first, second = value
-    for count in (first, second):
+    for count in value:
         if type(count) is not int or not 0 <= count <= MAX_TOKEN_COUNT:
             return None
-    return first, second
+    if len(value) == 4 and (value[2] > value[0] or value[3] > value[0]):
+        return None
+    return tuple(value)
+
+
+def written(usage: Usage) -> list[int]:
+    """A usage as records on disk hold it: `[input, output]`, as records have always held it,
+    unless the provider reported cache counts."""
+    if usage[2] or usage[3]:
+        return list(usage)
+    return [usage[0], usage[1]]

@@ -50,7 +50,10 @@ def reference_plain(value: Any) -> Any:
         names = [
             f.name
             for f in dataclasses.fields(kind)
-            if not f.name.startswith("_") and f.name != "format"
+            if not f.name.startswith("_")
+            and f.name != "format"
+            # a field added after format 1 is left out while it holds its default
+            and not (f.metadata.get("axoc.added") and getattr(value, f.name) == f.default)
         ]
         return {name: reference_plain(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
