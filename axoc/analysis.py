@@ -15,8 +15,8 @@ its own; the root's message names it.
 "Can reach" is a fixed point over the run: starting from UserInput, a unit can fire when the
 weights of the routes whose events the run can produce reach its θ. An agent that can fire
 publishes AgentActivated and TaskCompleted or AgentFailed — one of the two, if it can run only
-once in the run —, ToolResult if it has tools, its skills' `emits`, and with the `emit` tool any
-custom event.
+once in the run —, ToolResult if it has tools, its skills' `emits`, and with the `emit` tool the
+events it declares (its `emits` and its skills').
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class _Producers:
 
     def __init__(self, table: SignalTable) -> None:
         self.tools = {a.id: bool(a.tools) for a in table.agents}
-        self.emit_tool = {a.id for a in table.agents if "emit" in a.tools}
+        self.emit_tool = {a.id: a.emits for a in table.agents if a.emits}
         self.skills_of: dict[str, list[str]] = defaultdict(list)
         for skill in table.skills:
             for holder in skill.holders:
@@ -101,8 +101,7 @@ class _Producers:
         if self.tools.get(agent):
             found.add(("ToolResult", agent))
         found |= {(name, agent) for name in self.skills_of.get(agent, ())}
-        if agent in self.emit_tool:
-            found.add(("*", agent))  # the emit tool can publish any custom event
+        found |= {(name, agent) for name in self.emit_tool.get(agent, ())}  # with the emit tool
         return found
 
 
@@ -118,11 +117,9 @@ class _Published:
 def _can_arrive(route: Route, events: _Published) -> bool:
     if route.event in _ALWAYS:
         return True
-    custom = route.event not in RUNTIME_EVENTS
     if route.source is not None:
-        pairs = events.pairs
-        return (route.event, route.source) in pairs or (custom and ("*", route.source) in pairs)
-    return route.event in events.names or (custom and "*" in events.names)
+        return (route.event, route.source) in events.pairs
+    return route.event in events.names
 
 
 def _reachable(
@@ -131,12 +128,9 @@ def _reachable(
     """Agents that can fire in the run, and the events the run can produce: a worklist fixed
     point, linear in units and routes."""
     by_event: dict[Event, list[Route]] = defaultdict(list)
-    custom: list[Route] = []
     for unit in units:
         for route in routes[unit.id]:
             by_event[(route.event, route.source)].append(route)
-            if route.event not in RUNTIME_EVENTS:
-                custom.append(route)
     unit_of = {u.id: u for u in units}
     gained: dict[str, float] = defaultdict(float)
     counted: set[int] = set()
@@ -150,10 +144,7 @@ def _reachable(
             continue
         events.add(event)
         name, source = event
-        if name == "*":
-            matched = [r for r in custom if r.source in (None, source)]
-        else:
-            matched = by_event.get(event, []) + (by_event.get((name, None), []) if source else [])
+        matched = by_event.get(event, []) + (by_event.get((name, None), []) if source else [])
         for route in matched:
             if id(route) in counted:
                 continue
@@ -351,25 +342,16 @@ def _feedback_loops(
     if not reactive:
         return []
     listening: dict[Event, set[str]] = defaultdict(set)  # (event, source or None) → units
-    custom: dict[str | None, set[str]] = defaultdict(
-        set
-    )  # source or None → units on a custom event
     for unit in reactive:
         for route in routes[unit.id]:
-            if route.event in _ALWAYS:
-                continue
-            listening[(route.event, route.source)].add(unit.id)
-            if route.event not in RUNTIME_EVENTS:
-                custom[route.source].add(unit.id)
+            if route.event not in _ALWAYS:
+                listening[(route.event, route.source)].add(unit.id)
     by_id = {u.id: u for u in reactive}
     triggers: dict[str, list[str]] = {}
     for unit in reactive:
         reached: set[str] = set()
         for name, agent in producers.events(unit.agent):
-            if name == "*":  # the emit tool: any custom event, from this agent
-                reached |= custom[None] | custom[agent]
-            else:
-                reached |= listening[(name, agent)] | listening[(name, None)]
+            reached |= listening[(name, agent)] | listening[(name, None)]
         triggers[unit.id] = sorted(reached)
     out = []
     for _, cycle in cycles(triggers):
@@ -392,7 +374,9 @@ def _dangling_events(places: _Places, table: SignalTable) -> list[Diagnostic]:
     for skill in table.skills:
         for event in skill.emits:
             emitters[event] |= set(skill.holders)
-    emit_tool = {a.id for a in table.agents if "emit" in a.tools}
+    for agent in table.agents:  # with the emit tool
+        for event in agent.emits:
+            emitters[event].add(agent.id)
     out = []
     data = places.doc.data
     for i, raw in enumerate(data.get("skills") or []):
@@ -404,25 +388,23 @@ def _dangling_events(places: _Places, table: SignalTable) -> list[Diagnostic]:
                 msg = f"event '{event}' is emitted but nothing reacts to it"
                 out.append(warning("AX508", msg, places.doc.span(path), path))
         for j, pattern in enumerate(raw.get("reacts_to") or []):
-            out += _unemitted(
-                places, ("skills", i, "reacts_to", j), str(pattern), emitters, emit_tool
-            )
+            out += _unemitted(places, ("skills", i, "reacts_to", j), str(pattern), emitters)
     for i, raw in enumerate(data.get("proactive") or []):
         trigger = raw.get("trigger") if isinstance(raw, dict) else None
         if isinstance(trigger, dict) and trigger.get("type") == "on_event":
             path = ("proactive", i, "trigger", "event")
-            out += _unemitted(places, path, str(trigger.get("event")), emitters, emit_tool)
+            out += _unemitted(places, path, str(trigger.get("event")), emitters)
     return out
 
 
 def _unemitted(
-    places: _Places, path: Path, pattern: str, emitters: dict[str, set[str]], emit_tool: set[str]
+    places: _Places, path: Path, pattern: str, emitters: dict[str, set[str]]
 ) -> list[Diagnostic]:
     name, source = parse_pattern(pattern)
     if name in RUNTIME_EVENTS:
         return []
     who = emitters.get(name, set())
-    possible = (source in who or source in emit_tool) if source else bool(who or emit_tool)
+    possible = source in who if source else bool(who)
     if possible:
         return []
     by = f" by '{source}'" if source else ""

@@ -22,6 +22,7 @@ from axoc.config import (
     Config,
 )
 from axoc.diagnostics import Diagnostic, Path, error, warning
+from axoc.kernel.table import RUNTIME_EVENTS
 from axoc.validate import SET_ASIDE
 from axoc.wording import Names
 from axoc.yamlload import Document
@@ -37,6 +38,7 @@ def check(doc: Document, config: Config) -> list[Diagnostic]:
     out += duplicate_ids(doc, "mcp_servers", [s.name for s in config.mcp_servers], key="name")
     out += references(doc, config)
     out += tools(doc, config)
+    out += emits(doc, config)
     out += mcp_servers(doc, config)
     out += webhooks(doc, config)
     out += workflows(doc, config)
@@ -167,6 +169,41 @@ def _mcp_tool(
         hint = f"write mcp__<server>__{name} to say which server provides it"
         return [warning("AX302", msg, doc.span(path), path, hint)]
     return [unresolved(doc, path, "tool", name, tools)]
+
+
+def emits(doc: Document, config: Config) -> list[Diagnostic]:
+    """The `emit` tool publishes only events the config declares for the agent: its own
+    `emits` and those of the skills it holds, none of them an event the kernel publishes
+    itself. An agent listing the tool needs at least one; events declared without the tool
+    can never be published."""
+    skill_emits: dict[str, list[str]] = {}
+    for skill in config.skills:
+        for holder in skill.agents:
+            skill_emits.setdefault(holder, []).extend(skill.emits)
+    out = []
+    for i, agent in enumerate(config.agents):
+        for j, event in enumerate(agent.emits):
+            if event in RUNTIME_EVENTS:
+                path: Path = ("agents", i, "emits", j)
+                msg = f"agent '{agent.id}' cannot emit '{event}': the kernel publishes it itself"
+                hint = "name a custom event, e.g. DraftReady"
+                out.append(error("AX406", msg, doc.span(path), path, hint))
+        custom = [
+            e for e in (*agent.emits, *skill_emits.get(agent.id, ())) if e not in RUNTIME_EVENTS
+        ]
+        if "emit" in agent.tools and not custom:
+            path = ("agents", i, "tools", agent.tools.index("emit"))
+            msg = f"agent '{agent.id}' lists the emit tool but may publish no event"
+            hint = "declare what it may publish: emits: [EventName]"
+            out.append(error("AX406", msg, doc.span(path), path, hint))
+        if agent.emits and "emit" not in agent.tools:
+            path = ("agents", i, "emits")
+            msg = (
+                f"agent '{agent.id}' declares emits but does not list the emit tool, so it can "
+                "never publish them"
+            )
+            out.append(warning("AX511", msg, doc.span(path, key=True), path, "add emit to tools"))
+    return out
 
 
 def mcp_servers(doc: Document, config: Config) -> list[Diagnostic]:

@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "AX403": "budget that cannot be met",
     "AX404": "invalid interval",
     "AX405": "workflow without agents or listing one twice",
+    "AX406": "emit tool without events it may publish, or an event it may not",
     # AX5xx: events, activation expressions and lattice analysis
     "AX501": "activation expression syntax error",
     "AX502": "activation expression cannot be lowered",

@@ -4,9 +4,10 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
 - AX205: Axocoatl keys axoc accepts and ignores: the top-level sections `webhooks`, `server`,
   `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
   provider's `fallback`;
-- AX208: what the config language has and `axoc run` does not execute yet: an agent's `tools`
-  and `memory`, WASM `tools`, `mcp_servers`, `workspace`, top-level `memory`, `schedules`,
-  proactive schedule triggers, and a coordinator's delegation to its workers;
+- AX208: what the config language has and `axoc run` does not execute yet: the tools an
+  agent lists other than `emit`, its `memory`, WASM `tools`, `mcp_servers`, `workspace`,
+  top-level `memory`, `schedules`, proactive schedule triggers, and a coordinator's delegation
+  to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -25,6 +26,7 @@ from axoc.yamlload import Document
 
 NOT_SUPPORTED = "AX205"
 NOT_EXECUTED = "AX208"
+RUN_TOOLS = frozenset({"emit"})  # the tools axoc run offers to models
 _IGNORED = "is an Axocoatl key that axoc does not support yet; it is ignored"
 
 
@@ -58,10 +60,12 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     written = doc.data.get("agents")
     written = written if isinstance(written, list) else []
     for i, agent in enumerate(config.agents):
-        if agent.tools:
+        missing = [name for name in agent.tools if name not in RUN_TOOLS]
+        if missing:
+            them = "it" if len(missing) == 1 else "them"
             msg = (
-                f"agent '{agent.id}' lists tools, which axoc run does not offer to models yet: "
-                "it runs without them"
+                f"agent '{agent.id}' lists {listing(missing)}, which axoc run does not offer "
+                f"to models yet: it runs without {them}"
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
         raw = written[i] if i < len(written) else None

@@ -271,6 +271,23 @@ class Agent(Model):
         ),
         examples=[["emit", "read_file", "mcp__filesystem__read_file"]],
     )
+    emits: list[EventName] = Field(
+        default_factory=list,
+        description=(
+            "Custom events this agent may publish with the emit tool (besides the emits of "
+            "skills it holds); the emit tool refuses any other."
+        ),
+        examples=[["DraftReady"]],
+    )
+    max_tool_rounds: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description=(
+            "Most model turns that call tools in one activation; the turn after the last one "
+            "is offered no tools."
+        ),
+    )
     token_budget: TokenBudget = Field(
         default=TokenBudget(), description="Token limits checked before every call."
     )

@@ -102,6 +102,11 @@ class _Lowering:
         self.agents = {a.id: a for a in reversed(config.agents)}  # first definition wins
         self.index = {a.id: i for i, a in reversed(list(enumerate(config.agents)))}
         self.emitted = {e for s in config.skills for e in s.emits}
+        self.emitted.update(e for a in config.agents for e in a.emits)
+        self.skill_emits: dict[str, list[str]] = {}  # holder → its skills' emits, in order
+        for skill in config.skills:
+            for holder in skill.agents:
+                self.skill_emits.setdefault(holder, []).extend(skill.emits)
         self.units: list[Unit] = []
         self.routes: list[Route] = []
         self.origins: dict[str, Path] = {}
@@ -459,7 +464,17 @@ class _Lowering:
             ),
             memory=self.shared(agent.memory, lambda: _memory(agent.memory)),
             timeout=agent.timeout,
+            emits=self.emit_events(agent),
+            max_tool_rounds=agent.max_tool_rounds,
         )
+
+    def emit_events(self, agent: Agent) -> tuple[str, ...]:
+        """What `agent` may publish with the emit tool: its own `emits`, then those of the skills
+        it holds, less the events the kernel publishes itself; none without the tool."""
+        if "emit" not in agent.tools:
+            return ()
+        declared = [*agent.emits, *self.skill_emits.get(agent.id, ())]
+        return tuple(dict.fromkeys(e for e in declared if e not in RUNTIME_EVENTS))
 
     def provider_settings(self, name: str) -> Any:
         """The settings of provider `name`, looked up once per name: a name that is not a field

@@ -138,6 +138,9 @@ class _Graph:
         for skill in table.skills:
             for event in skill.emits:
                 emitters[event] |= set(skill.holders)
+        for agent in table.agents:  # with the emit tool
+            for event in agent.emits:
+                emitters[event].add(agent.id)
         by_agent: dict[tuple[str, str], list[Unit]] = defaultdict(list)
         for unit in units:
             by_agent[(unit.workflow or "", unit.agent)].append(unit)
@@ -172,9 +175,13 @@ class _Graph:
             return _node(home, route.source)
         node = self._extra(_node("event", route.event), route.event)
         for agent in sorted(emitters.get(route.event, ())):
-            source_group = "" if ("", agent) in by_agent else group
-            if (source_group, agent) in by_agent:
-                self.edges.append((_node(source_group, agent), node, "emits"))
+            # the emitter as a reactive unit, or in this route's workflow; for a reactive
+            # route, in every workflow it is part of
+            homes = [g for g in ("", group) if (g, agent) in by_agent][:1]
+            if not homes and group == "":
+                homes = [g for g in self.flows if (g, agent) in by_agent]
+            for home in homes:
+                self.edges.append((_node(home, agent), node, "emits"))
         return node
 
     def _extra(self, node: str, label: str) -> str:

@@ -249,6 +249,14 @@ EXPLANATIONS: dict[str, str] = {
         "A workflow's `agents` list is empty, so it has nothing to run, or names one agent "
         "twice (reported at the second mention)."
     ),
+    "AX406": (
+        "The `emit` tool publishes only the events declared for its agent: the agent's own "
+        "`emits` and those of the skills it holds. An agent listing `emit` in `tools` with "
+        "nothing declared could publish nothing; an event the kernel publishes itself "
+        "(`TaskCompleted`, `AgentFailed`, `UserInput`, ...) cannot be emitted by an agent, "
+        "or dependents would fire on a completion that never happened. Declare custom event "
+        "names, e.g. `emits: [DraftReady]`."
+    ),
     "AX501": (
         "An `activation` expression does not parse. The language has agent ids (a bare id "
         "means that agent's TaskCompleted), event atoms such as `AgentFailed(coder)`, `and`, "

@@ -46,7 +46,7 @@ def test_axocoatl_builtin_tools_are_known(tmp_path: Path, tool: str) -> None:
     found = diagnostics(tmp_path, f"agents:\n  - {{id: a, provider: echo, tools: [{tool}]}}\n")
     assert errors(found) == []
     assert codes(found) == ["AX208"]  # named: axoc run does not offer tools yet
-    assert "lists tools" in found[0].message
+    assert f"lists '{tool}', which axoc run does not offer" in found[0].message
 
 
 MCP = """\
@@ -321,7 +321,8 @@ def test_every_unexecuted_feature_is_named(tmp_path: Path) -> None:
     agents:
       - id: a
         provider: echo
-        tools: [emit]
+        tools: [emit, read_file]
+        emits: [Done]
         memory: {recall: {top_k: 3}}
     workflows:
       - {id: w, agents: [a]}
