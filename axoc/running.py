@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from axoc import runs, stdin
+from axoc import process, runs, stdin
 from axoc.diagnostics import Diagnostic
 from axoc.fingerprint import Reads, record, saved
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError, CheckpointStore
@@ -483,6 +483,7 @@ async def _run(driver: Driver, built: dict[str, Provider], live: Live | None) ->
     except (ValueError, RuntimeError, NotImplementedError):  # not the main thread; Windows
         terminable = False
     ticker = asyncio.create_task(_tick(live, driver)) if live is not None else None
+    process.settle()  # the run collects its garbage; the compiled config is frozen out of it
     try:
         return await driver.run()
     finally:
