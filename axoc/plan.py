@@ -138,9 +138,9 @@ class _Graph:
         for skill in table.skills:
             for event in skill.emits:
                 emitters[event] |= set(skill.holders)
-        for agent in table.agents:  # with the emit tool
-            for event in agent.emits:
-                emitters[event].add(agent.id)
+        for spec in table.agents:  # with the emit tool
+            for event in spec.emits:
+                emitters[event].add(spec.id)
         by_agent: dict[tuple[str, str], list[Unit]] = defaultdict(list)
         for unit in units:
             by_agent[(unit.workflow or "", unit.agent)].append(unit)
