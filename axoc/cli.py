@@ -41,7 +41,7 @@ def usage_error(exc: UsageError, argv: list[str]) -> int:
     exc.parser.print_usage(sys.stderr)
     print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
     if exc.parser.prog.endswith(" run") and "--json" in argv:
-        from axoc.running import refusal
+        from axoc.runtime.outcome import refusal
 
         print(json.dumps(refusal("usage", exc.message), ensure_ascii=False), flush=True)
     return EXIT_USAGE

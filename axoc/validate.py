@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import ID_PATTERN, Config, Providers
+from axoc.config import ID_PATTERN, Config
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
+from axoc.providers import registry
 from axoc.yamlload import Document
 
 ID_RE = re.compile(ID_PATTERN)
@@ -115,7 +116,7 @@ def _rest(data: dict[str, Any], errors: list[Any]) -> Validated | None:
 
 _WHOLE_ITEM = frozenset({"missing", "union_tag_invalid", "union_tag_not_found"})
 SET_ASIDE = "set-aside-"  # prefix of the ids placeholders get when the original id is invalid
-_PLACEHOLDER_PROVIDER = {"kind": "openai_compatible", "base_url": "http://set-aside.invalid"}
+_PLACEHOLDER_PROVIDER = {"kind": registry.named().name, "base_url": "http://set-aside.invalid"}
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "agents": {"provider": "echo"},
     "workflows": {"agents": []},
@@ -239,7 +240,7 @@ def _unknown_key(doc: Document, path: Path, where: str) -> Diagnostic:
 
 def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
     name = str(path[-1])
-    known = ["echo", *Providers.model_fields]
+    known = list(registry.builtin())
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"built-in providers: {', '.join(known)}"
     msg = f"unknown provider '{name}': a named server needs kind: openai_compatible"
@@ -259,7 +260,7 @@ def _named_provider_kind(doc: Document, path: Path, where: str, value: Any) -> D
             "Ollama serves the OpenAI API under /v1: write kind: openai_compatible and "
             "base_url: http://HOST:11434/v1, or set the server under providers.ollama"
         )
-    elif value in Providers.model_fields:
+    elif value in (kind.name for kind in registry.sections()):
         hint = f"set it under providers.{value}, and provider: {value} on its agents"
     else:
         close = difflib.get_close_matches(str(value), ["openai_compatible"], n=1, cutoff=0.5)
