@@ -16,9 +16,7 @@ from tests.providers.servers import OPENAI_CHAT, FakeServer, Received, Reply
 WORKERS = [f"w{i}" for i in range(200)]
 
 
-def config(
-    tmp_path: Path, url: str, limits: str, workers: list[str], agent_extra: str = ""
-) -> str:
+def config(tmp_path: Path, url: str, limits: str, workers: list[str], agent_extra: str = "") -> str:
     agents = [f"  - {{id: lead, provider: lab, model: lead{agent_extra}}}"]
     agents += [
         f"  - {{id: {w}, provider: lab, model: {w}, depends_on: [lead]{agent_extra}}}"

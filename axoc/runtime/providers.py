@@ -37,7 +37,7 @@ def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
                 "axoc knows; use --dry-run",
                 "provider",
             )
-        provider = build(kind, connection(kind, spec, loaded))
+        provider = build(kind, connection(kind, spec, loaded.urls, loaded.secrets))
         built[spec.name] = limited(provider, spec.max_concurrency, spec.requests_per_minute)
     return built
 
@@ -55,20 +55,24 @@ def build(kind: registry.ProviderKind, connection: registry.Connection) -> Provi
 
 
 def connection(
-    kind: registry.ProviderKind, spec: ProviderSpec, loaded: Runnable
+    kind: registry.ProviderKind,
+    spec: ProviderSpec,
+    urls: dict[str, str],
+    secrets: dict[str, str],
 ) -> registry.Connection:
-    """Where provider `spec` is reached and with which key, for this process."""
-    url = _url(spec, loaded) or kind.default_base_url
+    """Where provider `spec` is reached and with which key, for this process: `urls` and
+    `secrets` are the base URLs and keys its config writes (`Runnable.urls`, `.secrets`)."""
+    url = base_url(spec, urls) or kind.default_base_url
     if url is None:
         raise RunRefused(f"provider '{spec.name}' needs a base_url", "provider")
-    return registry.Connection(spec.name, url, key(kind, spec, loaded.secrets))
+    return registry.Connection(spec.name, url, key(kind, spec, secrets))
 
 
-def _url(spec: ProviderSpec, loaded: Runnable) -> str | None:
+def base_url(spec: ProviderSpec, urls: dict[str, str]) -> str | None:
     """The base_url to call: as the config sets it; from a saved plan, which keeps credentials
     as their `${VAR}` (never their values), with those variables set from the environment."""
-    if spec.name in loaded.urls:
-        return loaded.urls[spec.name]
+    if spec.name in urls:
+        return urls[spec.name]
     if spec.base_url is None:
         return None
     try:
