@@ -95,6 +95,8 @@ def doctor(path: str | None, state: str | None, timeout: float) -> list[Finding]
         keys = {n: k for n, s in written if isinstance(k := getattr(s, "api_key", None), str)}
         bases = {n: u for n, s in written if isinstance(u := getattr(s, "base_url", None), str)}
         found += asyncio.run(_providers(table, keys, bases, timeout))
+    elif config is not None:
+        found.append(Finding("warn", "providers", "not checked: the config does not compile"))
     found.append(_state_directory(state_dir(state)))
     found += _extras()
     return found
