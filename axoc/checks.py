@@ -341,10 +341,12 @@ def budgets(doc: Document, config: Config) -> list[Diagnostic]:
 
 
 def models(doc: Document, config: Config) -> list[Diagnostic]:
-    """Every agent that talks to a model names one, itself or through its provider."""
+    """Every agent that talks to a model names one, itself or through its provider (a
+    provider kind without settings, such as echo, has no models)."""
     out = []
     for i, agent in enumerate(config.agents):
-        if agent.model is not None or agent.provider == "echo":
+        kind = registry.get(agent.provider)
+        if agent.model is not None or (kind is not None and kind.settings is None):
             continue
         settings = registry.entry(config.providers, agent.provider)
         if getattr(settings, "model", None) is None:

@@ -127,11 +127,12 @@ def _config_finding(path: str, unit: Compilation) -> Finding:
 async def _providers(
     table: SignalTable, keys: dict[str, str], bases: dict[str, str], timeout: float
 ) -> list[Finding]:
-    """Each provider but echo, checked at once; their findings in the table's order."""
+    """Each provider that has a server (echo has none), checked at once; their findings in
+    the table's order."""
     checks = [
         _provider(spec, table, keys, bases, timeout)
         for spec in table.providers
-        if spec.kind != "echo"
+        if (kind := registry.get(spec.kind)) is None or kind.wire != "echo"
     ]
     done = await asyncio.gather(*checks)
     return [finding for findings in done for finding in findings]
