@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from axoc.config import (
     AXOCOATL_TOOLS,
-    BUILTIN_PROVIDERS,
     BUILTIN_TOOLS,
     MCP_TOOL_PREFIX,
     MCP_TRANSPORTS,
@@ -23,6 +22,7 @@ from axoc.config import (
 )
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import RUNTIME_EVENTS
+from axoc.providers import registry
 from axoc.validate import SET_ASIDE
 from axoc.wording import Names
 from axoc.yamlload import Document
@@ -79,7 +79,7 @@ def unresolved(doc: Document, path: Path, kind: str, name: str, names: Names) ->
 def references(doc: Document, config: Config) -> list[Diagnostic]:
     agents = {a.id for a in config.agents}
     workflows = {w.id for w in config.workflows}
-    providers = set(BUILTIN_PROVIDERS) | set(config.providers.model_extra or {})
+    providers = set(registry.builtin()) | set(config.providers.model_extra or {})
     agent_names, workflow_names, provider_names = valid(agents), valid(workflows), valid(providers)
     led = coordinators(config)
     out = []
@@ -341,15 +341,15 @@ def budgets(doc: Document, config: Config) -> list[Diagnostic]:
 
 
 def models(doc: Document, config: Config) -> list[Diagnostic]:
-    """Every agent that talks to a model names one, itself or through its provider."""
+    """Every agent that talks to a model names one, itself or through its provider (a
+    provider kind without settings, such as echo, has no models)."""
     out = []
     for i, agent in enumerate(config.agents):
-        if agent.model is not None or agent.provider == "echo":
+        kind = registry.get(agent.provider)
+        if agent.model is not None or (kind is not None and kind.settings is None):
             continue
-        settings = getattr(config.providers, agent.provider, None)
-        if settings is None:
-            settings = (config.providers.model_extra or {}).get(agent.provider)
-        if settings is None or settings.model is None:
+        settings = registry.entry(config.providers, agent.provider)
+        if getattr(settings, "model", None) is None:
             msg = f"agent '{agent.id}' has no model"
             hint = f"set model on the agent, or providers.{agent.provider}.model"
             out.append(error("AX306", msg, doc.span(("agents", i, "id")), ("agents", i), hint))

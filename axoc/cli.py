@@ -41,7 +41,7 @@ def usage_error(exc: UsageError, argv: list[str]) -> int:
     exc.parser.print_usage(sys.stderr)
     print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
     if exc.parser.prog.endswith(" run") and "--json" in argv:
-        from axoc.running import refusal
+        from axoc.runtime.outcome import refusal
 
         print(json.dumps(refusal("usage", exc.message), ensure_ascii=False), flush=True)
     return EXIT_USAGE
@@ -174,6 +174,28 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("directory", nargs="?", metavar="DIR", help="where (default: .)")
     init.set_defaults(handler=run_init, command_parser=init)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check what a run needs: config, providers, keys, models, state directory",
+        description="One line per check (ok, warn, FAIL): the config is valid; each provider "
+        "its agents use is reachable, has its key and serves their models; the state directory "
+        "is writable; the optional extras are installed. Exit 1 when a check fails, 2 on a "
+        "usage error, else 0.",
+    )
+    doctor.add_argument(
+        "file", nargs="?", metavar="FILE", help="config (default: the one in this directory)"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON object, for machines")
+    doctor.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+    doctor.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long each provider may take to answer (default 3)",
+    )
+    doctor.set_defaults(handler=run_doctor, command_parser=doctor)
+
     schema = commands.add_parser("schema", help="print the config JSON schema (draft-07)")
     schema.add_argument(
         "--format", choices=("json", "markdown"), default="json", help="schema or reference doc"
@@ -247,6 +269,22 @@ def run_init(args: argparse.Namespace) -> int:
     from axoc.scaffold import init_command
 
     return init_command(args.directory)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from axoc.doctor import doctor_command
+
+    return doctor_command(args.file, args.json, args.state_dir, args.timeout)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 600, got {text}")
+    return value
 
 
 def run_schema(args: argparse.Namespace) -> int:

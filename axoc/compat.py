@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from axoc.checks import coordinators
 from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
 from axoc.diagnostics import Diagnostic, Path, warning
+from axoc.providers import registry
 from axoc.wording import listing
 from axoc.yamlload import Document
 
@@ -48,7 +49,7 @@ def _axocoatl_keys(doc: Document, config: Config) -> list[Diagnostic]:
         if flow.htn_methods_file is not None:
             path: Path = ("workflows", i, "htn_methods_file")
             out.append(_warn(doc, NOT_SUPPORTED, path, f"'htn_methods_file' {_IGNORED}", key=True))
-    for name, settings in [*config.providers, *(config.providers.model_extra or {}).items()]:
+    for name, settings in registry.entries(config.providers):
         if getattr(settings, "fallback", None) is not None:
             path = ("providers", name, "fallback")
             out.append(_warn(doc, NOT_SUPPORTED, path, f"'fallback' {_IGNORED}", key=True))

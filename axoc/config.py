@@ -12,16 +12,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
+
+from axoc.providers import registry
+from axoc.providers.settings import CompatibleProvider
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 INTERVAL_PATTERN = r"^0*[1-9][0-9]{0,11}[smhd]$"  # Axocoatl reads the number as a u64: 05m is 5m
 EVENT_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 EVENT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}(\([A-Za-z0-9][A-Za-z0-9_-]{0,63}\))?$"
-BUILTIN_PROVIDERS = ("echo", "ollama", "openai", "anthropic", "gemini", "mistral", "openrouter")
+BUILTIN_PROVIDERS = registry.builtin()  # echo, ollama, openai, anthropic, gemini, ...
 BUILTIN_TOOLS = (
     "emit",
     "core_memory_append",
@@ -406,52 +409,31 @@ class Proactive(Model):
 # --- providers, tools, memory, lattice ---------------------------------------------------------
 
 
-class OllamaProvider(Model):
-    """A local Ollama server."""
-
-    base_url: str = Field("http://localhost:11434", description="Server URL.")
-    model: str | None = Field(None, description="Default model.", examples=["llama3.2"])
-
-
-class HostedProvider(Model):
-    """A hosted API; api_key is read from ${VAR} and never printed."""
-
-    api_key: str | None = Field(
-        None, description="API key; write ${VAR}, never the key itself.", examples=["${API_KEY}"]
-    )
-    base_url: str | None = Field(None, description="Override of the API URL.")
-    model: str | None = Field(None, description="Default model.")
-    fallback: str | None = Field(
-        None, description="Axocoatl's fallback provider/model; not supported yet, ignored."
-    )
-
-
-class CompatibleProvider(Model):
-    """A named OpenAI-compatible server (LM Studio, vLLM, MLX, ...)."""
-
-    kind: Literal["openai_compatible"] = Field(
-        description=(
-            "Protocol spoken by the server; the only kind of a named provider (reach another "
-            "Ollama server through its OpenAI API: base_url http://HOST:11434/v1)."
-        )
-    )
-    base_url: str = Field(description="Server URL.", examples=["http://localhost:1234/v1"])
-    api_key: str | None = Field(None, description="API key if the server wants one; use ${VAR}.")
-    model: str | None = Field(None, description="Default model.")
-
-
-class Providers(Model):
+class ProviderSection(Model):
     """Provider settings; other keys name OpenAI-compatible servers."""
 
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[str, CompatibleProvider] = Field(init=False)
 
-    ollama: OllamaProvider | None = Field(None, description="Ollama settings.")
-    openai: HostedProvider | None = Field(None, description="OpenAI settings.")
-    anthropic: HostedProvider | None = Field(None, description="Anthropic settings.")
-    gemini: HostedProvider | None = Field(None, description="Google Gemini settings.")
-    mistral: HostedProvider | None = Field(None, description="Mistral settings.")
-    openrouter: HostedProvider | None = Field(None, description="OpenRouter settings.")
+
+def _providers_model() -> type[ProviderSection]:
+    """The `providers:` section: one optional field per kind with a section of its own, in the
+    registry's order (`axoc.providers.registry`); other keys are named servers."""
+    fields: dict[str, Any] = {}
+    for kind in registry.sections():
+        fields[kind.name] = (kind.settings_model() | None, Field(None, description=kind.summary))
+    made: type[ProviderSection] = create_model(
+        "Providers", __base__=ProviderSection, __doc__=ProviderSection.__doc__, **fields
+    )
+    return made
+
+
+# Assembled from the registry; to type checkers, the section it extends (its fields are read
+# through `axoc.providers.registry.entries` and `entry`, never as attributes).
+if TYPE_CHECKING:
+    Providers = ProviderSection
+else:
+    Providers = _providers_model()
 
 
 class ToolLimits(Model):

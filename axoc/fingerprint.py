@@ -97,7 +97,7 @@ def record(path: str, loaded: Runnable, reads: Reads) -> dict[str, Any]:
 def _without_the_config(loaded: Runnable) -> bool:
     """Whether a run finds what it needs of its providers without the config too: every key
     in the variable its provider names (`api_key: ${VAR}`, the common case), every base_url as
-    its plan keeps it with its variables set (`axoc.running.providers`)."""
+    its plan keeps it with its variables set (`axoc.runtime.providers`)."""
     specs = {spec.name: spec for spec in loaded.table.providers}
     for name, key in loaded.secrets.items():
         variable = specs[name].api_key_env if name in specs else None

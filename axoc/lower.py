@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from axoc.config import (
-    BUILTIN_PROVIDERS,
     EVENT_PATTERN,
     Agent,
     AgentMemory,
@@ -55,6 +54,7 @@ from axoc.kernel.table import (
     Unit,
     WorkflowSpec,
 )
+from axoc.providers import registry
 from axoc.providers.urls import for_plan
 from axoc.wording import Names
 from axoc.yamlload import Document
@@ -63,7 +63,6 @@ DEFAULT_SKILL_THRESHOLD = 0.5
 DEFAULT_SKILL_DECAY = 0.01
 PROACTIVE_COOLDOWN = 30.0
 DEFAULT_BLOCKS = (("persona", 2000), ("human", 2000), ("project", 3000))
-_ENV_REF = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}\s*")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EXPR_CODES = {"syntax": "AX501", "lowering": "AX502", "reference": "AX302", "name": "AX510"}
 EVENT_NAME = re.compile(EVENT_PATTERN)
@@ -401,18 +400,11 @@ class _Lowering:
         raw = raw if isinstance(raw, dict) else {}  # not a mapping: a schema error (AX202)
         used = {a.provider for a in self.agents.values()}
         specs = []
-        configured = {
-            name: settings
-            for name, settings in [
-                *self.config.providers,
-                *(self.config.providers.model_extra or {}).items(),
-            ]
-            if settings is not None
-        }
+        configured = dict(registry.entries(self.config.providers))
         for name in sorted(used | set(configured)):
             settings = configured.get(name)
-            kind = getattr(settings, "kind", None) or name
-            if kind not in (*BUILTIN_PROVIDERS, "openai_compatible"):
+            kind = registry.kind_of(name, settings)
+            if kind is None:
                 continue
             entry = raw.get(name)
             raw_key = entry.get("api_key") if isinstance(entry, dict) else None
@@ -421,11 +413,13 @@ class _Lowering:
             specs.append(
                 ProviderSpec(
                     name=name,
-                    kind=kind,
+                    kind=kind.name,
                     # credentials and query values: their ${VAR}, never their values
                     base_url=for_plan(url, written) if url else url,
                     model=getattr(settings, "model", None),
-                    api_key_env=_key_variable(name, kind, raw_key),
+                    api_key_env=kind.key_variable(name, raw_key),
+                    max_concurrency=getattr(settings, "max_concurrency", None),
+                    requests_per_minute=getattr(settings, "requests_per_minute", None),
                 )
             )
         return tuple(specs)
@@ -480,10 +474,7 @@ class _Lowering:
         """The settings of provider `name`, looked up once per name: a name that is not a field
         of `providers` costs pydantic an exception, once per agent otherwise."""
         if name not in self.provider_by_name:
-            providers = self.config.providers
-            self.provider_by_name[name] = getattr(providers, name, None) or (
-                providers.model_extra or {}
-            ).get(name)
+            self.provider_by_name[name] = registry.entry(self.config.providers, name)
         return self.provider_by_name[name]
 
     def shared(self, settings: object, spec: Callable[[], _Spec]) -> _Spec:
@@ -521,17 +512,6 @@ def _memory(memory: AgentMemory) -> Memory:
     ) or tuple(CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_BLOCKS)
     recall = memory.recall
     return Memory(recall.passive_inject, recall.top_k, recall.min_score, core)
-
-
-def _key_variable(name: str, kind: str, raw: object) -> str | None:
-    """The environment variable holding a provider's key; never the key itself."""
-    if isinstance(raw, str):
-        match = _ENV_REF.fullmatch(raw)
-        if match:
-            return match.group(1)
-    if kind in ("echo", "ollama") or (kind == "openai_compatible" and raw is None):
-        return None
-    return f"{name.upper().replace('-', '_')}_API_KEY"
 
 
 _id = operator.attrgetter("id")

@@ -23,6 +23,7 @@ from typing import Any
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
 from axoc.kernel.table import SignalTable
+from axoc.providers import registry
 from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
 
@@ -116,16 +117,16 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         shown = blocking + [replace(d, severity=Severity.ERROR) for d in unset]
         _refuse(path, unit.text, sorted(shown, key=lambda d: d.sort_key), unset=bool(unset))
     assert table is not None and unit.config is not None
-    configured = [*unit.config.providers, *(unit.config.providers.model_extra or {}).items()]
+    configured = list(registry.entries(unit.config.providers))
     keys = {
-        name: settings.api_key
+        name: key
         for name, settings in configured
-        if settings is not None and getattr(settings, "api_key", None)
+        if isinstance(key := getattr(settings, "api_key", None), str) and key
     }
     urls = {
-        name: settings.base_url
+        name: url
         for name, settings in configured
-        if settings is not None and isinstance(getattr(settings, "base_url", None), str)
+        if isinstance(url := getattr(settings, "base_url", None), str)
     }
     return Runnable(
         table,

@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import ID_PATTERN, Config, Providers
+from axoc.config import ID_PATTERN, Config
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
+from axoc.providers import registry
 from axoc.yamlload import Document
 
 ID_RE = re.compile(ID_PATTERN)
@@ -115,7 +116,7 @@ def _rest(data: dict[str, Any], errors: list[Any]) -> Validated | None:
 
 _WHOLE_ITEM = frozenset({"missing", "union_tag_invalid", "union_tag_not_found"})
 SET_ASIDE = "set-aside-"  # prefix of the ids placeholders get when the original id is invalid
-_PLACEHOLDER_PROVIDER = {"kind": "openai_compatible", "base_url": "http://set-aside.invalid"}
+_PLACEHOLDER_PROVIDER = {"kind": registry.named().name, "base_url": "http://set-aside.invalid"}
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "agents": {"provider": "echo"},
     "workflows": {"agents": []},
@@ -239,31 +240,32 @@ def _unknown_key(doc: Document, path: Path, where: str) -> Diagnostic:
 
 def _unknown_provider(doc: Document, path: Path) -> Diagnostic:
     name = str(path[-1])
-    known = ["echo", *Providers.model_fields]
+    known = list(registry.builtin())
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"built-in providers: {', '.join(known)}"
-    msg = f"unknown provider '{name}': a named server needs kind: openai_compatible"
+    msg = f"unknown provider '{name}': a named server needs kind: {registry.named().name}"
     return error("AX201", msg, doc.span(path, key=True), path, hint)
 
 
 def _named_provider_kind(doc: Document, path: Path, where: str, value: Any) -> Diagnostic:
     """A named provider is an OpenAI-compatible server (SPEC §3): the built-in kinds have their
     own sections, so `kind: ollama` says how to reach a second Ollama server instead."""
+    named = registry.named().name
     msg = (
         f"{where} is {_describe(value, False)}; a named provider is an OpenAI-compatible "
-        "server (kind: openai_compatible)"
+        f"server (kind: {named})"
     )
     hint: str | None
     if value == "ollama":
         hint = (
-            "Ollama serves the OpenAI API under /v1: write kind: openai_compatible and "
+            f"Ollama serves the OpenAI API under /v1: write kind: {named} and "
             "base_url: http://HOST:11434/v1, or set the server under providers.ollama"
         )
-    elif value in Providers.model_fields:
+    elif value in (kind.name for kind in registry.sections()):
         hint = f"set it under providers.{value}, and provider: {value} on its agents"
     else:
-        close = difflib.get_close_matches(str(value), ["openai_compatible"], n=1, cutoff=0.5)
-        hint = "did you mean 'openai_compatible'?" if close else None
+        close = difflib.get_close_matches(str(value), [named], n=1, cutoff=0.5)
+        hint = f"did you mean '{named}'?" if close else None
     return error("AX204", msg, doc.span(path), path, hint)
 
 

@@ -119,6 +119,8 @@ class ProviderSpec:
     base_url: str | None
     model: str | None
     api_key_env: str | None  # the variable holding the key; never the key
+    max_concurrency: int | None = added(None)  # requests in flight at once, across the run's agents
+    requests_per_minute: float | None = added(None)  # requests started per minute, evenly spaced
 
 
 @dataclass(frozen=True, slots=True)

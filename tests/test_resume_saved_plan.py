@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from axoc import fingerprint, running
+from axoc import fingerprint
 from axoc.runnable import Runnable
+from axoc.runtime import startup
 from tests.conftest import ROOT
 from tests.helpers import axoc, axoc_process
 
@@ -67,13 +68,13 @@ def resume(config: Path, folder: Path, *extra: str) -> tuple[int, str, str]:
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The configs `axoc run` prepares (compiles) from now on."""
     compiled: list[str] = []
-    prepare = running.prepare
+    prepare = startup.prepare
 
     def counted(path: str, *args: Any) -> Runnable:
         compiled.append(path)
         return prepare(path, *args)
 
-    monkeypatch.setattr(running, "prepare", counted)
+    monkeypatch.setattr(startup, "prepare", counted)
     return compiled
 
 

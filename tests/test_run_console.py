@@ -255,7 +255,7 @@ def test_a_run_stopped_by_max_activations_names_who_never_ran(tmp_path: Path) ->
 
 
 def test_the_live_status_names_as_many_agents_as_fit() -> None:
-    from axoc.running import _names
+    from axoc.runtime.terminal import fitting_names as _names
 
     assert _names(["researcher", "writer"], 80) == "researcher, writer"
     assert _names(["researcher", "writer", "critic"], 24) == "researcher, writer +1"

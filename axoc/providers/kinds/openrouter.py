@@ -1,0 +1,17 @@
+"""`openrouter`: OpenRouter's API, which speaks OpenAI chat completions."""
+
+from __future__ import annotations
+
+from axoc.providers.kinds.openai import build
+from axoc.providers.registry import ProviderKind
+
+KIND = ProviderKind(
+    name="openrouter",
+    summary="OpenRouter settings.",
+    settings="HostedProvider",
+    build=build,
+    wire="openai",
+    default_base_url="https://openrouter.ai/api/v1",
+    key="required",
+    key_env="OPENROUTER_API_KEY",
+)

@@ -1,0 +1,157 @@
+"""A run's beginning: a new run's record, or an interrupted run reopened; and its input.
+
+In: the state directory, the config (or saved plan) path, the target, `-i`, whether it is a dry
+run. Out: `Started` — the run's id, target and input, its journal writer, its lock, its
+checkpoint store, its retry-jitter seed and, when resumed, what to replay — with the `Runnable`
+it runs and its providers (`axoc.runtime.providers`).
+
+Guaranteed: everything is refused (`RunRefused`, `runs.RunsError`) before a run record is
+created or a lock is held past the refusal: nothing is left to undo. A resumed run is refused
+when its config changed since it started, unless drift is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from axoc import runs, stdin
+from axoc.fingerprint import Reads, record, saved
+from axoc.kernel.checkpoint import CheckpointStore
+from axoc.kernel.driver import random_seed
+from axoc.kernel.durable import Replay
+from axoc.kernel.journal import Writer
+from axoc.kernel.ports import Provider
+from axoc.plan import diff
+from axoc.runnable import Runnable, RunRefused, Target, prepare
+from axoc.runtime.providers import providers
+
+
+@dataclass
+class Started:
+    """A run ready to go: new, or reopened from its journal (then with what to replay)."""
+
+    run_id: str
+    workflow: str | None
+    skill: str | None
+    input: str
+    writer: Writer
+    lock: runs.Lock
+    store: CheckpointStore
+    seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
+    replay: Replay | None = None
+
+
+def new_run(
+    root: Path, path: str, wanted: Target, text: str | None, dry_run: bool
+) -> tuple[Runnable, Started, dict[str, Provider]]:
+    """A new run of `wanted` in `path`, its input read and checked, its providers built."""
+    reads = Reads(os.environ)
+    loaded = prepare(path, wanted, dry_run, reads)
+    given = read_input(text)
+    check_input(given)
+    built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
+    return loaded, start(root, path, loaded, given, dry_run, record(path, loaded, reads)), built
+
+
+def start(
+    root: Path, path: str, loaded: Runnable, text: str, dry_run: bool, source: dict[str, Any]
+) -> Started:
+    """A new run's record, created and locked, with the seed of its retry jitter and what its
+    plan was compiled from (`axoc.fingerprint.record`)."""
+    seed = random_seed()
+    target = loaded.target
+    header = {
+        "target": target.name, "workflow": target.workflow, "skill": target.skill,
+        "agent": target.agent, "input": text, "dry_run": dry_run,
+        "config": str(Path(path).resolve()), "jitter_seed": seed, **source,
+    }  # fmt: skip
+    run_id, writer, lock = runs.create(root, loaded.table, header)
+    store = CheckpointStore(runs.run_folder(root, run_id) / "checkpoints")
+    return Started(run_id, target.workflow, target.skill, text, writer, lock, store, seed)
+
+
+def read_input(given: str | None) -> str:
+    """`-i TEXT`; with `-i -`, standard input; without `-i`, nothing — and a warning when
+    something was piped in, rather than a run on an empty prompt in silence."""
+    if given is None:
+        if stdin.waiting(sys.stdin):
+            print("axoc run: warning: standard input is not read, so the run's input is empty; "
+                  "pass -i - to use it as the input", file=sys.stderr)  # fmt: skip
+        return ""
+    if given != "-":
+        return given
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise RunRefused("-i -: there is no standard input to read", "bad_input")
+    if stdin.is_terminal(sys.stdin):
+        print("axoc run: reading the input from the terminal; end it with Ctrl-D", file=sys.stderr)
+    try:
+        return stdin.run_input(stream)
+    except stdin.TooLarge as exc:
+        raise RunRefused(f"-i -: {exc}", "bad_input") from None
+    except OSError as exc:
+        raise RunRefused(
+            f"-i -: cannot read standard input: {exc.strerror or exc}", "bad_input"
+        ) from None
+
+
+def check_input(text: str) -> None:
+    """`-i` must be text a provider can be sent: a byte that is not UTF-8 reaches Python as a
+    lone surrogate (`surrogateescape`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise RunRefused(
+            f"-i: the input is not valid UTF-8 ({what} at character {exc.start + 1})", "bad_input"
+        ) from None
+
+
+def resume(
+    root: Path, run_id: str, path: str, dry_run: bool, allow_drift: bool
+) -> tuple[Runnable, Started, dict[str, Provider]]:
+    """The interrupted run, reopened (locked) on the table its target compiles to now: refused
+    when that is not the table it started with, unless `allow_drift`; and its providers."""
+    folder, contents, lock = runs.reopen(root, run_id)
+    try:
+        header = contents.header
+        wanted = Target(header.get("workflow"), header.get("skill"), header.get("agent"))
+        if wanted.agent is not None:
+            wanted = Target(agent=wanted.agent)
+        # not compiled again when nothing it was compiled from changed (docs/durability.md)
+        loaded = saved(folder, header, path, dry_run) or prepare(path, wanted, dry_run, os.environ)
+        for warning in contents.warnings:
+            print(f"axoc run: warning: {warning}", file=sys.stderr)
+        if header.get("digest") != loaded.table.digest and not allow_drift:
+            old = runs.old_plan(folder)
+            changes = (
+                diff(old, loaded.table) if old is not None else ["(its plan.json is unreadable)"]
+            )
+            raise RunRefused(
+                f"the config changed since run {run_id} started; resume anyway with "
+                "--allow-config-drift:\n" + "\n".join(changes),
+                "config_drift",
+            )
+        built = providers(loaded, dry_run)
+    except BaseException:
+        lock.release()
+        raise
+    store = CheckpointStore(folder / "checkpoints")
+    # A run interrupted before checkpoints were kept per run has its own in the `agents/`
+    # folder that earlier versions shared: read there too, never written.
+    shared = CheckpointStore(root / "agents", nested=True)
+    seed = header.get("jitter_seed")
+    if not isinstance(seed, int):  # a journal written before seeds were recorded: one per run
+        seed = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big")
+    writer = Writer(folder / "journal.jsonl", contents=contents)  # read under the lock we hold
+    started = Started(
+        run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
+        writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id),
+    )  # fmt: skip
+    return loaded, started, built
