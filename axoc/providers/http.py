@@ -276,10 +276,12 @@ def _check_calls(answer: Answer, response: Response, request: Request) -> None:
                 f"{body.MAX_SIGNATURE:,}"
             )
         if tool_call.id in seen:
-            raise answer.invalid(f"{which} repeats the id {_kind(tool_call.id)} of an earlier call")
+            raise answer.invalid(
+                f"{which} repeats the id {_quoted(tool_call.id)} of an earlier call"
+            )
         seen.add(tool_call.id)
     if response.finish_reason == "length":
-        cut = _kind(calls[-1].name)
+        cut = _quoted(calls[-1].name)
         limit = "" if request.max_tokens is None else f" ({request.max_tokens:,} tokens)"
         raise FatalProviderError(
             answer.endpoint.say(
@@ -309,6 +311,11 @@ def _cleaned(response: Response, redactor: Redactor) -> Response:
             for c in response.tool_calls
         ),
     )
+
+
+def _quoted(text: str) -> str:
+    """A provider's short string for a message, quoted; a long one by its size only."""
+    return repr(text) if len(text) <= 40 else f"of {len(text):,} characters"
 
 
 def made_up_id(index: int) -> str:
