@@ -305,7 +305,7 @@ def _cleaned(response: Response, redactor: Redactor) -> Response:
             ToolCall(
                 clean(c.id),
                 clean(c.name),
-                clean(c.arguments),
+                clean(_valid_text(c.arguments)),  # a lone surrogate serialized: U+FFFD
                 None if c.signature is None else clean(c.signature),
             )
             for c in response.tool_calls
