@@ -43,11 +43,14 @@ Decisions (docs/providers.md):
 - Not mapped: `thoughtSignature`s on text parts (the transcript has no place for them; Gemini
   requires only those of function calls), thoughts (`thought: true` parts are not text),
   images, `toolConfig`, safety settings, cached contents, server-side tools.
+- A 429 without a Retry-After header waits what its body's `google.rpc.RetryInfo` detail says
+  (`"retryDelay": "37s"`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -115,7 +118,7 @@ class GeminiProvider:
             model = quote(request.model.removeprefix("models/"), safe="")
             url = urls.endpoint(self._base_url, f"/v1beta/models/{model}:generateContent")
             endpoint = self._endpoints[request.model] = Endpoint(
-                "gemini", url, _error_text, self._secrets
+                "gemini", url, _error_text, self._secrets, retry_delay
             )
         prompted = any(m.content or m.tool_calls for m in request.messages)
         return await call(
@@ -127,7 +130,7 @@ class GeminiProvider:
         """The names of the models the key may use, without their `models/` prefix
         (`GET /v1beta/models`, every page up to `MAX_MODEL_PAGES`)."""
         url = urls.endpoint(self._base_url, "/v1beta/models")
-        endpoint = Endpoint("gemini", url, _error_text, self._secrets)
+        endpoint = Endpoint("gemini", url, _error_text, self._secrets, retry_delay)
         names: list[str] = []
         params = {"pageSize": "1000"}
         for _ in range(body.MAX_MODEL_PAGES):
@@ -340,6 +343,26 @@ def _model_page(answer: Answer) -> tuple[list[str], str | None]:
     found = [] if answer.get("models") is None else answer.items("models")
     names = [answer.text(f"models.{i}.name").removeprefix("models/") for i in range(len(found))]
     return names, answer.optional_text("nextPageToken") or None
+
+
+def retry_delay(payload: object) -> float | None:
+    """The seconds a 429's `google.rpc.RetryInfo` detail asks to wait (`"retryDelay": "37s"`,
+    a protobuf Duration), when the answer has no Retry-After header."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details[:16] if isinstance(details, list) else ():
+        if not isinstance(detail, dict):
+            continue
+        kind, delay = detail.get("@type"), detail.get("retryDelay")
+        if not (isinstance(kind, str) and kind.endswith("google.rpc.RetryInfo")):
+            continue
+        if isinstance(delay, str) and delay.endswith("s") and len(delay) <= body.MAX_HEADER:
+            try:
+                seconds = float(delay[:-1])
+            except ValueError:
+                return None
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
 
 
 def _error_text(payload: object) -> str | None:

@@ -92,6 +92,8 @@ class Endpoint:
     url: str
     error_text: ErrorText  # the provider's own error message from a decoded error body
     secrets: tuple[str, ...] = ()
+    # seconds to wait that a 429's decoded body asks for, when no header says (Gemini's)
+    retry_hint: Callable[[object], float | None] | None = None
     redactor: Redactor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -344,10 +346,23 @@ def _status_error(reply: _Reply, endpoint: Endpoint) -> ProviderError:
     status = reply.status
     message = endpoint.say(f"HTTP {status} {reply.reason}: {error_detail(reply, endpoint)}")
     if status == 429:
-        return RateLimited(message, retry_after=retry_after(reply.headers))
+        wait = retry_after(reply.headers)
+        if wait is None and endpoint.retry_hint is not None:
+            wait = _hinted(reply, endpoint.retry_hint)
+        return RateLimited(message, retry_after=wait)
     if status == 408 or status >= 500:
         return TransientProviderError(message, status=status)
     return FatalProviderError(message, status=status)
+
+
+def _hinted(reply: _Reply, hint: Callable[[object], float | None]) -> float | None:
+    """What the endpoint's `retry_hint` reads in a whole (not cut) JSON error body."""
+    if reply.body is None or reply.body.cut:
+        return None
+    try:
+        return hint(json.loads(reply.body.data))
+    except (ValueError, RecursionError):
+        return None
 
 
 def error_detail(reply: _Reply, endpoint: Endpoint) -> str:

@@ -357,3 +357,22 @@ OLLAMA_TAGS = {
                      "quantization_level": "Q4_K_M"}},
     ]
 }  # fmt: skip
+
+# A 429 as the Gemini API sends it: the wait in a google.rpc.RetryInfo detail, no header.
+GEMINI_QUOTA = {
+    "error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+             "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
+                             "generate_content_free_tier_requests",
+                             "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+            {"@type": "type.googleapis.com/google.rpc.Help",
+             "links": [{"description": "Learn more about Gemini API quotas",
+                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"},
+        ],
+    }
+}  # fmt: skip

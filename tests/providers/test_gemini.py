@@ -23,7 +23,7 @@ from axoc.kernel.ports import (
     TransientProviderError,
 )
 from axoc.providers import body
-from axoc.providers.gemini import GeminiProvider, gemini_schema
+from axoc.providers.gemini import GeminiProvider, gemini_schema, retry_delay
 from tests.providers.recorded import (
     GEMINI_BLOCKED_PROMPT,
     GEMINI_CACHED,
@@ -32,6 +32,7 @@ from tests.providers.recorded import (
     GEMINI_MODELS_PAGE_1,
     GEMINI_MODELS_PAGE_2,
     GEMINI_PARALLEL_CALLS,
+    GEMINI_QUOTA,
     QUESTION,
     TOOLS,
     copied,
@@ -378,3 +379,27 @@ async def list_models(adapter: GeminiProvider) -> list[str]:
         return await adapter.list_models()
     finally:
         await adapter.aclose()
+
+
+def test_a_429_without_a_header_waits_what_its_retry_info_says(server: FakeServer) -> None:
+    error = failure(server, Reply(429, GEMINI_QUOTA))
+    assert isinstance(error, RateLimited) and error.retry_after == 37.0
+    header_first = failure(server, Reply(429, GEMINI_QUOTA, {"Retry-After": "3"}))
+    assert isinstance(header_first, RateLimited) and header_first.retry_after == 3.0
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [({"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                              "retryDelay": "1.5s"}]}}, 1.5),
+     ({"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                              "retryDelay": "nans"}]}}, None),
+     ({"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                              "retryDelay": "-4s"}]}}, None),
+     ({"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                              "retryDelay": "9" * 100 + "s"}]}}, None),
+     ({"error": {"details": "junk"}}, None), ([1], None)],
+    ids=["fraction", "nan", "negative", "too-long", "junk", "not-an-object"],
+)  # fmt: skip
+def test_retry_delay_reads_only_sane_durations(payload: object, expected: float | None) -> None:
+    assert retry_delay(payload) == expected
