@@ -155,3 +155,10 @@ async def list_models(adapter: OllamaProvider) -> list[str]:
         return await adapter.list_models()
     finally:
         await adapter.aclose()
+
+
+def test_unknown_fields_beside_calls_are_ignored(server: FakeServer) -> None:
+    call = {"function": {"index": 0, "name": "get_time", "arguments": {}}, "brand_new": 1}
+    server.script(Reply(200, with_calls(call, thinking="hmm")))
+    [found] = complete(provider(server), request()).tool_calls
+    assert (found.name, found.arguments) == ("get_time", "{}")

@@ -206,3 +206,12 @@ async def list_models(adapter: OpenAIProvider) -> list[str]:
         return await adapter.list_models()
     finally:
         await adapter.aclose()
+
+
+def test_unknown_fields_beside_calls_are_ignored(server: FakeServer) -> None:
+    call = {**a_call("c1"), "index": 0, "brand_new": {"x": 1}}
+    answer = with_calls(call, annotations=[], audio=None)
+    answer["system_fingerprint"] = "fp_44709d6fcb"
+    server.script(Reply(200, answer))
+    [found] = complete(provider(server), request()).tool_calls
+    assert (found.id, found.name, found.arguments) == ("c1", "get_time", "{}")
