@@ -7,15 +7,21 @@ charged); the HTTP adapters apply it too, so their error names the provider.
 
 The rule (docs/kernel.md, "What a provider may report"):
 - each count is an integer (not a boolean, not a float), 0 ≤ count ≤ `MAX_TOKEN_COUNT`;
+- the cached-input and cache-write counts likewise, and together ≤ input (they are parts of
+  it: `Usage`);
 - output ≤ the `max_tokens` the request carried (when it carried one): the request said at
   most that many, and budgets rely on it;
 - input ≤ the kernel's input estimate (an upper bound: one token per UTF-8 byte of every
-  message, plus template overhead) + `SERVER_PROMPT_ALLOWANCE`, for what a server may add on its
-  side (a model's built-in system prompt, its chat template).
+  message, plus template overhead; when the request carries none, `estimate_input` of its
+  messages plus the bytes of its tool calls and tool definitions) + `SERVER_PROMPT_ALLOWANCE`,
+  for what a server may add on its side (a model's built-in system prompt, its chat template,
+  its wording of the tools).
 Standard library only.
 """
 
 from __future__ import annotations
+
+import json
 
 from axoc.kernel.budget import estimate_input
 from axoc.kernel.ports import Request, Usage
@@ -26,25 +32,45 @@ SERVER_PROMPT_ALLOWANCE = 32_768  # tokens a server may add to a prompt on its s
 
 def impossible(request: Request, usage: Usage) -> str | None:
     """Why `usage` cannot be what `request` used; None when it can be."""
-    for name, value in (("input", usage[0]), ("output", usage[1])):
+    for name, value in zip(_NAMES, usage, strict=True):
         if type(value) is not int:  # bool is an int subclass, and no count
             return f"the {name} token count is {_shown(value)}, not an integer"
         if not 0 <= value <= MAX_TOKEN_COUNT:
             return f"the {name} token count {_shown(value)} is outside 0..{MAX_TOKEN_COUNT:,}"
+    if usage[2] + usage[3] > usage[0]:
+        return (
+            f"{usage[2]:,} cached and {usage[3]:,} cache-write input tokens reported, more than "
+            f"the {usage[0]:,} input tokens they are part of"
+        )
     if request.max_tokens is not None and usage[1] > request.max_tokens:
         return (
             f"{usage[1]:,} output tokens reported for a request of at most "
             f"{request.max_tokens:,} (max_tokens)"
         )
-    ceiling = (request.input_estimate or estimate_input(request.messages)) + (
-        SERVER_PROMPT_ALLOWANCE
-    )
+    ceiling = (request.input_estimate or _estimate(request)) + SERVER_PROMPT_ALLOWANCE
     if usage[0] > ceiling:
         return (
             f"{usage[0]:,} input tokens reported for a prompt of at most {ceiling:,} "
             f"(one per byte sent, plus {SERVER_PROMPT_ALLOWANCE:,} the server may add)"
         )
     return None
+
+
+_NAMES = ("input", "output", "cached input", "cache-write")
+
+
+def _estimate(request: Request) -> int:
+    """An upper bound on the request's input tokens when the kernel computed none: its
+    messages (`estimate_input`), plus one token per UTF-8 byte of each tool call's name and
+    arguments and of each tool definition."""
+    size = estimate_input(request.messages)
+    for message in request.messages:
+        for call in message.tool_calls:
+            size += len(call.name.encode()) + len(call.arguments.encode())
+    for tool in request.tools:
+        size += len(tool.name.encode()) + len(tool.description.encode())
+        size += len(json.dumps(tool.parameters).encode())
+    return size
 
 
 def _shown(value: object) -> str:

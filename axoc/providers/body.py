@@ -13,7 +13,12 @@ sizes of provider data axoc ever holds:
 - a header value read: Retry-After and retry-after-ms `MAX_HEADER` characters (a longer one is
   no value), Location `MAX_LOCATION` (a longer one is not shown; a shown one is cut to
   `MAX_LABEL` after redaction);
-- the model name and finish reason of an answer: `MAX_LABEL` characters.
+- the model name and finish reason of an answer: `MAX_LABEL` characters;
+- the tool calls of an answer: at most `MAX_TOOL_CALLS`, each with an id of at most
+  `MAX_TOOL_ID` characters, a name of at most `MAX_TOOL_NAME`, arguments of at most
+  `MAX_ARGUMENTS` and a signature (Gemini's `thoughtSignature`) of at most `MAX_SIGNATURE`
+  (more is an invalid response);
+- the pages of a model list (`list_models`): `MAX_MODEL_PAGES` requests, `MAX_MODELS` names.
 A compressed body is decompressed at most to its bound (`zlib`'s `max_length`): a small
 compressed body that would expand to gigabytes is cut like any other large body.
 """
@@ -32,6 +37,13 @@ MAX_MESSAGE = 1500  # characters of an error message, everything included
 MAX_HEADER = 64  # characters of a Retry-After or retry-after-ms value that is read at all
 MAX_LOCATION = 2048  # characters of a redirect's Location that is read at all
 MAX_LABEL = 200  # characters of an answer's model name or finish reason
+MAX_TOOL_CALLS = 128  # tool calls in one answer
+MAX_TOOL_ID = 256  # characters of a tool call's id
+MAX_TOOL_NAME = 256  # characters of a tool call's name
+MAX_ARGUMENTS = 1024 * 1024  # characters of one tool call's arguments (JSON text)
+MAX_SIGNATURE = 64 * 1024  # characters of one tool call's signature
+MAX_MODEL_PAGES = 10  # requests `list_models` makes following a paginated list
+MAX_MODELS = 10_000  # model names `list_models` keeps
 
 
 class BodyError(Exception):

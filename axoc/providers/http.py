@@ -1,8 +1,10 @@
-"""The httpx plumbing the provider adapters share: one bounded, redacted POST.
+"""The httpx plumbing the provider adapters share: one bounded, redacted POST (or GET).
 
 In: an `httpx.AsyncClient`, an `Endpoint` (where, its secrets, how the protocol words its
 errors), the `Request`, a JSON body, headers, and the adapter's reader of a decoded answer.
-Out: the adapter's `Response`, its counts checked and its strings cleaned.
+Out: the adapter's `Response`, its counts checked, its tool calls checked and its strings
+cleaned (`call`); or whatever the adapter reads from a GET's answer (`fetch`, for
+`list_models`), under the same bounds and the same translation of failures.
 
 Guaranteed:
 - every failure leaves as one of the kernel's `ProviderError`s, translated here at the boundary,
@@ -15,8 +17,11 @@ Guaranteed:
       HTTP 408, 5xx                               -> TransientProviderError
       any other non-2xx (redirects are not followed) -> FatalProviderError, the provider's words
       a body that cannot be decoded or is too large,
-      a 2xx that is not JSON or lacks a field, impossible token counts
+      a 2xx that is not JSON or lacks a field, impossible token counts,
+      tool calls without ids, with duplicate ids, or past the bounds
                                                   -> InvalidResponse
+      an answer cut at max_tokens in the middle of a tool call
+                                                  -> FatalProviderError
       any other httpx error                       -> FatalProviderError
 
 - time: the whole call, body included, ends within `timeout` seconds: httpx's timeouts bound each
@@ -29,7 +34,8 @@ Guaranteed:
 - no secret leaves: the endpoint's secrets (API key, secret headers, its URL's credentials and
   query values) in any case or encoding, `Bearer ...` values and masked keys are replaced by
   `[redacted]` in every message (`axoc.providers.redaction`); the answer's text, model name and
-  finish reason have the endpoint's secrets replaced too.
+  finish reason, and its tool calls' ids, names, arguments and signatures, have the
+  endpoint's secrets replaced too.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -54,6 +61,7 @@ from axoc.kernel.ports import (
     RateLimited,
     Request,
     Response,
+    ToolCall,
     TransientProviderError,
 )
 from axoc.kernel.usage import impossible
@@ -62,7 +70,10 @@ from axoc.providers.redaction import REDACTED, Redactor
 
 ErrorText = Callable[[object], str | None]
 Parse = Callable[["Answer"], Response]
+T = TypeVar("T")
 _SNIPPET = 200  # characters of an unrecognised error body worth showing
+MADE_UP_ID = "axoc-call-"  # the prefix of the ids an adapter makes up for calls sent without
+LIST_TIMEOUT = 10.0  # seconds for one request of `list_models`
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -81,6 +92,8 @@ class Endpoint:
     url: str
     error_text: ErrorText  # the provider's own error message from a decoded error body
     secrets: tuple[str, ...] = ()
+    # seconds to wait that a 429's decoded body asks for, when no header says (Gemini's)
+    retry_hint: Callable[[object], float | None] | None = None
     redactor: Redactor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -129,19 +142,38 @@ async def call(
     )
 
 
+async def fetch(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    headers: Mapping[str, str],
+    read: Callable[[Answer], T],
+    *,
+    params: Mapping[str, str] | None = None,
+    timeout: float = LIST_TIMEOUT,
+) -> T:
+    """GET `endpoint.url` (with `params` added to its query); what `read` makes of the answer,
+    or a `ProviderError`, exactly as `call` translates them. For `list_models`."""
+    reply = await _exchange(client, endpoint, None, headers, timeout, params)
+    return await anyio.to_thread.run_sync(_read_answer, endpoint, reply, read)
+
+
 async def _exchange(
     client: httpx.AsyncClient,
     endpoint: Endpoint,
-    payload: Mapping[str, object],
+    payload: Mapping[str, object] | None,
     headers: Mapping[str, str],
     timeout: float,
+    params: Mapping[str, str] | None = None,
 ) -> _Reply:
+    """POST `payload` (GET when it is None) and read the answer within its bounds."""
     where = endpoint.shown_url
     sent = {"Accept-Encoding": "identity", **headers}
+    method = "GET" if payload is None else "POST"
+    url = httpx.URL(endpoint.url).copy_merge_params(params) if params else endpoint.url
     try:
         with anyio.fail_after(timeout):
             async with client.stream(
-                "POST", endpoint.url, json=payload, headers=sent, timeout=timeout
+                method, url, json=payload, headers=sent, timeout=timeout
             ) as response:
                 return await _read(response)
     except httpx.TimeoutException as exc:
@@ -183,6 +215,24 @@ async def _read(response: httpx.Response) -> _Reply:
 
 def _interpret(endpoint: Endpoint, request: Request, reply: _Reply, parse: Parse) -> Response:
     """Run in a worker thread: the answer, or the error its status calls for."""
+    answer = _decoded(endpoint, reply)
+    response = parse(answer)
+    problem = impossible(request, response.usage)
+    if problem is not None:
+        raise answer.invalid(f"impossible usage: {problem}")
+    if response.tool_calls:
+        _check_calls(answer, response, request)
+    return _cleaned(response, endpoint.redactor)
+
+
+def _read_answer(endpoint: Endpoint, reply: _Reply, read: Callable[[Answer], T]) -> T:
+    """Run in a worker thread: what `read` makes of the answer, or the error its status calls
+    for."""
+    return read(_decoded(endpoint, reply))
+
+
+def _decoded(endpoint: Endpoint, reply: _Reply) -> Answer:
+    """The answer's JSON, or the error its status or body calls for."""
     if not 200 <= reply.status < 300:
         raise _status_error(reply, endpoint)
     if reply.body is None:
@@ -200,12 +250,49 @@ def _interpret(endpoint: Endpoint, request: Request, reply: _Reply, parse: Parse
         raise InvalidResponse(
             endpoint.say(f"the answer is not JSON: {shown!r}"), status=reply.status
         ) from exc
-    answer = Answer(decoded, endpoint)
-    response = parse(answer)
-    problem = impossible(request, response.usage)
-    if problem is not None:
-        raise answer.invalid(f"impossible usage: {problem}")
-    return _cleaned(response, endpoint.redactor)
+    return Answer(decoded, endpoint)
+
+
+def _check_calls(answer: Answer, response: Response, request: Request) -> None:
+    """The tool calls are within the bounds of `axoc.providers.body`, each has an id, no two
+    the same, and the answer was not cut at max_tokens in the middle of one."""
+    calls = response.tool_calls
+    if len(calls) > body.MAX_TOOL_CALLS:
+        raise answer.invalid(f"{len(calls):,} tool calls, more than {body.MAX_TOOL_CALLS}")
+    seen: set[str] = set()
+    for number, tool_call in enumerate(calls, 1):
+        which = f"tool call {number}"
+        for part, size in (("id", body.MAX_TOOL_ID), ("name", body.MAX_TOOL_NAME),
+                           ("arguments", body.MAX_ARGUMENTS)):  # fmt: skip
+            value = getattr(tool_call, part)
+            if not value and part != "arguments":
+                raise answer.invalid(f"{which} has no {part}")
+            if len(value) > size:
+                raise answer.invalid(
+                    f"{which} has {part} of {len(value):,} characters, more than {size:,}"
+                )
+        signature = tool_call.signature
+        if signature is not None and len(signature) > body.MAX_SIGNATURE:
+            raise answer.invalid(
+                f"{which} has a signature of {len(signature):,} characters, more than "
+                f"{body.MAX_SIGNATURE:,}"
+            )
+        if tool_call.id in seen:
+            raise answer.invalid(
+                f"{which} repeats the id {_quoted(tool_call.id)} of an earlier call"
+            )
+        seen.add(tool_call.id)
+    if response.finish_reason == "length":
+        cut = _quoted(calls[-1].name)
+        limit = "" if request.max_tokens is None else f" ({request.max_tokens:,} tokens)"
+        raise FatalProviderError(
+            answer.endpoint.say(
+                f"the answer was cut at max_tokens{limit} in the middle of tool call {cut}; "
+                "its arguments may be incomplete, so it is not run: raise the agent's "
+                "sampling.max_tokens"
+            ),
+            status=200,
+        )
 
 
 def _cleaned(response: Response, redactor: Redactor) -> Response:
@@ -216,7 +303,38 @@ def _cleaned(response: Response, redactor: Redactor) -> Response:
         text=clean(response.text),
         model=_label(response.model, clean),
         finish_reason=_label(response.finish_reason, clean),
+        tool_calls=tuple(
+            ToolCall(
+                clean(c.id),
+                clean(c.name),
+                clean(_valid_text(c.arguments)),  # a lone surrogate serialized: U+FFFD
+                None if c.signature is None else clean(c.signature),
+            )
+            for c in response.tool_calls
+        ),
     )
+
+
+def _quoted(text: str) -> str:
+    """A provider's short string for a message, quoted; a long one by its size only."""
+    return repr(text) if len(text) <= 40 else f"of {len(text):,} characters"
+
+
+def made_up_id(index: int) -> str:
+    """The id of the `index`-th call of an answer whose provider sent none: unique within the
+    answer (`MADE_UP_ID` marks it, so an adapter knows not to send it back as the provider's)."""
+    return f"{MADE_UP_ID}{index}"
+
+
+def arguments_object(arguments: str) -> dict[str, Any]:
+    """A call's arguments as the JSON object a wire format that carries objects (Anthropic's
+    `input`, Gemini's `args`, Ollama's `arguments`) sends back; `{}` for arguments that are not
+    a JSON object (the session answered that call with an error result the model sees)."""
+    try:
+        value = json.loads(arguments)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _label(value: str | None, clean: Callable[[str], str]) -> str | None:
@@ -228,10 +346,23 @@ def _status_error(reply: _Reply, endpoint: Endpoint) -> ProviderError:
     status = reply.status
     message = endpoint.say(f"HTTP {status} {reply.reason}: {error_detail(reply, endpoint)}")
     if status == 429:
-        return RateLimited(message, retry_after=retry_after(reply.headers))
+        wait = retry_after(reply.headers)
+        if wait is None and endpoint.retry_hint is not None:
+            wait = _hinted(reply, endpoint.retry_hint)
+        return RateLimited(message, retry_after=wait)
     if status == 408 or status >= 500:
         return TransientProviderError(message, status=status)
     return FatalProviderError(message, status=status)
+
+
+def _hinted(reply: _Reply, hint: Callable[[object], float | None]) -> float | None:
+    """What the endpoint's `retry_hint` reads in a whole (not cut) JSON error body."""
+    if reply.body is None or reply.body.cut:
+        return None
+    try:
+        return hint(json.loads(reply.body.data))
+    except (ValueError, RecursionError):
+        return None
 
 
 def error_detail(reply: _Reply, endpoint: Endpoint) -> str:
@@ -389,6 +520,17 @@ class Answer:
             raise self.invalid(f"`{path}` is {_kind(value)}, not a token count")
         return value
 
+    def optional_count(self, path: str) -> int:
+        """A token count that may be absent (or null): absent is 0."""
+        return 0 if self.get(path) is None else self.count(path)
+
+    def items(self, path: str) -> list[object]:
+        """A JSON array."""
+        value = self.get(path)
+        if not isinstance(value, list):
+            raise self.invalid(f"`{path}` is {_kind(value)}, not a list")
+        return value
+
     def invalid(self, why: str) -> InvalidResponse:
         return InvalidResponse(self.endpoint.say(f"answer not in the protocol: {why}"), status=200)
 
@@ -425,4 +567,16 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-__all__ = ["REDACTED", "Answer", "Endpoint", "call", "check_url", "new_client", "redact"]
+__all__ = [
+    "LIST_TIMEOUT",
+    "REDACTED",
+    "Answer",
+    "Endpoint",
+    "arguments_object",
+    "call",
+    "check_url",
+    "fetch",
+    "made_up_id",
+    "new_client",
+    "redact",
+]

@@ -7,11 +7,25 @@ MLX, Ollama's `/v1`) by `base_url`. Wire format, from the OpenAI API reference
 
     request   {"model", "messages": [{"role", "content"}], <max-tokens field>,
                "temperature", "top_p",                 (only those set)
-               "response_format": {"type": "json_object"}}   (JSON mode only)
+               "response_format": {"type": "json_object"},   (JSON mode only)
+               "tools": [{"type": "function", "function": {"name", "description",
+                          "parameters"}}]}                  (only when offered)
+    messages  an assistant's calls: {"role": "assistant", "content": null (when it wrote no
+               text), "tool_calls": [{"id", "type": "function", "function": {"name",
+               "arguments": "<JSON text>"}}]}; ONE {"role": "tool", "tool_call_id", "content"}
+               per call, in the order of the calls
     headers   Authorization: Bearer <api_key>          (only when a key is set)
-    answer    {"model", "choices": [{"message": {"role", "content", "refusal"},
-               "finish_reason"}], "usage": {"prompt_tokens", "completion_tokens", ...}}
+    answer    {"model", "choices": [{"message": {"role", "content", "refusal", "tool_calls"},
+               "finish_reason"}], "usage": {"prompt_tokens", "completion_tokens",
+               "prompt_tokens_details": {"cached_tokens"}, ...}}
     error     {"error": {"message", "type", "param", "code"}} with a 4xx/5xx status
+
+Tool calls (API reference, "Function calling" guide): `content` may be null beside them, the
+finish reason is `tool_calls`; each call's `arguments` is a string the model wrote, passed on
+as it is, JSON or not (the session answers arguments that are not JSON with an error result);
+a server sending an object instead is tolerated (serialized). A call without an id, or two
+with one id, is an invalid response. `is_error` has no field in this format: a tool message
+carries the result's text alone. `prompt_tokens` includes the cached tokens.
 
 The max-tokens field is ONE of two names, never both. OpenAI deprecated `max_tokens` in favour
 of `max_completion_tokens` and its reasoning models (o-series, gpt-5) answer 400 "Unsupported
@@ -33,9 +47,9 @@ from typing import Literal
 
 import httpx
 
-from axoc.kernel.ports import FatalProviderError, Request, Response, Usage
-from axoc.providers import urls
-from axoc.providers.http import Answer, Endpoint, call, check_url, new_client
+from axoc.kernel.ports import FatalProviderError, Message, Request, Response, ToolCall, Usage
+from axoc.providers import body, urls
+from axoc.providers.http import Answer, Endpoint, call, check_url, fetch, new_client
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
@@ -70,10 +84,16 @@ class OpenAIProvider:
         secrets = [key] + [v for k, v in (extra_headers or {}).items() if _is_secret(k)]
         url = urls.endpoint(base_url, "/chat/completions")
         self._endpoint = Endpoint(host, url, _error_text, tuple(s for s in secrets if s))
+        self._models = Endpoint(host, urls.endpoint(base_url, "/models"), _error_text,
+                                self._endpoint.secrets)  # fmt: skip
 
     async def complete(self, request: Request) -> Response:
         body = request_body(request, self._max_tokens_field)
         return await call(self._client, self._endpoint, request, body, self._headers, parse_answer)
+
+    async def list_models(self) -> list[str]:
+        """The ids of the models the endpoint serves (`GET {base_url}/models`)."""
+        return await fetch(self._client, self._models, self._headers, _model_ids)
 
     async def aclose(self) -> None:
         """Close the client this provider created; an injected client stays its owner's."""
@@ -84,7 +104,7 @@ class OpenAIProvider:
 def request_body(request: Request, max_tokens_field: MaxTokensField) -> dict[str, object]:
     body: dict[str, object] = {
         "model": request.model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [_message(m) for m in request.messages],
     }
     if request.max_tokens is not None:
         body[max_tokens_field] = request.max_tokens
@@ -94,19 +114,54 @@ def request_body(request: Request, max_tokens_field: MaxTokensField) -> dict[str
         body["top_p"] = request.top_p
     if request.response_format == "json":
         body["response_format"] = {"type": "json_object"}
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": dict(t.parameters),
+                },
+            }
+            for t in request.tools
+        ]
     return body
+
+
+def _message(message: Message) -> dict[str, object]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "",
+                "content": message.content}  # fmt: skip
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
 
 
 def parse_answer(answer: Answer) -> Response:
     if answer.get("choices") is None and (error := _error_text(answer.payload)):
         raise answer.invalid(f"an error instead of choices: {error}")
+    calls = _tool_calls(answer)
     if answer.get("choices.0.message.content") is None:
         refusal = answer.optional_text("choices.0.message.refusal")
         if refusal:
             raise FatalProviderError(
                 answer.endpoint.say(f"the model refused: {refusal}"), status=200
             )
-    text = answer.text("choices.0.message.content")
+    text = "" if calls and answer.get("choices.0.message.content") is None else (
+        answer.text("choices.0.message.content")
+    )  # fmt: skip
     if answer.get("usage") is None:
         raise answer.invalid("`usage` is missing; token budgets need the provider's counts")
     return Response(
@@ -114,10 +169,43 @@ def parse_answer(answer: Answer) -> Response:
         usage=Usage(
             input_tokens=answer.count("usage.prompt_tokens"),
             output_tokens=answer.count("usage.completion_tokens"),
+            cached_input_tokens=answer.optional_count("usage.prompt_tokens_details.cached_tokens"),
         ),
         model=answer.optional_text("model"),
         finish_reason=answer.optional_text("choices.0.finish_reason"),
+        tool_calls=calls,
     )
+
+
+def _tool_calls(answer: Answer) -> tuple[ToolCall, ...]:
+    """`choices[0].message.tool_calls`; ids are checked (present, unique) by the caller."""
+    path = "choices.0.message.tool_calls"
+    if answer.get(path) is None:
+        return ()
+    calls = []
+    for index in range(len(answer.items(path))):
+        at = f"{path}.{index}"
+        arguments = answer.get(f"{at}.function.arguments")
+        if isinstance(arguments, dict):  # not OpenAI's format, but some servers do it
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        elif arguments is None:
+            arguments = ""
+        elif not isinstance(arguments, str):
+            raise answer.invalid(f"`{at}.function.arguments` is not a string")
+        calls.append(
+            ToolCall(
+                id=answer.optional_text(f"{at}.id") or "",
+                name=answer.text(f"{at}.function.name"),
+                arguments=arguments,
+            )
+        )
+    return tuple(calls)
+
+
+def _model_ids(answer: Answer) -> list[str]:
+    """`GET /models`: `{"object": "list", "data": [{"id": "gpt-4o", ...}]}`."""
+    found = answer.items("data")
+    return [answer.text(f"data.{i}.id") for i in range(min(len(found), body.MAX_MODELS))]
 
 
 def _error_text(payload: object) -> str | None:

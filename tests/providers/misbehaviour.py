@@ -16,6 +16,7 @@ from urllib.parse import quote, quote_plus
 
 from hypothesis import strategies as st
 
+from tests.providers.recorded import ANTHROPIC_CHAT, GEMINI_CHAT
 from tests.providers.servers import OLLAMA_CHAT, OPENAI_CHAT, Reply
 
 KEY = "sk-proj-Hq7Zt2Lm9Vb4Nc8Xr1Wk6Yd3Pf5Js0Ae"  # the API key
@@ -88,8 +89,89 @@ COUNT = st.one_of(
 )
 
 
+# Tool calls as a misbehaving provider writes them: ids missing, repeated, huge or echoing a
+# secret; names of any text; arguments of any JSON value, or text.
+UUID = st.uuids().map(str)
+CALL_ID = st.one_of(UUID, UUID, UUID, st.none(), st.just("same"), st.just(""), TEXT)
+ARGUMENTS = st.one_of(
+    st.just({"timezone": "UTC"}),
+    st.dictionaries(st.text(max_size=5), st.one_of(TEXT, COUNT), max_size=3),
+    TEXT,
+    COUNT,
+    st.lists(TEXT, max_size=2),
+)
+# mostly possible counts, so that answers with calls get through to be checked
+FAIR_COUNT = st.one_of(st.integers(0, 200), st.integers(0, 200), COUNT)
+NAME = st.one_of(st.just("get_time"), st.just("get_time"), TEXT)
+CALL = st.fixed_dictionaries({"id": CALL_ID, "name": NAME,
+                              "arguments": ARGUMENTS})  # fmt: skip
+CALLS = st.lists(CALL, max_size=3)
+FINISH = st.sampled_from(["stop", "tool_calls", "STOP", "end_turn", "tool_use", "stop",
+                          "tool_calls", "STOP", "end_turn", "tool_use", "length", "MAX_TOKENS",
+                          "SAFETY", "max_tokens", "refusal", "junk"])  # fmt: skip
+
+
+def _optional(key: str, value: object) -> dict[str, object]:
+    return {} if value is None else {key: value}
+
+
+def _tool_answer(draw: st.DrawFn, protocol: str) -> dict[str, Any]:
+    calls = draw(CALLS)
+    text = draw(TEXT)
+    if protocol == "anthropic":
+        body = json.loads(json.dumps(ANTHROPIC_CHAT))
+        body["content"] = [{"type": "text", "text": text}] + [
+            {"type": "tool_use", **_optional("id", c["id"]), "name": c["name"],
+             "input": c["arguments"]}
+            for c in calls
+        ]  # fmt: skip
+        body["stop_reason"] = draw(FINISH)
+        body["usage"] = {"input_tokens": draw(FAIR_COUNT), "output_tokens": draw(FAIR_COUNT),
+                         "cache_read_input_tokens": draw(FAIR_COUNT)}  # fmt: skip
+    elif protocol == "gemini":
+        body = json.loads(json.dumps(GEMINI_CHAT))
+        parts: list[Any] = [{"text": text}] + [
+            {"functionCall": {**_optional("id", c["id"]), "name": c["name"],
+                              "args": c["arguments"]},
+             **_optional("thoughtSignature", draw(st.one_of(st.none(), TEXT)))}
+            for c in calls
+        ]  # fmt: skip
+        body["candidates"][0]["content"]["parts"] = parts
+        body["candidates"][0]["finishReason"] = draw(FINISH)
+        body["usageMetadata"] = {"promptTokenCount": draw(FAIR_COUNT),
+                                 "candidatesTokenCount": draw(FAIR_COUNT),
+                                 "cachedContentTokenCount": draw(FAIR_COUNT)}  # fmt: skip
+    elif protocol == "openai-tools":
+        body = json.loads(json.dumps(OPENAI_CHAT))
+        message = body["choices"][0]["message"]
+        message["content"] = draw(st.one_of(st.none(), st.just(""), TEXT))
+        message["tool_calls"] = [
+            {**_optional("id", c["id"]), "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls
+        ]  # fmt: skip
+        body["choices"][0]["finish_reason"] = draw(FINISH)
+        body["usage"]["prompt_tokens"] = draw(FAIR_COUNT)
+        body["usage"]["completion_tokens"] = draw(FAIR_COUNT)
+        body["usage"]["prompt_tokens_details"] = {"cached_tokens": draw(FAIR_COUNT)}
+    else:  # ollama-tools
+        body = json.loads(json.dumps(OLLAMA_CHAT))
+        body["message"]["content"] = text
+        body["message"]["tool_calls"] = [
+            {**_optional("id", c["id"]),
+             "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls
+        ]  # fmt: skip
+        body["done_reason"] = draw(FINISH)
+        body["prompt_eval_count"] = draw(FAIR_COUNT)
+        body["eval_count"] = draw(FAIR_COUNT)
+    return body
+
+
 @st.composite
 def _answer(draw: st.DrawFn, protocol: str) -> dict[str, Any]:
+    if protocol in TOOL_PROTOCOLS:
+        return _tool_answer(draw, protocol)
     if protocol == "openai":
         body: dict[str, Any] = json.loads(json.dumps(OPENAI_CHAT))
         body["choices"][0]["message"]["content"] = draw(TEXT)
@@ -104,7 +186,9 @@ def _answer(draw: st.DrawFn, protocol: str) -> dict[str, Any]:
     return body
 
 
-ANSWERS = {protocol: _answer(protocol) for protocol in ("openai", "ollama")}
+TOOL_PROTOCOLS = ("anthropic", "gemini", "openai-tools", "ollama-tools")
+PROTOCOLS = ("openai", "ollama", *TOOL_PROTOCOLS)
+ANSWERS = {protocol: _answer(protocol) for protocol in PROTOCOLS}
 ERROR_BODY = st.one_of(
     st.builds(lambda m: {"error": {"message": m, "type": "invalid_request_error"}}, TEXT),
     st.builds(lambda m: {"error": m}, TEXT),
@@ -113,6 +197,7 @@ ERROR_BODY = st.one_of(
 )
 STATUS = st.sampled_from([200, 200, 200, 201, 302, 307, 400, 401, 403, 404, 408, 422, 429, 500,
                           502, 503])  # fmt: skip
+STATUS_TOOLS = st.sampled_from([200] * 8 + [400, 401, 429, 500, 529, 302])
 RETRY_AFTER = st.one_of(
     st.sampled_from(["1", "0.01", "1e308", "nan", "-1", "Fri, 31 Dec 9999 23:59:59 GMT"]),
     st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=80),
@@ -131,7 +216,7 @@ def _payload(value: object) -> bytes:
 
 @st.composite
 def _reply(draw: st.DrawFn, protocol: str) -> Reply:
-    status = draw(STATUS)
+    status = draw(STATUS_TOOLS if protocol in TOOL_PROTOCOLS else STATUS)
     content: object
     if 200 <= status < 300:
         answers = ANSWERS[protocol]
@@ -152,9 +237,15 @@ def _reply(draw: st.DrawFn, protocol: str) -> Reply:
     return Reply(status, payload, headers)
 
 
-REPLIES = {protocol: _reply(protocol) for protocol in ("openai", "ollama")}
+REPLIES = {protocol: _reply(protocol) for protocol in PROTOCOLS}
 
 
 def reply(protocol: str) -> st.SearchStrategy[Reply]:
-    """One misbehaving (or well-behaved) answer of `protocol` ("openai" or "ollama")."""
+    """One misbehaving (or well-behaved) answer of `protocol` ("openai", "ollama", or, with
+    tool calls, "anthropic", "gemini", "openai-tools", "ollama-tools")."""
     return REPLIES[protocol]
+
+
+def answer_reply(protocol: str) -> st.SearchStrategy[Reply]:
+    """A 200 whose body is a generated answer of `protocol` (tool calls and all), as JSON."""
+    return ANSWERS[protocol].map(lambda body: Reply(200, _payload(body)))

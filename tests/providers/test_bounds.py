@@ -228,7 +228,7 @@ def test_the_largest_possible_counts_are_accepted(server: FakeServer) -> None:
         Reply(200, answer(prompt_tokens=58 + SERVER_PROMPT_ALLOWANCE, completion_tokens=256))
     )
     response = complete(openai(server), request())
-    assert response.usage == (58 + SERVER_PROMPT_ALLOWANCE, 256)
+    assert response.usage[:2] == (58 + SERVER_PROMPT_ALLOWANCE, 256)
 
 
 def test_ollama_counts_are_checked_the_same_way(server: FakeServer) -> None:
