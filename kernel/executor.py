@@ -44,9 +44,13 @@ class Executor(Protocol):
     def busy(self) -> bool:
         """Something submitted has not been delivered yet."""
 
+    def ready(self) -> list[Outcome] | None:
+        """The next tick's outcomes when they are known without waiting (else None): lets
+        the scheduler deliver them without an await. Called only while `busy`."""
+
     async def next_batch(self, timeout: float | None) -> list[Outcome] | None:
         """The outcomes of the next tick, in activation order; None when `timeout` seconds
-        passed first. Called only while `busy`."""
+        passed first. Called only while `busy`, when `ready` gave None."""
 
     def cancel(self) -> None:
         """The run ends: cancel every session still running."""
@@ -104,12 +108,18 @@ class AsyncioExecutor:
     def _queue(self, activation: Activation, item: asyncio.Task[Outcome] | Outcome) -> None:
         heapq.heappush(self.pending, (self.clock.finish(activation.agent), activation.seq, item))
 
+    def ready(self) -> list[Outcome] | None:
+        if self.pending:
+            return None
+        # all answered already (instant providers, wall clock): nothing to await
+        batch, self.answered = self.answered, []
+        self.clock.tick()
+        return batch
+
     async def next_batch(self, timeout: float | None) -> list[Outcome] | None:
         pending, answered, clock = self.pending, self.answered, self.clock
-        if not pending:  # all answered already (instant providers): nothing to await
-            batch, self.answered = answered, []
-            clock.tick()
-            return batch
+        if not pending:
+            return self.ready()
         if clock.logical:
             finish = pending[0][0]
             items = []

@@ -169,6 +169,8 @@ class Scheduler:
                     break
                 if self.replay is not None and self.replay.ticks:
                     batch = self._replayed()
+                elif (ready := executor.ready()) is not None:
+                    batch = ready
                 else:
                     found = await executor.next_batch(self._remaining())
                     if found is None:
