@@ -89,7 +89,7 @@ def _mismatch(value: dict[str, Any], schema: Mapping[str, Any]) -> str | None:
         choices = rule.get("enum")
         if isinstance(choices, list) and item not in choices:
             listed = ", ".join(json.dumps(c) for c in choices[:20])
-            return f"'{name}' is {_shown(json.dumps(item))}, not one of {listed}"
+            return f"'{name}' is {_cut(json.dumps(item, ensure_ascii=False))}, not one of {listed}"
     return None
 
 
@@ -110,9 +110,13 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def _shown(text: str) -> str:
-    text = text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
-    return json.dumps(text, ensure_ascii=False)
+    """A model's text, quoted back to it: cut, as a JSON string."""
+    return json.dumps(_cut(text), ensure_ascii=False)
 
 
 def recover(text: str, offered: Collection[str]) -> tuple[ToolCall, ...]:
