@@ -47,7 +47,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -473,15 +473,25 @@ class Checkpointer:
                 written = self.store.commit([checkpoint for checkpoint, _ in batch])
             except CheckpointError as exc:
                 for _, done in batch:
-                    done.set_exception(exc)
+                    _settle(done, exc)
                 with self._wake:
                     self._error = self._error or exc
             else:
                 for (_, done), checkpoint in zip(batch, written, strict=True):
-                    done.set_result(checkpoint)
+                    _settle(done, checkpoint)
             with self._wake:
                 self._busy = False
                 self._wake.notify_all()
+
+
+def _settle(done: Future[Checkpoint], outcome: Checkpoint | CheckpointError) -> None:
+    """Tell the waiter; one that stopped waiting (its session was cancelled: the run ended)
+    cancelled the future, and is told nothing — the writer thread goes on."""
+    with contextlib.suppress(InvalidStateError):
+        if isinstance(outcome, CheckpointError):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
 
 
 # --- file system helpers ----------------------------------------------------------------------
