@@ -227,3 +227,181 @@ def test_crash_and_resume_fifty_times(tmp_path: Path) -> None:
     """50 kills at seeded random instants (about a minute): `pytest -m slow`. All 50 land in
     the middle of the run on the development machine (28 with pauses of up to 0.45 s)."""
     crash_and_resume(tmp_path, kills=50, seed=2026, hang=0.1, pause=0.2)
+
+
+# --- killed in the middle of a tool loop ------------------------------------------------------
+
+
+def tool_lines(log: Path) -> list[dict[str, object]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
+
+
+def latest_turns(state: Path) -> tuple[dict[str, int], set[str]]:
+    """Per agent, the turn of its latest checkpoint (non-final ones: where a resume continues),
+    and the ids of every tool call whose result a checkpoint holds. Every checkpoint is whole."""
+    from tests.kernel import toolrun
+
+    store = CheckpointStore(state / "checkpoints")
+    turns, answered = {}, set()
+    for agent in [f"w{i}" for i in range(toolrun.WORKERS)] + ["total"]:
+        loaded = store.load(agent)
+        assert loaded.warnings == []
+        if loaded.checkpoints and not loaded.checkpoints[0].final:
+            turns[agent] = loaded.checkpoints[0].turn
+        answered |= {m.tool_call_id or "" for c in loaded.checkpoints for m in c.transcript
+                     if m.role == "tool"}  # fmt: skip
+    return turns, answered
+
+
+def toolrun_process(state: Path, delay: float) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.kernel.toolrun", str(state), "--delay", str(delay)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill_mid_tool_loop(tmp_path: Path, kills: int, seed: int, delay: float) -> None:
+    """A run whose agents call tools in loops (tests/kernel/toolrun.py) is killed with SIGKILL
+    at random instants once its first tool call ran, and resumed each time: a resumed session
+    starts at the turn after its last checkpointed one (at most the turn in flight is sent
+    again), runs no tool call whose result was checkpointed, and the run ends as an
+    uninterrupted one does, every turn charged once."""
+    rng = random.Random(seed)
+    reference_state = tmp_path / "reference"
+    reference_state.mkdir()
+    reference = toolrun_process(reference_state, 0.0)
+    expected, err = reference.communicate(timeout=120)
+    assert reference.returncode == 0, err.decode()
+    state = tmp_path / "state"
+    state.mkdir()
+    log = state / "calls.log"
+    mid_loop = 0
+    finished = None
+    for _ in range(kills):
+        turns, answered = latest_turns(state)
+        before = len(tool_lines(log))
+        child = toolrun_process(state, delay)
+        deadline = time.monotonic() + 60
+        while not any(line["kind"] == "tool" for line in tool_lines(log)[before:]):
+            if child.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "no tool call within 60 s"
+            time.sleep(0.005)
+        if child.poll() is None:
+            time.sleep(rng.uniform(0.0, 4 * delay))
+        if child.poll() is not None:
+            finished = child
+            break
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        resumed = tool_lines(log)[before:]
+        assert not answered & {str(line["id"]) for line in resumed if line["kind"] == "tool"}
+        for agent, turn in turns.items():
+            sent = [line["turn"] for line in resumed if line["kind"] == "model"
+                    and line["agent"] == agent]  # fmt: skip
+            assert not sent or sent[0] == turn + 1, (agent, turn, sent)
+        now, _ = latest_turns(state)
+        mid_loop += bool(now)  # some session was between two turns when it died
+    if finished is None:
+        finished = toolrun_process(state, delay)
+    out, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err.decode()
+    assert json.loads(out) == json.loads(expected)  # outputs, and every turn charged once
+    assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+    assert not (state / "checkpoints").exists()
+
+
+def test_kill_mid_tool_loop(tmp_path: Path) -> None:
+    kill_mid_tool_loop(tmp_path, kills=3, seed=12, delay=0.05)
+
+
+@pytest.mark.slow
+def test_kill_mid_tool_loop_thirty_times(tmp_path: Path) -> None:
+    kill_mid_tool_loop(tmp_path, kills=30, seed=2612, delay=0.03)
+
+
+def emitting(n: int) -> str:
+    """n scouts that call `emit`, each watched by an agent its event activates."""
+    scouts = "".join(
+        f"  - {{id: s{i}, provider: echo, tools: [emit], emits: [Found]}}\n"
+        f"  - {{id: v{i}, provider: echo, activation: 'Found(s{i})'}}\n"
+        for i in range(n)
+    )
+    members = ", ".join(f"s{i}, v{i}" for i in range(n))
+    return f"agents:\n{scouts}workflows:\n  - {{id: w, agents: [{members}]}}\n"
+
+
+def dry_run(config: Path, state: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """The run, its --json stream written to `<state>.out` (a pipe nobody reads would fill up
+    and stop it), its stderr to `<state>.err`."""
+    with open(f"{state}.out", "wb") as out, open(f"{state}.err", "wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "axoc", "run", str(config), "--dry-run", "-i", "go",
+             "--json", "--state-dir", str(state), *extra],
+            stdout=out, stderr=err,
+        )  # fmt: skip
+
+
+def outputs(state: Path) -> dict[str, object]:
+    last = json.loads(Path(f"{state}.out").read_text().splitlines()[-1])
+    return {"stop": last["stop_reason"], "outputs": last["outputs"]}
+
+
+def kill_emitting_dry_run(tmp_path: Path, kills: int, seed: int, n: int) -> None:
+    """`axoc run --dry-run` of scouts whose echo turns call `emit` (each checkpointed, as a turn
+    of a tool loop), killed with SIGKILL at random instants after its first activation and
+    resumed: every watcher runs exactly once, and the outputs and tokens are an uninterrupted
+    run's. At least one kill lands between two turns of a session."""
+    rng = random.Random(seed)
+    config = tmp_path / "emit.axoc.yaml"
+    config.write_text(emitting(n), encoding="utf-8")
+    reference_state = tmp_path / "reference"
+    reference = dry_run(config, reference_state)
+    assert reference.wait(timeout=120) == 0, Path(f"{reference_state}.err").read_text()
+    state = tmp_path / "state"
+    run_id: str | None = None
+    mid_loop = 0
+    finished = None
+    for _ in range(kills):
+        child = dry_run(config, state, *(["--resume", run_id] if run_id else []))
+        deadline = time.monotonic() + 60
+        while not (recorded(state) or any(state.glob("runs/*/checkpoints/*/*.json"))):
+            if child.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "the run started nothing within 60 s"
+            time.sleep(0.002)
+        if child.poll() is None:
+            time.sleep(rng.uniform(0.0, 0.15))
+        if child.poll() is not None:
+            finished = child
+            break
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        run_id = run_id or next(state.glob("runs/*")).name
+        done = {agent for agent, _ in recorded(state)}
+        root = state / "runs" / run_id / "checkpoints"
+        store = CheckpointStore(root)
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            loaded = store.load(folder.name)
+            assert loaded.warnings == []
+            mid_loop += any(not c.final and c.agent not in done for c in loaded.checkpoints)
+    if finished is None:
+        assert run_id is not None
+        finished = dry_run(config, state, "--resume", run_id)
+    assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+    assert outputs(state) == outputs(reference_state)
+    final = recorded(state)
+    assert sorted(agent for agent, _ in final) == sorted(
+        [f"s{i}" for i in range(n)] + [f"v{i}" for i in range(n)]
+    )  # every scout and every watcher exactly once
+    assert _tokens(state) == _tokens(reference_state)
+    assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+
+
+def test_kill_an_emitting_dry_run(tmp_path: Path) -> None:
+    kill_emitting_dry_run(tmp_path, kills=3, seed=7, n=150)
+
+
+@pytest.mark.slow
+def test_kill_an_emitting_dry_run_twenty_times(tmp_path: Path) -> None:
+    kill_emitting_dry_run(tmp_path, kills=20, seed=2027, n=300)
