@@ -68,8 +68,24 @@ def _tool_parts(message: Message) -> int:
     return size
 
 
+_sizes: dict[int, tuple[Sequence[ToolDefinition], int]] = {}  # id → (the definitions, size)
+
+
 def tools_size(tools: Sequence[ToolDefinition]) -> int:
-    """The tokens the definitions offered may take: their compact JSON, one per byte."""
+    """The tokens the definitions offered may take: their compact JSON, one per byte. A
+    session offers the same tuple at every turn: its size is computed once (the cache holds
+    the tuple itself, so its id is not reused while cached)."""
+    cached = _sizes.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    size = _tools_size(tools)
+    if len(_sizes) >= 256:
+        _sizes.clear()
+    _sizes[id(tools)] = (tools, size)
+    return size
+
+
+def _tools_size(tools: Sequence[ToolDefinition]) -> int:
     size = 0
     for tool in tools:
         body = {"name": tool.name, "description": tool.description,

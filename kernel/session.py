@@ -378,6 +378,7 @@ class Session:
         sessions, agent, activation = self.sessions, self.agent, self.activation
         clock = sessions.clock
         provider = sessions.providers[agent.provider]
+        instant = sessions.instant(agent)  # answers without I/O: called in place, no timer
         retries = 0  # after transient errors, this turn (restarts not counted)
         while True:
             left = self.deadline - clock.monotonic()
@@ -393,7 +394,11 @@ class Session:
             request = request._replace(timeout=left)
             self.calls += 1
             try:
-                response = await asyncio.wait_for(provider.complete(request), left)
+                if instant is not None:
+                    response = instant(request)
+                else:
+                    async with asyncio.timeout(left):  # no task of its own, unlike wait_for
+                        response = await provider.complete(request)
             except (TimeoutError, TransientProviderError) as exc:
                 sessions.settle(grant, None)
                 left = self.deadline - clock.monotonic()
@@ -447,7 +452,7 @@ class Session:
         sessions, agent = self.sessions, self.agent
         by_name = {d.name: d for d in offered}
         results: list[ToolResult | None] = [None] * len(calls)
-        running: dict[int, asyncio.Task[ToolResult]] = {}
+        to_run: list[int] = []  # calls of the toolbox's tools
         for n, call in enumerate(calls):
             definition = by_name.get(call.name)
             if finish_reason == "length":
@@ -463,19 +468,27 @@ class Session:
             elif call.name == EMIT:
                 results[n] = self._emit(args)
             else:
-                running[n] = asyncio.ensure_future(self._tool(call))
+                to_run.append(n)
+        late = ToolResult(f"not finished: the activation's {self.timeout:g} s timeout passed", True)
+        left = max(0.0, self.deadline - sessions.clock.monotonic())
         finished = True
-        if running:
-            left = max(0.0, self.deadline - sessions.clock.monotonic())
+        if len(to_run) == 1:  # one call: awaited in this task, no task of its own
+            (n,) = to_run
             try:
-                _, late = await asyncio.wait(running.values(), timeout=left)
+                async with asyncio.timeout(left):
+                    results[n] = await self._tool(calls[n])
+            except TimeoutError:
+                finished, results[n] = False, late
+        elif to_run:  # concurrently, each a task
+            running = {n: asyncio.ensure_future(self._tool(calls[n])) for n in to_run}
+            try:
+                _, unfinished = await asyncio.wait(running.values(), timeout=left)
             finally:
                 for task in running.values():
                     task.cancel()  # a no-op for those done; a cancelled session leaves none
-            finished = not late
-            note = f"not finished: the activation's {self.timeout:g} s timeout passed"
+            finished = not unfinished
             for n, task in running.items():
-                results[n] = ToolResult(note, True) if task in late else task.result()
+                results[n] = late if task in unfinished else task.result()
         done = [r if r is not None else ToolResult("not run", True) for r in results]
         if sessions.observed:
             for call, result in zip(calls, done, strict=True):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from axoc.kernel.budget import estimate_input
-from axoc.kernel.ports import Message, Request, Response, ToolCall, Usage
+from axoc.kernel.ports import Message, Request, Response, ToolCall, ToolDefinition, Usage
 
 WIDTH = 160
 EXAMPLES: Mapping[str, Any] = {
@@ -44,11 +44,7 @@ class EchoProvider:
     def complete_now(self, request: Request) -> Response:
         """Answer without I/O: the driver calls this directly, with no task or timer."""
         if request.tools and not _results_in(request.messages):
-            calls = tuple(
-                ToolCall(f"call_{n}", tool.name, json.dumps(example(tool.parameters)))
-                for n, tool in enumerate(request.tools, 1)
-            )
-            size = sum(len(c.name.encode()) + len(c.arguments.encode()) for c in calls)
+            calls, size = _calls(request.tools)
             if request.max_tokens is None or size <= request.max_tokens:
                 estimate = request.input_estimate or estimate_input(request.messages, request.tools)
                 return Response("", Usage(estimate, size), "echo", "tool_calls", calls)
@@ -79,6 +75,26 @@ class EchoProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+_made: dict[int, tuple[tuple[ToolDefinition, ...], tuple[ToolCall, ...], int]] = {}
+
+
+def _calls(tools: tuple[ToolDefinition, ...]) -> tuple[tuple[ToolCall, ...], int]:
+    """One call per tool, and their size in bytes; made once per tuple of definitions (a
+    session offers the same one at every turn; the cache holds it, so its id stays its own)."""
+    made = _made.get(id(tools))
+    if made is not None and made[0] is tools:
+        return made[1], made[2]
+    calls = tuple(
+        ToolCall(f"call_{n}", tool.name, json.dumps(example(tool.parameters)))
+        for n, tool in enumerate(tools, 1)
+    )
+    size = sum(len(c.name.encode()) + len(c.arguments.encode()) for c in calls)
+    if len(_made) >= 256:
+        _made.clear()
+    _made[id(tools)] = (tools, calls, size)
+    return calls, size
 
 
 def _results_in(messages: tuple[Message, ...]) -> bool:
