@@ -10,9 +10,9 @@ and their results go back in a next turn; until an answer calls none. Guarantees
 - **Budgets before every call** (`axoc.kernel.budget`): each turn's input estimate covers the
   transcript so far — tool calls and results included — and the tool definitions offered. A
   call that fits only once calls in flight settle what they reserved waits for the next settle.
-- **Rounds**: at most `agent.max_tool_rounds` turns may call tools; an answer calling tools
-  after that fails the activation (the tools stay offered on that turn: some providers refuse a
-  transcript holding tool calls without definitions), its calls answered as not run.
+- **Rounds**: at most `agent.max_tool_rounds` turns may call tools; the turn after the last
+  one is offered no tool, and its text is the answer (a model that still answers with nothing
+  but tool calls fails the activation).
 - **A well-formed transcript**: every call of an answer is answered, in the order of the calls,
   with the call's id and name, before the next turn — a call naming a tool not offered, with
   arguments that are not a JSON object matching the schema, cut by `max_tokens`, that failed or
@@ -325,17 +325,26 @@ class Session:
         offered = sessions.offered(agent)
         self.deadline = sessions.clock.monotonic() + self.timeout
         while True:
-            answer = await self._call(self.transcript, offered)
+            # after its last tool round, the agent is offered no tool: it must answer
+            tools = offered if self.rounds < agent.max_tool_rounds else ()
+            answer = await self._call(self.transcript, tools)
             if isinstance(answer, Outcome):
                 return answer
             request, response, usage = answer
             self.turn += 1
             self.spent = usage if self.spent is None else _add(self.spent, usage)
             calls, content = response.tool_calls, response.text
-            if not offered:
-                calls = ()  # none was offered: whatever a provider sent is no call
+            if not tools:  # none was offered: whatever a provider sent is no call
+                if offered and calls and not content:
+                    said = Message("assistant", content, _with_ids(calls, self.turn))
+                    self._keep((*request.messages, said), offered)
+                    return self._failed(
+                        f"agent '{agent.id}' still called tools after its "
+                        f"{agent.max_tool_rounds} tool rounds (max_tool_rounds), with no answer"
+                    )
+                calls = ()
             elif not calls and content:
-                calls = recover(content, {d.name for d in offered})
+                calls = recover(content, {d.name for d in tools})
                 if calls:
                     content = ""  # the text was the calls
             if not calls:
@@ -348,14 +357,6 @@ class Session:
                 why = f"two tool calls of one answer share the id '{duplicate}'"
                 return self._failed(f"InvalidResponse: provider '{agent.provider}': {why}")
             said = Message("assistant", content, calls)
-            if self.rounds >= agent.max_tool_rounds:
-                note = f"not run: the agent used its {agent.max_tool_rounds} tool rounds"
-                unanswered = [ToolResult(note, True)] * len(calls)
-                self._keep((*request.messages, said, *_results(calls, unanswered)), offered)
-                return self._failed(
-                    f"agent '{agent.id}' still called tools after its {agent.max_tool_rounds} "
-                    "tool rounds (max_tool_rounds)"
-                )
             self.rounds += 1
             results, finished = await self._run_tools(calls, offered, response.finish_reason)
             self.transcript = (*request.messages, said, *_results(calls, results))

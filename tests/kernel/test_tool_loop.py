@@ -158,20 +158,32 @@ def test_duplicate_call_ids_fail_the_activation_with_a_located_error(tmp_path: P
     )
 
 
-def test_the_rounds_limit_fails_a_model_that_never_stops_calling(tmp_path: Path) -> None:
+def test_after_the_last_round_no_tool_is_offered(tmp_path: Path) -> None:
+    def answer(request: Request) -> Response:  # calls while it may; then it must answer
+        return calls(call("add", {"a": 1, "b": 1})) if request.tools else says("enough")
+
+    provider = ScriptedTools({"worker": [answer]})
+    toolbox = Toolbox()
+    result = run(worker(tmp_path, max_tool_rounds=3), provider, toolbox)
+    assert result.stop_reason == "completed" and result.outputs == [("worker", "enough")]
+    assert [bool(r.tools) for r in provider.requests] == [True, True, True, False]
+    assert len(toolbox.calls) == 3
+    last = provider.requests[-1]
+    assert last.input_estimate == estimate_input(last.messages)  # no definitions sent
+    well_formed(result.transcripts[1])
+
+
+def test_a_model_that_only_calls_tools_after_the_last_round_fails(tmp_path: Path) -> None:
     forever = calls(call("add", {"a": 1, "b": 1}))
     provider = ScriptedTools({"worker": [forever]})
     toolbox = Toolbox()
-    result = run(worker(tmp_path, max_tool_rounds=3), provider, toolbox)
+    result = run(worker(tmp_path, max_tool_rounds=2), provider, toolbox)
     assert result.stop_reason == "failed"
     assert result.errors["worker"] == (
-        "agent 'worker' still called tools after its 3 tool rounds (max_tool_rounds)"
+        "agent 'worker' still called tools after its 2 tool rounds (max_tool_rounds), "
+        "with no answer"
     )
-    assert len(provider.requests) == 4 and len(toolbox.calls) == 3
-    transcript = result.transcripts[1]
-    well_formed(transcript)  # the last round's calls are answered too: as not run
-    assert results(transcript)[-1] == ("add", "not run: the agent used its 3 tool rounds", True)
-    assert all(r.tools for r in provider.requests)  # offered to the end: providers insist
+    assert len(provider.requests) == 3 and len(toolbox.calls) == 2
 
 
 def test_emit_publishes_before_task_completed_and_drives_a_reader(tmp_path: Path) -> None:
