@@ -405,3 +405,144 @@ def test_kill_an_emitting_dry_run(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_an_emitting_dry_run_twenty_times(tmp_path: Path) -> None:
     kill_emitting_dry_run(tmp_path, kills=20, seed=2027, n=300)
+
+
+def tool_looping(base_url: str, n: int) -> str:
+    """n scouts on a loopback OpenAI-compatible server, each calling `emit` in its first turn,
+    each watched by an agent the event activates."""
+    agents = "".join(
+        f"  - {{id: s{i}, provider: lab, model: s{i}, tools: [emit], emits: [Found]}}\n"
+        f"  - {{id: v{i}, provider: lab, model: v{i}, activation: 'Found(s{i})'}}\n"
+        for i in range(n)
+    )
+    members = ", ".join(f"s{i}, v{i}" for i in range(n))
+    return (
+        f"providers:\n  lab: {{kind: openai_compatible, base_url: '{base_url}/v1'}}\n"
+        f"agents:\n{agents}workflows:\n  - {{id: w, agents: [{members}]}}\n"
+    )
+
+
+def loop_turn(received: Received) -> tuple[str, int] | None:
+    """(agent, turn) of a call: turn 2 once the transcript holds a tool result."""
+    try:
+        body = received.json()
+    except ValueError:
+        return None
+    return body["model"], 2 if any(m["role"] == "tool" for m in body["messages"]) else 1
+
+
+def tool_caller(received: Received) -> Reply:
+    """OpenAI's wire format: a scout's first turn calls `emit`; every other turn answers."""
+    called = loop_turn(received)
+    if called is None:
+        return Reply(400, {"error": {"message": "truncated request"}})
+    agent, turn = called
+    body = received.json()
+    message: dict[str, object] = {"role": "assistant", "content": f"{agent} done"}
+    finish = "stop"
+    if turn == 1 and body.get("tools"):
+        arguments = json.dumps({"event": "Found", "payload": agent})
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{agent}", "type": "function",
+             "function": {"name": "emit", "arguments": arguments}},
+        ]}  # fmt: skip
+        finish = "tool_calls"
+    usage = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+    reply = {"id": "chatcmpl-loop", "object": "chat.completion", "created": 0, "model": agent,
+             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+             "usage": usage}  # fmt: skip
+    return Reply(200, reply, hang=0.25)
+
+
+def kill_axoc_run_mid_tool_loop(tmp_path: Path, kills: int, seed: int, n: int) -> None:
+    """`axoc run` against a loopback OpenAI-compatible server whose scouts call `emit`, killed
+    with SIGKILL at random instants and resumed: a scout whose first turn (the call and its
+    tool result) was checkpointed is never asked its first turn again, every watcher runs once,
+    and the outputs and tokens are an uninterrupted run's."""
+    rng = random.Random(seed)
+    with FakeServer() as server:
+        server.respond = tool_caller
+        config = tmp_path / "loop.axoc.yaml"
+        config.write_text(tool_looping(server.url, n), encoding="utf-8")
+        reference_state = tmp_path / "reference"
+        reference = dry_run_like(config, reference_state)
+        assert reference.wait(timeout=120) == 0, Path(f"{reference_state}.err").read_text()
+        server.received.clear()
+        state = tmp_path / "state"
+        run_id: str | None = None
+        mid_loop = 0
+        finished = None
+        checked = 0  # resumes that had checkpointed first turns not to send again
+        for _ in range(kills):
+            first = len(server.received)
+            turned = first_turns(state, run_id)
+            checked += bool(turned)
+            child = dry_run_like(config, state, *(["--resume", run_id] if run_id else []))
+            if not started(child, server, first):
+                finished = child
+                break
+            time.sleep(rng.uniform(0.3, 0.5))  # between the two turns: 0.25 s to 0.5 s
+            if child.poll() is not None:
+                finished = child
+                break
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            run_id = run_id or next(state.glob("runs/*")).name
+            again = {loop_turn(r) for r in server.received[first:]} - {None}
+            assert not {(agent, 1) for agent in turned} & again, "a checkpointed turn re-sent"
+            done = {agent for agent, _ in recorded(state)}
+            root = state / "runs" / run_id / "checkpoints"
+            store = CheckpointStore(root)
+            for folder in sorted(root.iterdir()) if root.is_dir() else []:
+                mid_loop += any(not c.final and c.agent not in done
+                                for c in store.load(folder.name).checkpoints)  # fmt: skip
+        if finished is None:
+            assert run_id is not None
+            turned, first = first_turns(state, run_id), len(server.received)
+            checked += bool(turned)
+            finished = dry_run_like(config, state, "--resume", run_id)
+            assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+            again = {loop_turn(r) for r in server.received[first:]} - {None}
+            assert not {(agent, 1) for agent in turned} & again, "a checkpointed turn re-sent"
+        assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+        assert checked >= 1
+        assert outputs(state) == outputs(reference_state)
+        final = sorted(agent for agent, _ in recorded(state))
+        assert final == sorted([f"s{i}" for i in range(n)] + [f"v{i}" for i in range(n)])
+        assert _tokens(state) == _tokens(reference_state)
+        assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+
+
+def first_turns(state: Path, run_id: str | None) -> set[str]:
+    """The scouts whose first turn (the call and its tool result) a checkpoint holds."""
+    if run_id is None:
+        return set()
+    root = state / "runs" / run_id / "checkpoints"
+    store = CheckpointStore(root)
+    turned = set()
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        loaded = store.load(folder.name)
+        assert loaded.warnings == []
+        turned |= {c.agent for c in loaded.checkpoints
+                   if any(m.role == "tool" for m in c.transcript)}  # fmt: skip
+    return turned
+
+
+def dry_run_like(config: Path, state: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """`axoc run` (not a dry run: the loopback server is the provider), as `dry_run` runs it."""
+    with open(f"{state}.out", "wb") as out, open(f"{state}.err", "wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "axoc", "run", str(config), "-i", "go", "--json",
+             "--state-dir", str(state), *extra],
+            stdout=out, stderr=err,
+        )  # fmt: skip
+
+
+def test_kill_axoc_run_mid_tool_loop(tmp_path: Path) -> None:
+    kill_axoc_run_mid_tool_loop(tmp_path, kills=3, seed=31, n=12)
+
+
+@pytest.mark.slow
+def test_kill_axoc_run_mid_tool_loop_until_it_ends(tmp_path: Path) -> None:
+    """Up to 20 kills, with twice the scouts: killed at every resume until the run ends."""
+    kill_axoc_run_mid_tool_loop(tmp_path, kills=20, seed=2031, n=24)
