@@ -5,8 +5,11 @@ In: the agents' budgets, the workflow's whole-run budget, and each call's messag
 only what calls in flight hold keeps the call from fitting; or `BudgetRefused`.
 
 The input estimate is an upper bound, documented in docs/kernel.md: one token per UTF-8 byte of
-every message, plus `PER_MESSAGE` tokens of chat-template overhead per message and
-`PER_REQUEST` per request. Byte-level BPE tokenizers (OpenAI, Llama 3, Qwen, Mistral) never
+every message — its content, and in a tool-calling session each tool call's id, name, arguments
+and signature, and each tool result's call id and name —, and of the compact JSON of every tool
+definition offered (name, description, parameters), plus `PER_MESSAGE` tokens of chat-template
+overhead per message, `PER_TOOL` per tool call and per definition, and `PER_REQUEST` per
+request. Byte-level BPE tokenizers (OpenAI, Llama 3, Qwen, Mistral) never
 produce more tokens than bytes, so for them the bound holds; it is about four times the usual
 count. A call may use `estimate + max_tokens`; under `abort` that must fit in what is left of
 `per_call`, of `per_execution` (this activation) and of the workflow budget, and it is
@@ -25,21 +28,69 @@ flight do. `warn` logs what would not fit and sends anyway.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from axoc.kernel.ports import BudgetRefused, Message, Usage
+from axoc.kernel.ports import BudgetRefused, Message, ToolDefinition, Usage
 from axoc.kernel.table import AgentSpec
 
 PER_MESSAGE = 8
 PER_REQUEST = 8
+PER_TOOL = 8  # per tool call, and per tool definition offered
 
 
-def estimate_input(messages: tuple[Message, ...]) -> int:
+def estimate_input(messages: tuple[Message, ...], tools: Sequence[ToolDefinition] = ()) -> int:
     size = PER_REQUEST
     for message in messages:  # a plain loop: twice as fast as sum() over a generator
         content = message.content  # ASCII (a flag, read in constant time): one byte a character
         size += PER_MESSAGE + (len(content) if content.isascii() else len(content.encode()))
+        if message.tool_calls or message.tool_call_id is not None:
+            size += _tool_parts(message)
+    if tools:
+        size += tools_size(tools)
+    return size
+
+
+def _bytes(text: str | None) -> int:
+    if not text:
+        return 0
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _tool_parts(message: Message) -> int:
+    """The tokens a message's tool calls, or a tool result's correlation, may take."""
+    size = _bytes(message.tool_call_id) + _bytes(message.name)
+    for call in message.tool_calls:
+        size += PER_TOOL + _bytes(call.id) + _bytes(call.name) + _bytes(call.arguments)
+        size += _bytes(call.signature)
+    return size
+
+
+_sizes: dict[int, tuple[Sequence[ToolDefinition], int]] = {}  # id → (the definitions, size)
+
+
+def tools_size(tools: Sequence[ToolDefinition]) -> int:
+    """The tokens the definitions offered may take: their compact JSON, one per byte. A
+    session offers the same tuple at every turn: its size is computed once (the cache holds
+    the tuple itself, so its id is not reused while cached)."""
+    cached = _sizes.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    size = _tools_size(tools)
+    if len(_sizes) >= 256:
+        _sizes.clear()
+    _sizes[id(tools)] = (tools, size)
+    return size
+
+
+def _tools_size(tools: Sequence[ToolDefinition]) -> int:
+    size = 0
+    for tool in tools:
+        body = {"name": tool.name, "description": tool.description,
+                "parameters": tool.parameters}  # fmt: skip
+        size += PER_TOOL + len(json.dumps(body, separators=(",", ":")).encode())
     return size
 
 
@@ -68,14 +119,15 @@ class Ledger:
 
     def authorize(
         self, agent: AgentSpec, activation: int, messages: tuple[Message, ...], *,
-        reserve: bool = True,
+        reserve: bool = True, tools: Sequence[ToolDefinition] = (),
     ) -> Grant | None:  # fmt: skip
         """Permission for one call; None when it fits only once reservations of calls in flight
         are settled (wait for one, then ask again); or `BudgetRefused` when it could not fit
         even if every reservation were released. `reserve=False` for a call answered before
         anything else runs (an instant provider): with nothing to overspend alongside it,
-        there is nothing to hold, and the decision is the same."""
-        estimate = estimate_input(messages)
+        there is nothing to hold, and the decision is the same. `tools`: the definitions the
+        call offers, part of its input."""
+        estimate = estimate_input(messages, tools)
         budget = agent.budget
         wanted = agent.sampling.max_tokens
         # What is left of the tightest budget, the first named on a tie (per_call,

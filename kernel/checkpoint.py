@@ -1,8 +1,10 @@
 """Agent checkpoints of one run: one file per finished turn, written atomically, all kept
 until the run ends.
 
-In: `Checkpoint`s — an agent's turn: its session transcript (the messages sent and the answer),
-the turn's token usage and the agent's cumulative usage in the run, and its behaviour state.
+In: `Checkpoint`s — an agent's turn: its session transcript (the messages sent, the answer, and
+in a tool loop the tool calls the answer made and their results), the turn's token usage, the
+activation's usage so far and the agent's cumulative usage in the run, the events it emitted so
+far, and its behaviour state.
 Out: files `<root>/<agent>/<version:016>.json`, where root is the run's own folder
 `runs/<run id>/checkpoints/` — so no other run ever touches them —, and on loading, the valid
 checkpoints of an agent newest first, with a warning for every file that was skipped. A store
@@ -45,16 +47,17 @@ import sys
 import threading
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from axoc.kernel.files import ensure_dir, fsync_dir
-from axoc.kernel.ports import Usage
+from axoc.kernel.ports import Message, ToolCall, Usage
 from axoc.kernel.usage import recorded, written
 
-FORMAT = "axoc.checkpoint/1"
+FORMAT = "axoc.checkpoint/2"  # /1: no tool calls, results, emitted events nor activation usage
+READS = frozenset({"axoc.checkpoint/1", FORMAT})
 MAX_BATCH = 256  # checkpoints per group commit
 _NAME = re.compile(r"^(\d{16})\.json$")
 _TEMP = re.compile(r"^\.(\d{16})\.(\d+)\.(\d+)\.tmp$")  # .<version>.<pid>.<n>.tmp
@@ -70,20 +73,35 @@ class Checkpoint:
     agent: str
     run: str
     seq: int  # the activation
-    turn: int  # 1, 2, ... within the activation
+    turn: int  # 1, 2, ... within the activation: one model call and the tool results it led to
     final: bool  # the turn gave the activation's answer: nothing follows it
-    transcript: tuple[tuple[str, str], ...]  # (role, content), the answer last
+    # The session so far: the messages sent, then the answer (final), or the answer's tool calls
+    # and their results (a turn of the tool loop). (role, content) pairs are read as messages.
+    transcript: tuple[Message, ...]
     usage: tuple[int, ...]  # this turn's (input, output[, cached, cache_write]) tokens
     cumulative: tuple[int, ...]  # the agent's in this run, this turn included
     state: dict[str, Any] = field(default_factory=dict)  # behaviour: status, unit, activations
     version: int = 0  # set when written
+    spent: tuple[int, ...] | None = None  # the activation's so far, this turn included
+    # (None, in a checkpoint of format /1: its usage, the activation's one turn)
+    emitted: tuple[tuple[str, str], ...] = ()  # (event, payload) emitted so far, in order
+
+    def __post_init__(self) -> None:
+        if any(type(m) is not Message for m in self.transcript):
+            messages = tuple(m if type(m) is Message else Message(*m) for m in self.transcript)
+            object.__setattr__(self, "transcript", messages)
 
     @property
     def answer(self) -> str:
-        return self.transcript[-1][1] if self.transcript else ""
+        return self.transcript[-1].content if self.transcript else ""
+
+    @property
+    def activation_usage(self) -> tuple[int, ...]:
+        """What the activation used up to this turn, this turn included."""
+        return self.spent if self.spent is not None else self.usage
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "agent": self.agent,
             "version": self.version,
@@ -91,21 +109,29 @@ class Checkpoint:
             "seq": self.seq,
             "turn": self.turn,
             "final": self.final,
-            "transcript": [{"role": r, "content": c} for r, c in self.transcript],
+            "transcript": [_message_json(m) for m in self.transcript],
             "usage": written(Usage(*self.usage)),
             "cumulative": written(Usage(*self.cumulative)),
             "state": self.state,
         }
+        if self.spent is not None:
+            data["spent"] = written(Usage(*self.spent))
+        if self.emitted:
+            data["emitted"] = [list(e) for e in self.emitted]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
-        """Strict: raises KeyError, TypeError or ValueError on anything malformed."""
-        transcript = tuple((str(m["role"]), str(m["content"])) for m in data["transcript"])
+        """Strict: raises KeyError, TypeError or ValueError on anything malformed. A checkpoint
+        of format /1 has none of the optional fields."""
+        transcript = tuple(_message(m) for m in data["transcript"])
         usage, cumulative = recorded(data["usage"]), recorded(data["cumulative"])
-        if usage is None or cumulative is None:
+        spent = recorded(data["spent"]) if "spent" in data else None
+        if usage is None or cumulative is None or ("spent" in data and spent is None):
             raise ValueError("its token usage is not a possible count")
         if not isinstance(data["state"], dict) or not isinstance(data["final"], bool):
             raise TypeError("state must be an object and final a boolean")
+        emitted = tuple((str(name), str(payload)) for name, payload in data.get("emitted", ()))
         return cls(
             agent=str(data["agent"]),
             run=str(data["run"]),
@@ -117,7 +143,46 @@ class Checkpoint:
             cumulative=cumulative,
             state=data["state"],
             version=int(data["version"]),
+            spent=spent,
+            emitted=emitted,
         )
+
+
+def _message_json(message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        data["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments}
+            | ({} if c.signature is None else {"signature": c.signature})
+            for c in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        data["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        data["name"] = message.name
+    if message.is_error:
+        data["is_error"] = True
+    return data
+
+
+def _message(data: dict[str, Any]) -> Message:
+    calls = tuple(
+        ToolCall(
+            str(c["id"]),
+            str(c["name"]),
+            str(c["arguments"]),
+            None if c.get("signature") is None else str(c["signature"]),
+        )
+        for c in data.get("tool_calls", ())
+    )
+    call_id, name = data.get("tool_call_id"), data.get("name")
+    is_error = data.get("is_error", False)
+    if not isinstance(is_error, bool):
+        raise TypeError("is_error must be a boolean")
+    return Message(
+        str(data["role"]), str(data["content"]), calls,
+        None if call_id is None else str(call_id), None if name is None else str(name), is_error,
+    )  # fmt: skip
 
 
 def encode(checkpoint: Checkpoint) -> bytes:
@@ -136,8 +201,11 @@ def decode(raw: bytes) -> Checkpoint:
         raise ValueError("it is truncated or not JSON") from None
     if not isinstance(data, dict):
         raise ValueError("it is not a JSON object")
-    if data.get("format") != FORMAT:
-        raise ValueError(f"its format is {data.get('format')!r}, this axoc reads {FORMAT!r}")
+    if not isinstance(data.get("format"), str) or data["format"] not in READS:
+        raise ValueError(
+            f"its format is {data.get('format')!r}, this axoc reads "
+            f"{' and '.join(map(repr, sorted(READS)))}"
+        )
     crc = data.pop("crc", None)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     if crc != zlib.crc32(body.encode("utf-8")):
@@ -405,15 +473,25 @@ class Checkpointer:
                 written = self.store.commit([checkpoint for checkpoint, _ in batch])
             except CheckpointError as exc:
                 for _, done in batch:
-                    done.set_exception(exc)
+                    _settle(done, exc)
                 with self._wake:
                     self._error = self._error or exc
             else:
                 for (_, done), checkpoint in zip(batch, written, strict=True):
-                    done.set_result(checkpoint)
+                    _settle(done, checkpoint)
             with self._wake:
                 self._busy = False
                 self._wake.notify_all()
+
+
+def _settle(done: Future[Checkpoint], outcome: Checkpoint | CheckpointError) -> None:
+    """Tell the waiter; one that stopped waiting (its session was cancelled: the run ended)
+    cancelled the future, and is told nothing — the writer thread goes on."""
+    with contextlib.suppress(InvalidStateError):
+        if isinstance(outcome, CheckpointError):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
 
 
 # --- file system helpers ----------------------------------------------------------------------

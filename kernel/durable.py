@@ -54,9 +54,10 @@ class Recorded:
     error: str | None
     refused: bool
     usage: Usage | None
+    emitted: tuple[tuple[str, str], ...] = ()  # (event, payload) the activation emitted
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "s": self.seq,
             "a": self.agent,
             "x": self.text,
@@ -64,6 +65,9 @@ class Recorded:
             "r": self.refused,
             "u": written(self.usage) if self.usage is not None else None,
         }
+        if self.emitted:
+            data["m"] = [list(e) for e in self.emitted]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Recorded:
@@ -75,6 +79,7 @@ class Recorded:
             error=data.get("e"),
             refused=bool(data.get("r")),
             usage=Usage(*counts) if usage and (counts := recorded(usage)) else None,
+            emitted=tuple((str(name), str(payload)) for name, payload in data.get("m", ())),
         )
 
 
@@ -125,8 +130,8 @@ class Replay:
     checkpoints: Sequence[CheckpointStore] = ()
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)  # checkpoints skipped on the way
-    # Invariant: an agent's entry, once loaded, holds the final turns of this run not used yet,
-    # by activation number: each answer is taken at most once.
+    # Invariant: an agent's entry, once loaded, holds the latest checkpointed turn of each of
+    # its activations in this run not used yet, by activation number: each is taken once.
     _unused: dict[str, dict[int, Checkpoint]] = field(default_factory=dict)
 
     def may_have(self, agent: str) -> bool:
@@ -136,21 +141,33 @@ class Replay:
             unused = self._unused[agent] = self._load(agent)
         return bool(unused)
 
-    def checkpointed(self, seq: int, agent: str, messages: tuple[Message, ...]) -> Recorded | None:
-        """An answer `agent` gave in this run to exactly these messages (a drifted config asks
-        again) and checkpointed: activation `seq`'s own if it is there, else the earliest such
-        one left. It is taken: asked again, this returns another or None."""
+    def resume_point(
+        self, seq: int, agent: str, messages: tuple[Message, ...]
+    ) -> Checkpoint | None:
+        """The latest checkpointed turn of an activation of `agent` in this run that was sent
+        exactly these first messages (a drifted config asks again): activation `seq`'s own if
+        it is there, else the earliest such one left. Final, it holds the answer; else the
+        session so far, to continue from. It is taken: asked again, this returns another or
+        None."""
         if not self.may_have(agent):
             return None
         unused = self._unused[agent]
-        asked = _pairs(messages)
         found = unused.get(seq)
-        if found is None or found.transcript[:-1] != asked:
-            found = next((c for c in unused.values() if c.transcript[:-1] == asked), None)
+        if found is None or not _continues(found, messages):
+            found = next((c for c in unused.values() if _continues(c, messages)), None)
             if found is None:
                 return None
         del unused[found.seq]
-        return Recorded(seq, agent, found.answer, None, False, Usage(*found.usage))
+        return found
+
+    def checkpointed(self, seq: int, agent: str, messages: tuple[Message, ...]) -> Recorded | None:
+        """`resume_point`'s answer as an outcome, when it is a final turn (else None; the
+        checkpoint is taken all the same)."""
+        found = self.resume_point(seq, agent, messages)
+        if found is None or not found.final:
+            return None
+        usage = Usage(*found.activation_usage)
+        return Recorded(seq, agent, found.answer, None, False, usage, found.emitted)
 
     def replayed(self, seq: int, agent: str) -> None:
         """Activation `seq` was replayed from the journal: its checkpoint is nobody else's."""
@@ -163,8 +180,8 @@ class Replay:
         for store in self.checkpoints:
             loaded = store.load(agent)
             self.warnings += loaded.warnings
-            for checkpoint in loaded.checkpoints:  # newest first: it wins, and the own store's
-                if checkpoint.run == self.run_id and checkpoint.final:
+            for checkpoint in loaded.checkpoints:  # newest first (the latest turn): it wins,
+                if checkpoint.run == self.run_id:  # and the own store's
                     found.setdefault(checkpoint.seq, checkpoint)
         return dict(sorted(found.items()))
 
@@ -195,19 +212,21 @@ class Replay:
         return replay
 
 
-def _pairs(messages: tuple[Message, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((m.role, m.content) for m in messages)
+def _continues(checkpoint: Checkpoint, messages: tuple[Message, ...]) -> bool:
+    """Whether the checkpoint's session began with exactly these messages (and went on)."""
+    transcript = checkpoint.transcript
+    return len(transcript) > len(messages) and transcript[: len(messages)] == messages
 
 
 def turn_checkpoint(
-    run_id: str, seq: int, agent: str, messages: tuple[Message, ...], answer: str,
-    usage: Usage, cumulative: Usage, state: dict[str, Any],
+    run_id: str, seq: int, agent: str, transcript: tuple[Message, ...], *, turn: int,
+    final: bool, usage: Usage, spent: Usage, cumulative: Usage,
+    emitted: tuple[tuple[str, str], ...], state: dict[str, Any],
 ) -> Checkpoint:  # fmt: skip
-    """The checkpoint of an activation's one (final) turn."""
+    """The checkpoint of an activation's turn: `transcript` ends with the answer (final) or
+    with the tool results the turn's calls gave; `spent` is the activation's usage so far."""
     return Checkpoint(
-        agent=agent, run=run_id, seq=seq, turn=1, final=True,
-        transcript=(*_pairs(messages), ("assistant", answer)),
-        usage=(usage.input_tokens, usage.output_tokens),
-        cumulative=(cumulative.input_tokens, cumulative.output_tokens),
-        state=state,
+        agent=agent, run=run_id, seq=seq, turn=turn, final=final, transcript=transcript,
+        usage=tuple(usage), cumulative=tuple(cumulative), state=state, spent=tuple(spent),
+        emitted=emitted,
     )  # fmt: skip

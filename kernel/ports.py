@@ -19,7 +19,10 @@ only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from axoc.kernel.table import AgentSpec
 
 
 class ToolCall(NamedTuple):
@@ -114,6 +117,29 @@ class InstantProvider(Protocol):
     without scheduling a task or a timer; it must be deterministic and never block."""
 
     def complete_now(self, request: Request) -> Response: ...
+
+
+class ToolResult(NamedTuple):
+    """What a tool call gave: its text, and whether it is an error the model should see as one
+    (a bad argument, a failed tool). The session puts it in the transcript as a "tool" message
+    answering the call."""
+
+    content: str
+    is_error: bool = False
+
+
+class Toolbox(Protocol):
+    """The tools a run's agents may call, beside the kernel's built-in `emit`.
+
+    `definitions(agent)`: the definitions of the tools in `agent.tools` this toolbox provides
+    (the session offers only those in the allow-list, whatever it returns). `call(agent, call)`:
+    run one call; a tool's own failure (bad arguments, a crash, a timeout of its own) is a
+    `ToolResult` with `is_error=True`, never an exception. Calls of one turn run concurrently,
+    so implementations must be safe to call concurrently."""
+
+    def definitions(self, agent: AgentSpec) -> tuple[ToolDefinition, ...]: ...
+
+    async def call(self, agent: AgentSpec, call: ToolCall) -> ToolResult: ...
 
 
 class ProviderError(Exception):

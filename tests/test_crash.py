@@ -227,3 +227,322 @@ def test_crash_and_resume_fifty_times(tmp_path: Path) -> None:
     """50 kills at seeded random instants (about a minute): `pytest -m slow`. All 50 land in
     the middle of the run on the development machine (28 with pauses of up to 0.45 s)."""
     crash_and_resume(tmp_path, kills=50, seed=2026, hang=0.1, pause=0.2)
+
+
+# --- killed in the middle of a tool loop ------------------------------------------------------
+
+
+def tool_lines(log: Path) -> list[dict[str, object]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
+
+
+def latest_turns(state: Path) -> tuple[dict[str, int], set[str]]:
+    """Per agent, the turn of its latest checkpoint (non-final ones: where a resume continues),
+    and the ids of every tool call whose result a checkpoint holds. Every checkpoint is whole."""
+    from tests.kernel import toolrun
+
+    store = CheckpointStore(state / "checkpoints")
+    turns, answered = {}, set()
+    for agent in [f"w{i}" for i in range(toolrun.WORKERS)] + ["total"]:
+        loaded = store.load(agent)
+        assert loaded.warnings == []
+        if loaded.checkpoints and not loaded.checkpoints[0].final:
+            turns[agent] = loaded.checkpoints[0].turn
+        answered |= {m.tool_call_id or "" for c in loaded.checkpoints for m in c.transcript
+                     if m.role == "tool"}  # fmt: skip
+    return turns, answered
+
+
+def toolrun_process(state: Path, delay: float) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.kernel.toolrun", str(state), "--delay", str(delay)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill_mid_tool_loop(tmp_path: Path, kills: int, seed: int, delay: float) -> None:
+    """A run whose agents call tools in loops (tests/kernel/toolrun.py) is killed with SIGKILL
+    at random instants once its first tool call ran, and resumed each time: a resumed session
+    starts at the turn after its last checkpointed one (at most the turn in flight is sent
+    again), runs no tool call whose result was checkpointed, and the run ends as an
+    uninterrupted one does, every turn charged once."""
+    rng = random.Random(seed)
+    reference_state = tmp_path / "reference"
+    reference_state.mkdir()
+    reference = toolrun_process(reference_state, 0.0)
+    expected, err = reference.communicate(timeout=120)
+    assert reference.returncode == 0, err.decode()
+    state = tmp_path / "state"
+    state.mkdir()
+    log = state / "calls.log"
+    mid_loop = 0
+    finished = None
+    for _ in range(kills):
+        turns, answered = latest_turns(state)
+        before = len(tool_lines(log))
+        child = toolrun_process(state, delay)
+        deadline = time.monotonic() + 60
+        while not any(line["kind"] == "tool" for line in tool_lines(log)[before:]):
+            if child.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "no tool call within 60 s"
+            time.sleep(0.005)
+        if child.poll() is None:
+            time.sleep(rng.uniform(0.0, 4 * delay))
+        if child.poll() is not None:
+            finished = child
+            break
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        resumed = tool_lines(log)[before:]
+        assert not answered & {str(line["id"]) for line in resumed if line["kind"] == "tool"}
+        for agent, turn in turns.items():
+            sent = [line["turn"] for line in resumed if line["kind"] == "model"
+                    and line["agent"] == agent]  # fmt: skip
+            assert not sent or sent[0] == turn + 1, (agent, turn, sent)
+        now, _ = latest_turns(state)
+        mid_loop += bool(now)  # some session was between two turns when it died
+    if finished is None:
+        finished = toolrun_process(state, delay)
+    out, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err.decode()
+    assert json.loads(out) == json.loads(expected)  # outputs, and every turn charged once
+    assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+    assert not (state / "checkpoints").exists()
+
+
+def test_kill_mid_tool_loop(tmp_path: Path) -> None:
+    kill_mid_tool_loop(tmp_path, kills=3, seed=12, delay=0.05)
+
+
+@pytest.mark.slow
+def test_kill_mid_tool_loop_thirty_times(tmp_path: Path) -> None:
+    kill_mid_tool_loop(tmp_path, kills=30, seed=2612, delay=0.03)
+
+
+def emitting(n: int) -> str:
+    """n scouts that call `emit`, each watched by an agent its event activates."""
+    scouts = "".join(
+        f"  - {{id: s{i}, provider: echo, tools: [emit], emits: [Found]}}\n"
+        f"  - {{id: v{i}, provider: echo, activation: 'Found(s{i})'}}\n"
+        for i in range(n)
+    )
+    members = ", ".join(f"s{i}, v{i}" for i in range(n))
+    return f"agents:\n{scouts}workflows:\n  - {{id: w, agents: [{members}]}}\n"
+
+
+def dry_run(config: Path, state: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """The run, its --json stream written to `<state>.out` (a pipe nobody reads would fill up
+    and stop it), its stderr to `<state>.err`."""
+    with open(f"{state}.out", "wb") as out, open(f"{state}.err", "wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "axoc", "run", str(config), "--dry-run", "-i", "go",
+             "--json", "--state-dir", str(state), *extra],
+            stdout=out, stderr=err,
+        )  # fmt: skip
+
+
+def outputs(state: Path) -> dict[str, object]:
+    last = json.loads(Path(f"{state}.out").read_text().splitlines()[-1])
+    return {"stop": last["stop_reason"], "outputs": last["outputs"]}
+
+
+def kill_emitting_dry_run(tmp_path: Path, kills: int, seed: int, n: int) -> None:
+    """`axoc run --dry-run` of scouts whose echo turns call `emit` (each checkpointed, as a turn
+    of a tool loop), killed with SIGKILL at random instants after its first activation and
+    resumed: every watcher runs exactly once, and the outputs and tokens are an uninterrupted
+    run's. At least one kill lands between two turns of a session."""
+    rng = random.Random(seed)
+    config = tmp_path / "emit.axoc.yaml"
+    config.write_text(emitting(n), encoding="utf-8")
+    reference_state = tmp_path / "reference"
+    reference = dry_run(config, reference_state)
+    assert reference.wait(timeout=120) == 0, Path(f"{reference_state}.err").read_text()
+    state = tmp_path / "state"
+    run_id: str | None = None
+    mid_loop = 0
+    finished = None
+    for _ in range(kills):
+        child = dry_run(config, state, *(["--resume", run_id] if run_id else []))
+        deadline = time.monotonic() + 60
+        while not (recorded(state) or any(state.glob("runs/*/checkpoints/*/*.json"))):
+            if child.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "the run started nothing within 60 s"
+            time.sleep(0.002)
+        if child.poll() is None:
+            time.sleep(rng.uniform(0.0, 0.15))
+        if child.poll() is not None:
+            finished = child
+            break
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        run_id = run_id or next(state.glob("runs/*")).name
+        done = {agent for agent, _ in recorded(state)}
+        root = state / "runs" / run_id / "checkpoints"
+        store = CheckpointStore(root)
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            loaded = store.load(folder.name)
+            assert loaded.warnings == []
+            mid_loop += any(not c.final and c.agent not in done for c in loaded.checkpoints)
+    if finished is None:
+        assert run_id is not None
+        finished = dry_run(config, state, "--resume", run_id)
+    assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+    assert outputs(state) == outputs(reference_state)
+    final = recorded(state)
+    assert sorted(agent for agent, _ in final) == sorted(
+        [f"s{i}" for i in range(n)] + [f"v{i}" for i in range(n)]
+    )  # every scout and every watcher exactly once
+    assert _tokens(state) == _tokens(reference_state)
+    assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+
+
+def test_kill_an_emitting_dry_run(tmp_path: Path) -> None:
+    kill_emitting_dry_run(tmp_path, kills=3, seed=7, n=150)
+
+
+@pytest.mark.slow
+def test_kill_an_emitting_dry_run_twenty_times(tmp_path: Path) -> None:
+    kill_emitting_dry_run(tmp_path, kills=20, seed=2027, n=300)
+
+
+def tool_looping(base_url: str, n: int) -> str:
+    """n scouts on a loopback OpenAI-compatible server, each calling `emit` in its first turn,
+    each watched by an agent the event activates."""
+    agents = "".join(
+        f"  - {{id: s{i}, provider: lab, model: s{i}, tools: [emit], emits: [Found]}}\n"
+        f"  - {{id: v{i}, provider: lab, model: v{i}, activation: 'Found(s{i})'}}\n"
+        for i in range(n)
+    )
+    members = ", ".join(f"s{i}, v{i}" for i in range(n))
+    return (
+        f"providers:\n  lab: {{kind: openai_compatible, base_url: '{base_url}/v1'}}\n"
+        f"agents:\n{agents}workflows:\n  - {{id: w, agents: [{members}]}}\n"
+    )
+
+
+def loop_turn(received: Received) -> tuple[str, int] | None:
+    """(agent, turn) of a call: turn 2 once the transcript holds a tool result."""
+    try:
+        body = received.json()
+    except ValueError:
+        return None
+    return body["model"], 2 if any(m["role"] == "tool" for m in body["messages"]) else 1
+
+
+def tool_caller(received: Received) -> Reply:
+    """OpenAI's wire format: a scout's first turn calls `emit`; every other turn answers."""
+    called = loop_turn(received)
+    if called is None:
+        return Reply(400, {"error": {"message": "truncated request"}})
+    agent, turn = called
+    body = received.json()
+    message: dict[str, object] = {"role": "assistant", "content": f"{agent} done"}
+    finish = "stop"
+    if turn == 1 and body.get("tools"):
+        arguments = json.dumps({"event": "Found", "payload": agent})
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{agent}", "type": "function",
+             "function": {"name": "emit", "arguments": arguments}},
+        ]}  # fmt: skip
+        finish = "tool_calls"
+    usage = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+    reply = {"id": "chatcmpl-loop", "object": "chat.completion", "created": 0, "model": agent,
+             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+             "usage": usage}  # fmt: skip
+    return Reply(200, reply, hang=0.25)
+
+
+def kill_axoc_run_mid_tool_loop(tmp_path: Path, kills: int, seed: int, n: int) -> None:
+    """`axoc run` against a loopback OpenAI-compatible server whose scouts call `emit`, killed
+    with SIGKILL at random instants and resumed: a scout whose first turn (the call and its
+    tool result) was checkpointed is never asked its first turn again, every watcher runs once,
+    and the outputs and tokens are an uninterrupted run's."""
+    rng = random.Random(seed)
+    with FakeServer() as server:
+        server.respond = tool_caller
+        config = tmp_path / "loop.axoc.yaml"
+        config.write_text(tool_looping(server.url, n), encoding="utf-8")
+        reference_state = tmp_path / "reference"
+        reference = dry_run_like(config, reference_state)
+        assert reference.wait(timeout=120) == 0, Path(f"{reference_state}.err").read_text()
+        server.received.clear()
+        state = tmp_path / "state"
+        run_id: str | None = None
+        mid_loop = 0
+        finished = None
+        checked = 0  # resumes that had checkpointed first turns not to send again
+        for _ in range(kills):
+            first = len(server.received)
+            turned = first_turns(state, run_id)
+            checked += bool(turned)
+            child = dry_run_like(config, state, *(["--resume", run_id] if run_id else []))
+            if not started(child, server, first):
+                finished = child
+                break
+            time.sleep(rng.uniform(0.3, 0.5))  # between the two turns: 0.25 s to 0.5 s
+            if child.poll() is not None:
+                finished = child
+                break
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            run_id = run_id or next(state.glob("runs/*")).name
+            again = {loop_turn(r) for r in server.received[first:]} - {None}
+            assert not {(agent, 1) for agent in turned} & again, "a checkpointed turn re-sent"
+            done = {agent for agent, _ in recorded(state)}
+            root = state / "runs" / run_id / "checkpoints"
+            store = CheckpointStore(root)
+            for folder in sorted(root.iterdir()) if root.is_dir() else []:
+                mid_loop += any(not c.final and c.agent not in done
+                                for c in store.load(folder.name).checkpoints)  # fmt: skip
+        if finished is None:
+            assert run_id is not None
+            turned, first = first_turns(state, run_id), len(server.received)
+            checked += bool(turned)
+            finished = dry_run_like(config, state, "--resume", run_id)
+            assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+            again = {loop_turn(r) for r in server.received[first:]} - {None}
+            assert not {(agent, 1) for agent in turned} & again, "a checkpointed turn re-sent"
+        assert finished.wait(timeout=120) == 0, Path(f"{state}.err").read_text()
+        assert checked >= 1
+        assert outputs(state) == outputs(reference_state)
+        final = sorted(agent for agent, _ in recorded(state))
+        assert final == sorted([f"s{i}" for i in range(n)] + [f"v{i}" for i in range(n)])
+        assert _tokens(state) == _tokens(reference_state)
+        assert mid_loop >= 1, "no kill landed in the middle of a tool loop"
+
+
+def first_turns(state: Path, run_id: str | None) -> set[str]:
+    """The scouts whose first turn (the call and its tool result) a checkpoint holds."""
+    if run_id is None:
+        return set()
+    root = state / "runs" / run_id / "checkpoints"
+    store = CheckpointStore(root)
+    turned = set()
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        loaded = store.load(folder.name)
+        assert loaded.warnings == []
+        turned |= {c.agent for c in loaded.checkpoints
+                   if any(m.role == "tool" for m in c.transcript)}  # fmt: skip
+    return turned
+
+
+def dry_run_like(config: Path, state: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """`axoc run` (not a dry run: the loopback server is the provider), as `dry_run` runs it."""
+    with open(f"{state}.out", "wb") as out, open(f"{state}.err", "wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "axoc", "run", str(config), "-i", "go", "--json",
+             "--state-dir", str(state), *extra],
+            stdout=out, stderr=err,
+        )  # fmt: skip
+
+
+def test_kill_axoc_run_mid_tool_loop(tmp_path: Path) -> None:
+    kill_axoc_run_mid_tool_loop(tmp_path, kills=3, seed=31, n=12)
+
+
+@pytest.mark.slow
+def test_kill_axoc_run_mid_tool_loop_until_it_ends(tmp_path: Path) -> None:
+    """Up to 20 kills, with twice the scouts: killed at every resume until the run ends."""
+    kill_axoc_run_mid_tool_loop(tmp_path, kills=20, seed=2031, n=24)

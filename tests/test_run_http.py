@@ -189,7 +189,9 @@ def test_every_turn_is_checkpointed_privately_in_its_run_until_it_ends(
     latest = loaded.checkpoints[0]
     answer = OPENAI_CHAT["choices"][0]["message"]["content"]  # type: ignore[index]
     assert (latest.run, latest.seq, latest.turn, latest.final) == (folder.name, 1, 1, True)
-    assert latest.transcript == (("system", "Research."), ("user", "q3"), ("assistant", answer))
+    assert [(m.role, m.content) for m in latest.transcript] == [
+        ("system", "Research."), ("user", "q3"), ("assistant", answer)
+    ]  # fmt: skip
     assert latest.state["status"] == "done" and latest.state["kind"] == "entry"
     assert latest.usage == latest.cumulative  # the agent's one turn in this run
     assert stat.S_IMODE((store.folder("researcher") / f"{1:016}.json").stat().st_mode) == 0o600

@@ -7,14 +7,34 @@ whatever the terminal's or the redirected file's encoding, and ASCII text is mea
 without being encoded (`str.isascii` reads a flag CPython keeps, in constant time). Usage is
 computed the documented way (the kernel's input estimate, one token per UTF-8 byte of the
 answer), so budgets behave in a dry run as they would against a model.
+
+Offered tools, echo calls them, so a dry run exercises the tool loop: while no tool result
+follows the last user message, it answers with one call per offered tool (ids `call_1`,
+`call_2`, … in the order offered), each with arguments built from the tool's schema
+(`example`: an enum's first value, every required property with a value of its type, nothing
+optional); once results are in, it answers text as above. Calls that would not fit in
+`max_tokens` (one token per byte of their names and arguments) are not made: it answers text.
+With no tools its answers are byte for byte those it always gave.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from axoc.kernel.budget import estimate_input
-from axoc.kernel.ports import Request, Response, Usage
+from axoc.kernel.ports import Message, Request, Response, ToolCall, ToolDefinition, Usage
 
 WIDTH = 160
+EXAMPLES: Mapping[str, Any] = {
+    "string": "echo",
+    "integer": 0,
+    "number": 0,
+    "boolean": False,
+    "array": [],
+    "null": None,
+}
 
 
 class EchoProvider:
@@ -23,6 +43,11 @@ class EchoProvider:
 
     def complete_now(self, request: Request) -> Response:
         """Answer without I/O: the driver calls this directly, with no task or timer."""
+        if request.tools and not _results_in(request.messages):
+            calls, size = _calls(request.tools)
+            if request.max_tokens is None or size <= request.max_tokens:
+                estimate = request.input_estimate or estimate_input(request.messages, request.tools)
+                return Response("", Usage(estimate, size), "echo", "tool_calls", calls)
         last = ""
         for message in reversed(request.messages):
             if message.role == "user":
@@ -50,6 +75,56 @@ class EchoProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+_made: dict[int, tuple[tuple[ToolDefinition, ...], tuple[ToolCall, ...], int]] = {}
+
+
+def _calls(tools: tuple[ToolDefinition, ...]) -> tuple[tuple[ToolCall, ...], int]:
+    """One call per tool, and their size in bytes; made once per tuple of definitions (a
+    session offers the same one at every turn; the cache holds it, so its id stays its own)."""
+    made = _made.get(id(tools))
+    if made is not None and made[0] is tools:
+        return made[1], made[2]
+    calls = tuple(
+        ToolCall(f"call_{n}", tool.name, json.dumps(example(tool.parameters)))
+        for n, tool in enumerate(tools, 1)
+    )
+    size = sum(len(c.name.encode()) + len(c.arguments.encode()) for c in calls)
+    if len(_made) >= 256:
+        _made.clear()
+    _made[id(tools)] = (tools, calls, size)
+    return calls, size
+
+
+def _results_in(messages: tuple[Message, ...]) -> bool:
+    """Whether a tool result follows the last user message."""
+    for message in reversed(messages):
+        if message.role == "tool":
+            return True
+        if message.role == "user":
+            return False
+    return False
+
+
+def example(schema: object) -> Any:
+    """A value a JSON schema accepts, built deterministically: an enum's first value; for an
+    object, each required property's example; for the other types a fixed value of the type."""
+    if not isinstance(schema, Mapping):
+        return None
+    choices = schema.get("enum")
+    if isinstance(choices, list) and choices:
+        return choices[0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = kind[0] if kind else None
+    if kind == "object" or (kind is None and "properties" in schema):
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, Mapping) else {}
+        required = schema.get("required")
+        names = [n for n in required if isinstance(n, str)] if isinstance(required, list) else []
+        return {name: example(properties.get(name, {})) for name in names}
+    return EXAMPLES.get(kind, "echo") if isinstance(kind, str) else "echo"
 
 
 def _one_line(text: str) -> str:

@@ -1,5 +1,5 @@
 """The value tuples the per-activation path builds with `tuple.__new__` (for speed, see
-axoc.kernel.driver) carry every field of their NamedTuple: a field added to one of them later
+axoc.kernel.session.outcome_of) carry every field of their NamedTuple: a field added to one of them later
 must be added there too, or this fails."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from axoc.kernel.core import Event, RunState, step
 from axoc.kernel.driver import Driver
+from axoc.kernel.executor import AsyncioExecutor
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import Request, Response
 from axoc.providers.echo import EchoProvider
@@ -46,10 +47,14 @@ def test_the_per_activation_tuples_are_whole(tmp_path: Path) -> None:
 
     provider = Capturing()
     driver = Driver(t, {"echo": provider}, workflow="w", input="go")
-    outcome = driver._start(activations[0])
-    assert not isinstance(outcome, asyncio.Task) and whole(outcome)
+    driver.executor.submit(activations[0])  # answered in place: the fast path
+    executor = driver.executor
+    assert isinstance(executor, AsyncioExecutor) and len(executor.answered) == 1
+    outcome = executor.answered[0]
+    assert whole(outcome)
     assert all(whole(e) for e in driver._complete([outcome], []))
-    grant = driver.ledger.authorize(driver._agents["leaf"], 2, provider.requests[0].messages)
+    leaf = driver.sessions.agents["leaf"]
+    grant = driver.ledger.authorize(leaf, 2, provider.requests[0].messages)
     assert whole(grant)
 
     result = asyncio.run(Driver(t, {"echo": provider}, workflow="w", input="go").run())
