@@ -288,7 +288,7 @@ class Agent(Model):
         le=100,
         description=(
             "Most model turns that call tools in one activation; the turn after the last one "
-            "is offered no tools."
+            "may call none and must answer."
         ),
     )
     token_budget: TokenBudget = Field(

@@ -78,6 +78,9 @@ class Request(NamedTuple):
     timeout: float = 120.0  # seconds for the whole call
     input_estimate: int = 0  # the kernel's upper bound on input tokens (0: not computed)
     tools: tuple[ToolDefinition, ...] = ()  # offered to the model; none: a plain completion
+    # "auto": the model may call `tools`; "none": it must answer in words — the tools are sent
+    # because the transcript holds calls of theirs (Anthropic refuses tool blocks without them)
+    tool_choice: str = "auto"
 
 
 class Usage(NamedTuple):

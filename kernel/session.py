@@ -11,8 +11,9 @@ and their results go back in a next turn; until an answer calls none. Guarantees
   transcript so far — tool calls and results included — and the tool definitions offered. A
   call that fits only once calls in flight settle what they reserved waits for the next settle.
 - **Rounds**: at most `agent.max_tool_rounds` turns may call tools; the turn after the last
-  one is offered no tool, and its text is the answer (a model that still answers with nothing
-  but tool calls fails the activation).
+  one may call none (`tool_choice` "none", the tools still sent: the transcript holds calls
+  of theirs, and Anthropic refuses tool blocks without their tools), and its text is the
+  answer (a model that still answers with nothing but tool calls fails the activation).
 - **A well-formed transcript**: every call of an answer is answered, in the order of the calls,
   with the call's id and name, before the next turn — a call naming a tool not offered, with
   arguments that are not a JSON object matching the schema, cut by `max_tokens`, that failed or
@@ -325,16 +326,17 @@ class Session:
         offered = sessions.offered(agent)
         self.deadline = sessions.clock.monotonic() + self.timeout
         while True:
-            # after its last tool round, the agent is offered no tool: it must answer
-            tools = offered if self.rounds < agent.max_tool_rounds else ()
-            answer = await self._call(self.transcript, tools)
+            # after its last tool round, the agent may call no tool: it must answer (the tools
+            # are still sent, with tool_choice "none": the transcript holds calls of theirs)
+            final = self.rounds >= agent.max_tool_rounds
+            answer = await self._call(self.transcript, offered, final)
             if isinstance(answer, Outcome):
                 return answer
             request, response, usage = answer
             self.turn += 1
             self.spent = usage if self.spent is None else _add(self.spent, usage)
             calls, content = response.tool_calls, response.text
-            if not tools:  # none was offered: whatever a provider sent is no call
+            if final or not offered:  # no call allowed: whatever a provider sent is no call
                 if offered and calls and not content:
                     said = Message("assistant", content, _with_ids(calls, self.turn))
                     self._keep((*request.messages, said), offered)
@@ -344,7 +346,7 @@ class Session:
                     )
                 calls = ()
             elif not calls and content:
-                calls = recover(content, {d.name for d in tools})
+                calls = recover(content, {d.name for d in offered})
                 if calls:
                     content = ""  # the text was the calls
             if not calls:
@@ -368,7 +370,7 @@ class Session:
     # --- one call, retried ---------------------------------------------------------------------
 
     async def _call(
-        self, messages: tuple[Message, ...], tools: tuple[ToolDefinition, ...]
+        self, messages: tuple[Message, ...], tools: tuple[ToolDefinition, ...], final: bool = False
     ) -> tuple[Request, Response, Usage] | Outcome:
         """One model turn: a call, retried on transient errors (supervision, SPEC §5.1) with
         exponential backoff and jitter, honouring Retry-After, at most `max_restarts` retries;
@@ -392,7 +394,7 @@ class Session:
             if isinstance(prepared, BudgetRefused):
                 return self._failed(str(prepared), refused=True)
             request, grant = prepared
-            request = request._replace(timeout=left)
+            request = request._replace(timeout=left, tool_choice="none" if final else "auto")
             self.calls += 1
             try:
                 if instant is not None:
@@ -611,5 +613,6 @@ def _request(
     return tuple.__new__(
         Request,
         (agent.id, agent.model, messages, grant.max_tokens, sampling.temperature, sampling.top_p,
-         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate, tools),
+         sampling.response_format, agent.timeout or DEFAULT_CALL_TIMEOUT, grant.estimate, tools,
+         "auto"),
     )  # fmt: skip

@@ -142,6 +142,8 @@ def request_body(request: Request) -> dict[str, object]:
             {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
             for t in request.tools
         ]
+        if request.tool_choice == "none":  # tools for the transcript's blocks; no new call
+            payload["tool_choice"] = {"type": "none"}
     return payload
 
 

@@ -43,7 +43,7 @@ class EchoProvider:
 
     def complete_now(self, request: Request) -> Response:
         """Answer without I/O: the driver calls this directly, with no task or timer."""
-        if request.tools and not _results_in(request.messages):
+        if request.tools and request.tool_choice != "none" and not _results_in(request.messages):
             calls, size = _calls(request.tools)
             if request.max_tokens is None or size <= request.max_tokens:
                 estimate = request.input_estimate or estimate_input(request.messages, request.tools)

@@ -177,6 +177,8 @@ def request_body(request: Request) -> dict[str, object]:
                 ]
             }
         ]
+        if request.tool_choice == "none":  # the declarations are context: no new call
+            payload["toolConfig"] = {"functionCallingConfig": {"mode": "NONE"}}
     return payload
 
 

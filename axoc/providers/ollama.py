@@ -99,7 +99,7 @@ def request_body(request: Request) -> dict[str, object]:
         body["options"] = options
     if request.response_format == "json":
         body["format"] = "json"
-    if request.tools:
+    if request.tools and request.tool_choice != "none":  # Ollama has no tool_choice: left out
         body["tools"] = [
             {
                 "type": "function",

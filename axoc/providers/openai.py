@@ -126,6 +126,8 @@ def request_body(request: Request, max_tokens_field: MaxTokensField) -> dict[str
             }
             for t in request.tools
         ]
+        if request.tool_choice == "none":  # the tools are context: the model must answer
+            body["tool_choice"] = "none"
     return body
 
 

@@ -180,7 +180,8 @@ class ToolBudgets(RuleBasedStateMachine):
             assert request.input_estimate == estimate_input(request.messages, request.tools)
             assert request.input_estimate >= sent_bytes(request)
             rounds = sum(bool(m.tool_calls) for m in request.messages)
-            assert request.tools == ((ECHO,) if rounds < self.rounds else ())
+            assert request.tools == (ECHO,)  # sent with every turn, the last one as context
+            assert request.tool_choice == ("auto" if rounds < self.rounds else "none")
             assert request.max_tokens is not None
             assert request.input_estimate + request.max_tokens <= self.per_call
             well_formed(request.messages)

@@ -158,18 +158,22 @@ def test_duplicate_call_ids_fail_the_activation_with_a_located_error(tmp_path: P
     )
 
 
-def test_after_the_last_round_no_tool_is_offered(tmp_path: Path) -> None:
+def test_after_the_last_round_no_tool_may_be_called(tmp_path: Path) -> None:
     def answer(request: Request) -> Response:  # calls while it may; then it must answer
-        return calls(call("add", {"a": 1, "b": 1})) if request.tools else says("enough")
+        may = request.tools and request.tool_choice == "auto"
+        return calls(call("add", {"a": 1, "b": 1})) if may else says("enough")
 
     provider = ScriptedTools({"worker": [answer]})
     toolbox = Toolbox()
     result = run(worker(tmp_path, max_tool_rounds=3), provider, toolbox)
     assert result.stop_reason == "completed" and result.outputs == [("worker", "enough")]
-    assert [bool(r.tools) for r in provider.requests] == [True, True, True, False]
+    # the tools are still sent with the last turn (its transcript holds calls of theirs), as
+    # context: the model may call none
+    assert [r.tool_choice for r in provider.requests] == ["auto", "auto", "auto", "none"]
+    assert all(r.tools for r in provider.requests)
     assert len(toolbox.calls) == 3
     last = provider.requests[-1]
-    assert last.input_estimate == estimate_input(last.messages)  # no definitions sent
+    assert last.input_estimate == estimate_input(last.messages, last.tools)  # all of it counted
     well_formed(result.transcripts[1])
 
 
