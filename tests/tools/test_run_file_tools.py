@@ -9,7 +9,11 @@ before anything is sent), a dry run offering every file tool (write_file writes 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +180,70 @@ def test_check_no_longer_warns_about_the_file_tools(tmp_path: Path) -> None:
     done = axoc_process("check", str(path))
     assert done.code == 0
     assert "AX208" not in done.out + done.err
+
+
+class Resumable:
+    """read_file twice, one call per turn; the first time the second turn is asked, it hangs
+    (the run is killed there); then answers with the results."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.hung = False
+        self.lock = threading.Lock()
+
+    def __call__(self, received: Received) -> Reply:
+        body = received.json()
+        with self.lock:
+            self.requests.append(body)
+            results = [m for m in body["messages"] if m["role"] == "tool"]
+            if len(results) == 1 and not self.hung:
+                self.hung = True
+                return Reply(200, b"", hang=60)
+        message: dict[str, Any]
+        if len(results) < 2:
+            call = {"id": f"call_{len(results)}", "type": "function",
+                    "function": {"name": "read_file", "arguments": '{"path": "notes.txt"}'}}  # fmt: skip
+            message, finish = (
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                "tool_calls",
+            )
+        else:
+            message, finish = {"role": "assistant", "content": "done"}, "stop"
+        return Reply(200, {
+            "id": "chatcmpl-ft", "object": "chat.completion", "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
+        })  # fmt: skip
+
+
+def test_a_resumed_run_keeps_the_workspace_it_started_with(tmp_path: Path) -> None:
+    """Started with --workspace, killed (SIGKILL) mid tool loop, resumed without it: the journal
+    header records the workspace, and the resumed run's read_file reads there, not in the
+    config's workspace."""
+    project = lay_out(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("the other notes\n", encoding="utf-8")
+    model = Resumable()
+    state = tmp_path / "state"
+    with FakeServer() as server:
+        server.respond = model
+        path = config(project, server.url, workspace="work")
+        command = [sys.executable, "-m", "axoc", "run", str(path), "-i", "x", "--state-dir",
+                   str(state), "--workspace", str(other)]  # fmt: skip
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not model.hung:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the run never asked its second turn"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        (run_id,) = [p.name for p in (state / "runs").iterdir()]
+        journal = state / "runs" / run_id / "journal.jsonl"
+        header = json.loads(journal.read_text(encoding="utf-8").splitlines()[0])
+        assert header["workspace"] == str(other.resolve())
+        code, _, err = run(path, state, "--resume", run_id)
+    assert code == 0, err
+    last = [m["content"] for m in model.requests[-1]["messages"] if m["role"] == "tool"]
+    assert last == ["the other notes\n", "the other notes\n"]
