@@ -33,7 +33,8 @@ MAX_RESULT_CHARS = 100_000
 
 
 class ToolsError(Exception):
-    """A tool the run needs cannot be made (a WASM module that does not load)."""
+    """A tool the run needs cannot be made: a WASM module that does not load, `parameters` that
+    are not a JSON schema."""
 
 
 class Toolbox:
@@ -48,7 +49,11 @@ class Toolbox:
                 continue  # the first of a name wins (for_run puts the config's tools first)
             schema = dict(tool.definition.parameters)
             kind = jsonschema.validators.validator_for(schema)
-            kind.check_schema(schema)  # a bad schema is the maker's error, found here
+            try:
+                kind.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                bad = f"tool '{name}': its parameters are not a valid JSON schema: {exc.message}"
+                raise ToolsError(bad) from None
             self.tools[name] = tool
             self._validators[name] = kind(schema)
 

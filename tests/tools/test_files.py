@@ -18,7 +18,7 @@ from axoc.kernel.table import AgentSpec, Budget, Memory, Sampling, Supervision
 from axoc.tools import files
 from axoc.tools.base import Tool
 from axoc.tools.files import NAMES, file_tools
-from axoc.tools.toolbox import MAX_RESULT_CHARS, Toolbox
+from axoc.tools.toolbox import MAX_RESULT_CHARS, Toolbox, ToolsError
 
 SECRET = "the secret outside the workspace"
 
@@ -226,3 +226,12 @@ def test_the_tools_run_off_the_event_loop(space: Path) -> None:
     ticked, result = asyncio.run(main())
     assert ticked == "loop free"
     assert result == ToolResult("piped")
+
+
+def test_a_tool_whose_parameters_are_not_a_schema_is_refused_when_the_toolbox_is_made(
+    space: Path,
+) -> None:
+    (read, *_) = file_tools(space)
+    bad = Tool(read.definition._replace(name="bad", parameters={"type": "no-such-type"}), read.run)
+    with pytest.raises(ToolsError, match="tool 'bad': its parameters are not a valid JSON schema"):
+        Toolbox([bad])
