@@ -5,10 +5,10 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
   provider's `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
-  agent lists other than `emit`, the file tools (`RUN_TOOLS`) and — once `axoc.tools.wasm` is
-  installed — the config's WASM `tools`; its `memory`, WASM `tools` (until then),
-  `mcp_servers`, top-level `memory`, `schedules`, proactive schedule triggers, and a
-  coordinator's delegation to its workers;
+  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —
+  and, once `axoc.tools.wasm` is installed, the config's WASM `tools`), its `memory`, WASM
+  `tools` (until then), `mcp_servers`, top-level `memory`, `schedules`, proactive schedule
+  triggers, and a coordinator's delegation to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -63,7 +63,7 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     out = []
     written = doc.data.get("agents")
     written = written if isinstance(written, list) else []
-    runs = RUN_TOOLS | {t.id for t in config.tools} if wasm_runs() else RUN_TOOLS
+    runs = (RUN_TOOLS | {t.id for t in config.tools}) if wasm_runs() else RUN_TOOLS
     for i, agent in enumerate(config.agents):
         missing = [name for name in agent.tools if name not in runs]
         if missing:

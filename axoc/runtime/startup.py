@@ -185,7 +185,13 @@ def resume(
             )
         recorded = header.get("workspace")
         if workspace is None and isinstance(recorded, str):
-            space = find_workspace(path, None, recorded)
+            space = Path(recorded)
+            if not space.is_dir():
+                raise RunRefused(
+                    f"the workspace run {run_id} started in, {recorded}, is no longer a "
+                    "directory: give one with --workspace",
+                    "no_workspace",
+                )
         else:
             space = find_workspace(path, loaded.workspace, workspace)
         toolbox = make_toolbox(loaded, path, space, dry_run)

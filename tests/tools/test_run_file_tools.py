@@ -243,6 +243,11 @@ def test_a_resumed_run_keeps_the_workspace_it_started_with(tmp_path: Path) -> No
         journal = state / "runs" / run_id / "journal.jsonl"
         header = json.loads(journal.read_text(encoding="utf-8").splitlines()[0])
         assert header["workspace"] == str(other.resolve())
+        other.rename(tmp_path / "moved")
+        code, events, err = run(path, state, "--resume", run_id)
+        assert code == 2 and events[-1]["code"] == "no_workspace"
+        assert "is no longer a directory" in err
+        (tmp_path / "moved").rename(other)
         code, _, err = run(path, state, "--resume", run_id)
     assert code == 0, err
     last = [m["content"] for m in model.requests[-1]["messages"] if m["role"] == "tool"]
