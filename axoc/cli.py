@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir", metavar="DIR", help="where run records go (default .axoc/)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
     run.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="the directory file tools are confined to (default: the config's workspace, "
+        "else its directory)",
+    )
+    run.add_argument(
         "--allow-config-drift",
         action="store_true",
         help="resume even though the config changed since the run started",
@@ -235,7 +241,7 @@ def run_run(args: argparse.Namespace) -> int:
     wanted = Target(workflow=args.workflow, skill=args.fire, agent=args.agent)
     return run_command(
         args.file, wanted, args.input, args.dry_run, args.json, args.state_dir, args.resume,
-        args.allow_config_drift,
+        args.allow_config_drift, args.workspace,
     )  # fmt: skip
 
 

@@ -5,9 +5,10 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
   provider's `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
-  agent lists other than `emit`, its `memory`, WASM `tools`, `mcp_servers`, `workspace`,
-  top-level `memory`, `schedules`, proactive schedule triggers, and a coordinator's delegation
-  to its workers;
+  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —
+  and, once `axoc.tools.wasm` is installed, the config's WASM `tools`), its `memory`, WASM
+  `tools` (until then), `mcp_servers`, top-level `memory`, `schedules`, proactive schedule
+  triggers, and a coordinator's delegation to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -16,6 +17,7 @@ completes in silence while something it was configured to do did not happen.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 
 from axoc.checks import coordinators
@@ -27,7 +29,8 @@ from axoc.yamlload import Document
 
 NOT_SUPPORTED = "AX205"
 NOT_EXECUTED = "AX208"
-RUN_TOOLS = frozenset({"emit"})  # the tools axoc run offers to models
+# the tools axoc run offers to models: the kernel's emit and the file tools (axoc.tools.files)
+RUN_TOOLS = frozenset({"emit", "read_file", "list_dir", "grep", "write_file"})
 _IGNORED = "is an Axocoatl key that axoc does not support yet; it is ignored"
 
 
@@ -60,8 +63,9 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     out = []
     written = doc.data.get("agents")
     written = written if isinstance(written, list) else []
+    runs = (RUN_TOOLS | {t.id for t in config.tools}) if wasm_runs() else RUN_TOOLS
     for i, agent in enumerate(config.agents):
-        missing = [name for name in agent.tools if name not in RUN_TOOLS]
+        missing = [name for name in agent.tools if name not in runs]
         if missing:
             them = "it" if len(missing) == 1 else "them"
             msg = (
@@ -85,10 +89,14 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     return out
 
 
+def wasm_runs() -> bool:
+    """Whether axoc run can load WASM tools: `axoc.tools.wasm` is installed."""
+    return importlib.util.find_spec("axoc.tools.wasm") is not None
+
+
 _SECTIONS = {
     "tools": "WASM tools are not run by axoc run yet",
     "mcp_servers": "MCP servers are not started by axoc run yet",
-    "workspace": "the workspace has no use yet: axoc run has no file tools",
     "memory": "semantic memory is not kept by axoc run yet",
     "schedules": "schedules do not fire: axoc run starts one run by hand",
 }
@@ -98,7 +106,7 @@ def _sections(doc: Document, config: Config) -> list[Diagnostic]:
     out = [
         _warn(doc, NOT_EXECUTED, (key,), msg, key=True)
         for key, msg in _SECTIONS.items()
-        if doc.data.get(key) not in (None, [], {})
+        if doc.data.get(key) not in (None, [], {}) and not (key == "tools" and wasm_runs())
     ]
     for i, item in enumerate(config.proactive):
         if item.trigger.type == "schedule" and item.enabled:

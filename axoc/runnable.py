@@ -69,6 +69,7 @@ class Runnable:
     # the table keeps it without them: `axoc.providers.urls.for_plan`)
     urls: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the config's text as compiled (None: from a saved plan)
+    workspace: str | None = None  # the config's `workspace`, as written (relative to its folder)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -135,6 +136,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         run_note(unit.document, unit.diagnostics),
         urls,
         unit.text,
+        unit.config.workspace,
     )
 
 

@@ -30,7 +30,7 @@ from axoc.statedir import state_dir
 
 def run_command(
     path: str, wanted: Target, text: str | None, dry_run: bool, as_json: bool, state: str | None,
-    resume: str | None = None, allow_drift: bool = False,
+    resume: str | None = None, allow_drift: bool = False, workspace: str | None = None,
 ) -> int:  # fmt: skip
     try:
         root = state_dir(state)
@@ -38,9 +38,9 @@ def run_command(
             if text is not None:
                 print("axoc run: warning: -i is ignored with --resume: the run goes on with the "
                       "input it started with", file=sys.stderr)  # fmt: skip
-            loaded, run, built = startup.resume(root, resume, path, dry_run, allow_drift)
+            loaded, run, built = startup.resume(root, resume, path, dry_run, allow_drift, workspace)
         else:
-            loaded, run, built = startup.new_run(root, path, wanted, text, dry_run)
+            loaded, run, built = startup.new_run(root, path, wanted, text, dry_run, workspace)
     except ValueError as invalid:  # an adapter refusing its settings (a malformed base_url)
         return refuse(str(invalid), as_json, "provider")
     except RunRefused as refused:

@@ -161,9 +161,11 @@ EXPLANATIONS: dict[str, str] = {
         "a name and an http(s) URL), so their mistakes are found before Axocoatl would hit them."
     ),
     "AX208": (
-        "Something the config language has and `axoc run` does not execute yet: an agent's "
-        "`tools` (the agent runs without them) and `memory`, WASM `tools`, `mcp_servers`, the "
-        "`workspace`, top-level `memory`, `schedules` (a run is started by hand), proactive "
+        "Something the config language has and `axoc run` does not execute yet: the tools an "
+        "agent lists that axoc run does not offer (every tool but `emit` and the file tools "
+        "`read_file`, `list_dir`, `grep`, `write_file`; the agent runs without them) and its "
+        "`memory`, WASM `tools`, `mcp_servers`, top-level `memory`, `schedules` (a run is "
+        "started by hand), proactive "
         "schedule triggers, and a coordinator's delegation to its workers (the coordinator runs "
         "alone; its workers never run). The config is valid, so this is a warning; `axoc run` "
         "repeats what concerns it in one note before it starts, and lists the agents that never "

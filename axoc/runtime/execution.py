@@ -1,9 +1,10 @@
 """The kernel's driver for a run — made here and nowhere else — and the run on an event loop.
 
 In: the table, its providers, the started run (target, input, journal, checkpoints, replay,
-seed) and the listener. Out: the driver, and `execute`, which runs it to its `RunResult` with
-SIGTERM handled as Ctrl-C is (the main task cancelled: the run stops, resumable), the live
-status redrawn while calls are out, and every provider closed at the end, however it ends.
+seed, toolbox) and the listener. Out: the driver, and `execute`, which runs it to its
+`RunResult` with SIGTERM handled as Ctrl-C is (the main task cancelled: the run stops,
+resumable), the live status redrawn while calls are out, and every provider closed at the end,
+however it ends.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def make_driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
         listener=listener, keep_log=False,
         recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay, seed=run.seed,
+        toolbox=run.toolbox,
     )  # fmt: skip
 
 

@@ -1,9 +1,16 @@
 """A run's beginning: a new run's record, or an interrupted run reopened; and its input.
 
 In: the state directory, the config (or saved plan) path, the target, `-i`, whether it is a dry
-run. Out: `Started` — the run's id, target and input, its journal writer, its lock, its
-checkpoint store, its retry-jitter seed and, when resumed, what to replay — with the `Runnable`
-it runs and its providers (`axoc.runtime.providers`).
+run, `--workspace`. Out: `Started` — the run's id, target and input, its journal writer, its
+lock, its checkpoint store, its retry-jitter seed, its toolbox (file tools over the workspace,
+WASM tools) and, when resumed, what to replay — with the `Runnable` it runs and its providers
+(`axoc.runtime.providers`).
+
+The workspace is `--workspace DIR` (relative to the current directory), else the config's
+`workspace` (relative to the config's directory), else the config's (or saved plan's) own
+directory; it is recorded in the journal's header, and a resumed run keeps it unless
+`--workspace` is given again. A workspace that is not an existing directory refuses the run
+(`no_workspace`).
 
 Guaranteed: everything is refused (`RunRefused`, `runs.RunsError`) before a run record is
 created or a lock is held past the refusal: nothing is left to undo. A resumed run is refused
@@ -29,6 +36,7 @@ from axoc.kernel.ports import Provider
 from axoc.plan import diff
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime.providers import providers
+from axoc.tools.toolbox import Toolbox, ToolsError, for_run
 
 
 @dataclass
@@ -44,18 +52,53 @@ class Started:
     store: CheckpointStore
     seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
     replay: Replay | None = None
+    toolbox: Toolbox | None = None
 
 
 def new_run(
-    root: Path, path: str, wanted: Target, text: str | None, dry_run: bool
-) -> tuple[Runnable, Started, dict[str, Provider]]:
-    """A new run of `wanted` in `path`, its input read and checked, its providers built."""
+    root: Path, path: str, wanted: Target, text: str | None, dry_run: bool,
+    workspace: str | None = None,
+) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
+    """A new run of `wanted` in `path`, its input read and checked, its providers and toolbox
+    built."""
     reads = Reads(os.environ)
     loaded = prepare(path, wanted, dry_run, reads)
     given = read_input(text)
     check_input(given)
+    space = find_workspace(path, loaded.workspace, workspace)
+    toolbox = make_toolbox(loaded, path, space, dry_run)
     built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
-    return loaded, start(root, path, loaded, given, dry_run, record(path, loaded, reads)), built
+    source = record(path, loaded, reads)
+    started = start(root, path, loaded, given, dry_run, {**source, "workspace": str(space)})
+    started.toolbox = toolbox
+    return loaded, started, built
+
+
+def find_workspace(path: str, configured: str | None, given: str | None) -> Path:
+    """The run's workspace, resolved: `--workspace`, else the config's `workspace` (relative
+    to the config's directory), else that directory; refused unless it is a directory."""
+    base = Path(path).resolve().parent
+    if given is not None:
+        chosen, said = Path(given), f"--workspace {given}"
+    elif configured is not None:
+        chosen, said = base / configured, f"workspace '{configured}' (in {base})"
+    else:
+        chosen, said = base, f"the config's directory {base}"
+    try:
+        real = chosen.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise RunRefused(f"{said}: no such directory", "no_workspace") from None
+    if not real.is_dir():
+        raise RunRefused(f"{said}: not a directory", "no_workspace")
+    return real
+
+
+def make_toolbox(loaded: Runnable, path: str, workspace: Path, dry_run: bool) -> Toolbox:
+    """The run's toolbox; a WASM tool that does not load refuses the run (`tool`)."""
+    try:
+        return for_run(loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run)
+    except ToolsError as exc:
+        raise RunRefused(str(exc), "tool") from None
 
 
 def start(
@@ -114,10 +157,12 @@ def check_input(text: str) -> None:
 
 
 def resume(
-    root: Path, run_id: str, path: str, dry_run: bool, allow_drift: bool
-) -> tuple[Runnable, Started, dict[str, Provider]]:
+    root: Path, run_id: str, path: str, dry_run: bool, allow_drift: bool,
+    workspace: str | None = None,
+) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
     """The interrupted run, reopened (locked) on the table its target compiles to now: refused
-    when that is not the table it started with, unless `allow_drift`; and its providers."""
+    when that is not the table it started with, unless `allow_drift`; its providers and its
+    toolbox (over the workspace it started with, unless `workspace` is given)."""
     folder, contents, lock = runs.reopen(root, run_id)
     try:
         header = contents.header
@@ -138,6 +183,18 @@ def resume(
                 "--allow-config-drift:\n" + "\n".join(changes),
                 "config_drift",
             )
+        recorded = header.get("workspace")
+        if workspace is None and isinstance(recorded, str):
+            space = Path(recorded)
+            if not space.is_dir():
+                raise RunRefused(
+                    f"the workspace run {run_id} started in, {recorded}, is no longer a "
+                    "directory: give one with --workspace",
+                    "no_workspace",
+                )
+        else:
+            space = find_workspace(path, loaded.workspace, workspace)
+        toolbox = make_toolbox(loaded, path, space, dry_run)
         built = providers(loaded, dry_run)
     except BaseException:
         lock.release()
@@ -152,6 +209,6 @@ def resume(
     writer = Writer(folder / "journal.jsonl", contents=contents)  # read under the lock we hold
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
-        writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id),
+        writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id), toolbox,
     )  # fmt: skip
     return loaded, started, built

@@ -1,0 +1,124 @@
+"""The run's toolbox: named `Tool`s behind the kernel's `Toolbox` port.
+
+In: the tools (`axoc.tools.base.Tool`), by name; for a run, `for_run` gathers them: the file
+tools over the workspace (`axoc.tools.files`) and the WASM `tools[]` that an agent lists (loaded
+through `axoc.tools.wasm` when that module is installed; until then they stay unoffered).
+Out: `definitions(agent)` — the tools of the agent's allow-list this toolbox has; `call(agent,
+call)` — one call's `ToolResult`.
+
+Guarantees: `call` never raises for a tool's failure. Arguments that are not a JSON object or do
+not match the tool's `parameters` (validated with jsonschema) are an error result naming the
+problem and the tool does not run; a tool that raises is an error result naming the exception
+(never a traceback); a tool the agent does not list is refused. A result's text is cut at
+`MAX_RESULT_CHARS` characters, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from axoc.kernel.ports import ToolCall, ToolDefinition, ToolResult
+from axoc.kernel.table import AgentSpec, SignalTable
+from axoc.tools.base import Tool
+from axoc.tools.files import file_tools
+
+MAX_RESULT_CHARS = 100_000
+
+
+class ToolsError(Exception):
+    """A tool the run needs cannot be made: a WASM module that does not load, `parameters` that
+    are not a JSON schema."""
+
+
+class Toolbox:
+    """Named tools; safe to call concurrently (it keeps no state per call)."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self.tools: dict[str, Tool] = {}
+        self._validators: dict[str, Any] = {}
+        for tool in tools:
+            name = tool.definition.name
+            if name in self.tools:
+                continue  # the first of a name wins (for_run puts the config's tools first)
+            schema = dict(tool.definition.parameters)
+            kind = jsonschema.validators.validator_for(schema)
+            try:
+                kind.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                bad = f"tool '{name}': its parameters are not a valid JSON schema: {exc.message}"
+                raise ToolsError(bad) from None
+            self.tools[name] = tool
+            self._validators[name] = kind(schema)
+
+    def definitions(self, agent: AgentSpec) -> tuple[ToolDefinition, ...]:
+        return tuple(self.tools[n].definition for n in agent.tools if n in self.tools)
+
+    async def call(self, agent: AgentSpec, call: ToolCall) -> ToolResult:
+        name = call.name
+        tool = self.tools.get(name)
+        if tool is None or name not in agent.tools:
+            return ToolResult(f"no tool '{name}' is offered to agent '{agent.id}'", True)
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError as exc:
+            return ToolResult(f"the arguments of '{name}' are not JSON: {exc}", True)
+        if not isinstance(arguments, dict):
+            return ToolResult(f"the arguments of '{name}' are not a JSON object", True)
+        error = best_match(self._validators[name].iter_errors(arguments))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            at = f" at '{where}'" if where else ""
+            return ToolResult(
+                f"the arguments of '{name}' do not match its schema{at}: {error.message}", True
+            )
+        try:
+            result = await tool.run(arguments)
+        except Exception as exc:  # a tool must not raise; one that does is an error result
+            return ToolResult(f"the tool '{name}' failed: {type(exc).__name__}: {exc}", True)
+        return _capped(result)
+
+
+def _capped(result: ToolResult) -> ToolResult:
+    text = result.content
+    if len(text) <= MAX_RESULT_CHARS:
+        return result
+    note = f"\n[cut: the result was {len(text)} characters; at most {MAX_RESULT_CHARS} are passed]"
+    return ToolResult(text[:MAX_RESULT_CHARS] + note, result.is_error)
+
+
+def for_run(
+    table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool
+) -> Toolbox:  # fmt: skip
+    """The toolbox of a run of `table`: the WASM tools an agent lists (modules relative to
+    `base_dir`, the config's directory), then the file tools over `workspace`."""
+    listed = {name for agent in table.agents for name in agent.tools}
+    tools: list[Tool] = list(_wasm(table, listed, base_dir))
+    tools.extend(file_tools(workspace, dry_run=dry_run))
+    return Toolbox(tools)
+
+
+def _wasm(table: SignalTable, listed: set[str], base_dir: Path) -> list[Tool]:
+    specs = [spec for spec in table.tools if spec.id in listed]
+    if not specs:
+        return []
+    try:
+        wasm = importlib.import_module("axoc.tools.wasm")
+    except ModuleNotFoundError as missing:
+        if missing.name == "axoc.tools.wasm":  # not built yet: unoffered, as AX208 says
+            return []
+        need = f"WASM tools need the module '{missing.name}', which is not installed"
+        raise ToolsError(need) from None
+    loaded = []
+    for spec in specs:
+        try:
+            loaded.append(wasm.load(spec, base_dir))
+        except wasm.WasmError as exc:
+            raise ToolsError(f"tool '{spec.id}': {exc}") from None
+    return loaded
