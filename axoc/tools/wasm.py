@@ -102,6 +102,12 @@ def _get_runtime() -> _Runtime:
         return _runtime
 
 
+def engine() -> wasmtime.Engine:
+    """The process's engine (fuel and epoch interruption on): modules must be compiled or
+    validated with it to run in it."""
+    return _get_runtime().engine
+
+
 def compiled(tool_id: str, path: Path) -> wasmtime.Module:
     """The compiled module at `path`, from the process's cache when the file has not changed
     (same resolved path, mtime and size). Raises `WasmError`."""
@@ -123,7 +129,7 @@ def compiled(tool_id: str, path: Path) -> wasmtime.Module:
     try:
         module = wasmtime.Module(runtime.engine, data)
     except wasmtime.WasmtimeError as exc:
-        reason = _cause(str(exc))
+        reason = cause(str(exc))
         raise WasmError(f"tool '{tool_id}': module {path} does not compile: {reason}") from None
     with runtime.lock:
         runtime.modules[key] = module
@@ -229,7 +235,7 @@ class _Call:
         except wasmtime.Trap as exc:
             return self._trap(exc) + self._memory_note(store, instance)
         except wasmtime.WasmtimeError as exc:
-            reason = _cause(str(exc))
+            reason = cause(str(exc))
             if instance is None:
                 return f"could not start: {reason}" + self._memory_note(store, instance)
             return f"failed: {reason}" + self._memory_note(store, instance)
@@ -242,7 +248,7 @@ class _Call:
             return f"ran out of fuel ({self.fuel})"
         if code == wasmtime.TrapCode.INTERRUPT:
             return f"ran past its time limit ({self.timeout_ms} ms)"
-        return f"trapped: {_cause(trap.message)}"
+        return f"trapped: {cause(trap.message)}"
 
     def _memory_note(self, store: wasmtime.Store, instance: wasmtime.Instance | None) -> str:
         """Say so when the module's memory reached the limit (a failed grow is not a trap in
@@ -278,14 +284,15 @@ class _Call:
         return ToolResult(f"tool '{self.tool}' {what}", is_error=True)
 
 
-def _cause(message: str) -> str:
+def cause(message: str) -> str:
     """The line that says what went wrong in a wasmtime error: the last line after "Caused
     by:" (the lines before it are a backtrace or context), else the first line."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if "Caused by:" in lines:
         lines = lines[lines.index("Caused by:") + 1 :]
         return lines[-1].removeprefix("0: ") if lines else "unknown error"
-    return lines[0] if lines else "unknown error"
+    # a bad magic number is followed by two multi-line byte lists: keep the words
+    return lines[0].partition(" - expected=")[0] if lines else "unknown error"
 
 
 @contextmanager

@@ -207,6 +207,8 @@ def layered_yaml(n: int, fan_in: int = 3, seed: int = 42) -> str:
 def every_section(tmp_path_factory: pytest.TempPathFactory) -> SignalTable:
     path = tmp_path_factory.mktemp("plans") / "every-section.axoc.yaml"
     path.write_text(EVERY_SECTION, encoding="utf-8")
+    for module in ("grep.wasm", "fmt.wasm"):  # the smallest valid modules: check validates them
+        (path.parent / module).write_bytes(b"\0asm\1\0\0\0")
     return compiled(path)
 
 

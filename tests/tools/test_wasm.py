@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -242,3 +244,43 @@ def test_a_missing_or_broken_module_is_a_wasm_error(tmp_path: Path) -> None:
         wasm.WasmError, match=r"^tool 'gone': module .*gone\.wasm does not compile: "
     ):
         wasm.load(spec, tmp_path)
+
+
+# --- axoc check ---------------------------------------------------------------------------------
+
+CONFIG = """\
+agents:
+  - {id: a, provider: echo, tools: [echo]}
+workflows:
+  - {id: w, agents: [a]}
+tools:
+  - {id: echo, module: tools/echo.wasm, parameters: {type: object}}
+"""
+
+
+def test_check_accepts_a_valid_module_and_names_a_broken_one(tmp_path: Path) -> None:
+    from axoc.pipeline import compile_file
+
+    config = tmp_path / "c.axoc.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "tools").mkdir()
+    module = tmp_path / "tools" / "echo.wasm"
+    module.write_bytes(wasmtime.wat2wasm(ECHO_WAT))
+    assert [d for d in compile_file(str(config), {}).diagnostics if d.code == "AX407"] == []
+    module.write_bytes(wasmtime.wat2wasm(ECHO_WAT)[:-3])  # cut short
+    found = [d for d in compile_file(str(config), {}).diagnostics if d.code == "AX407"]
+    assert [d.message.split(": ")[0] for d in found] == [
+        "module 'tools/echo.wasm' of tool 'echo' is not a valid WebAssembly module"
+    ]
+
+
+def test_checking_a_config_without_tools_does_not_import_wasmtime(tmp_path: Path) -> None:
+    config = tmp_path / "c.axoc.yaml"
+    config.write_text(CONFIG.split("tools:\n  - {id: echo")[0].replace(", tools: [echo]", ""))
+    probe = (
+        "import sys, os\nfrom axoc.pipeline import compile_file\n"
+        f"unit = compile_file({str(config)!r}, os.environ)\n"
+        "assert unit.ok, unit.diagnostics\nprint('wasmtime' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
