@@ -12,11 +12,13 @@ its own memory.
 
 Guarantees: each call has its own store with the spec's fuel, memory (store limits) and
 wall-clock (epoch deadline, ticked by one shared timer thread while calls are in flight)
-limits; a trap, an exhausted limit, a non-zero exit or bad output is a `ToolResult` with
-`is_error=True` naming what happened, never an exception out of `run`. Calls run in worker
-threads (wasmtime releases the GIL while wasm runs), so a spinning module blocks neither the
-event loop nor other calls. A module is compiled once per process: compiled modules are cached
-by resolved path, mtime and size. `wasmtime` is imported only when a WASM tool is loaded.
+limits, and tables of at most `TABLE_ELEMENTS` entries; a trap, an exhausted limit, a non-zero
+exit or bad output is a `ToolResult` with `is_error=True` naming what happened, never an
+exception out of `run`. Calls run in worker threads (wasmtime releases the GIL while wasm
+runs), so a spinning module blocks neither the event loop nor other calls. A module is compiled
+once per process: compiled modules are cached by resolved path, mtime and size. A cancelled
+`run` (the agent's own timeout) leaves its thread to end at the call's limits; its result is
+dropped. `wasmtime` is imported only when a WASM tool is loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 OUTPUT_CAP = 1 << 20  # bytes of stdout a call may write; more is an error
 STDERR_KEPT = 2048  # bytes of stderr quoted in an error message
+TABLE_ELEMENTS = 100_000  # entries a table may grow to: a table bomb allocates host memory
 TICK_MS = 5  # the epoch timer's period: wall-clock limits are kept to within one tick
 MIB = 1 << 20
 PAGE = 1 << 16
@@ -165,7 +169,7 @@ class _Ticker:
             with self._cond:
                 while self._active == 0:
                     self._cond.wait()
-            threading.Event().wait(period)
+            time.sleep(period)
             self._engine.increment_epoch()
 
 
@@ -198,7 +202,7 @@ class _Call:
         wasi.stdout_custom = out.write
         wasi.stderr_custom = err.write
         store = wasmtime.Store(runtime.engine)
-        store.set_limits(memory_size=self.memory_bytes)
+        store.set_limits(memory_size=self.memory_bytes, table_elements=TABLE_ELEMENTS)
         store.set_fuel(self.fuel)
         store.set_epoch_deadline(math.ceil(self.timeout_ms / TICK_MS) + 1)
         with _stdin_file(stdin) as stdin_path:

@@ -66,6 +66,15 @@ BOMB = module(
     "  (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))"
     "  unreachable)"
 )
+# grows a table far past TABLE_ELEMENTS: refused (-1), which it reports as {"refused": 1}
+TABLE_BOMB = module(
+    "(table $t 1 funcref)"
+    '(data (i32.const 100) "{\\"refused\\": 0}")'
+    '(func (export "_start")'
+    "  (if (i32.eq (table.grow $t (ref.null func) (i32.const 50000000)) (i32.const -1))"
+    "    (then (i32.store8 (i32.const 112) (i32.const 49))))"
+    "  (call $write (i32.const 100) (i32.const 14)))"
+)
 # a memory declared larger than the limit: refused when instantiated
 BIG = module('(func (export "_start"))').replace(
     '(memory (export "memory") 1)', '(memory (export "memory") 100)'
@@ -159,6 +168,11 @@ def test_a_memory_bomb_is_stopped_at_the_memory_limit(tmp_path: Path) -> None:
     assert result.content.startswith("tool 'big' could not start: ")
     assert result.content.endswith("(it declares more memory than the limit of 4 MiB)")
     assert_echo_works(tmp_path)
+
+
+def test_a_table_bomb_is_refused(tmp_path: Path) -> None:
+    result, _ = call(tool(tmp_path, "tables", TABLE_BOMB))
+    assert result == ToolResult('{"refused": 1}')
 
 
 def test_a_module_cannot_open_a_file(tmp_path: Path) -> None:
