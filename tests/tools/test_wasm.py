@@ -298,3 +298,10 @@ def test_checking_a_config_without_tools_does_not_import_wasmtime(tmp_path: Path
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_stdin_file_fallback_holds_the_arguments() -> None:
+    # used when wasmtime's bindings lack an in-memory stdin
+    data = json.dumps({"text": "x" * 100_000}).encode()
+    with wasm._stdin_file(data) as path:
+        assert Path(path).read_bytes() == data
