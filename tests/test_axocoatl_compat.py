@@ -355,6 +355,5 @@ def test_every_unexecuted_feature_is_named(tmp_path: Path) -> None:
         "memory",
         "proactive",
         "schedules",
-        "tools",
-        "tools",
+        "tools",  # web_search; the WASM tool t runs (axoc.tools.wasm is installed)
     ]
