@@ -46,6 +46,8 @@ CODES: dict[str, str] = {
     "AX404": "invalid interval",
     "AX405": "workflow without agents or listing one twice",
     "AX406": "emit tool without events it may publish, or an event it may not",
+    "AX407": "WASM tool module missing or not valid WebAssembly",
+    "AX408": "tool parameters not a valid JSON schema",
     # AX5xx: events, activation expressions and lattice analysis
     "AX501": "activation expression syntax error",
     "AX502": "activation expression cannot be lowered",

@@ -9,6 +9,7 @@ after a schema error) does nothing, so every problem that can be found in one ru
 from __future__ import annotations
 
 import gc
+import pathlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from axoc import checks, compat, cycles, interpolate, validate, yamlload
 from axoc.config import Config
+from axoc.tools import checks as tool_checks
 
 if TYPE_CHECKING:
     from axoc.lower import Lowered
@@ -94,6 +96,8 @@ def check_semantics(unit: Compilation) -> list[Diagnostic]:
     found = checks.check(unit.document, unit.config)
     found += cycles.dependency_cycles(unit.document, unit.config)
     found += compat.warnings(unit.document, unit.config)
+    if unit.config.tools:  # imports wasmtime: only for configs with tools
+        found += tool_checks.wasm_tools(unit.document, unit.config, pathlib.Path(unit.file).parent)
     return _trusted(unit, found)
 
 

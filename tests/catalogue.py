@@ -259,6 +259,17 @@ EXPLANATIONS: dict[str, str] = {
         "or dependents would fire on a completion that never happened. Declare custom event "
         "names, e.g. `emits: [DraftReady]`."
     ),
+    "AX407": (
+        "A `tools[]` entry's `module` (a path relative to the config's directory) does not "
+        "exist, cannot be read, or is not valid WebAssembly: `axoc run` could not load the "
+        "tool. `axoc check` validates the module with wasmtime (it does not compile it). Build "
+        "the module for `wasm32-wasip1`, or compile a WAT file with `wat2wasm`."
+    ),
+    "AX408": (
+        "A tool's `parameters` is not a valid JSON schema (draft 7), so its arguments could "
+        "not be checked before a call: for example `required` given as a string instead of a "
+        "list, or a `type` that is not a JSON type. The message names the place in the schema."
+    ),
     "AX501": (
         "An `activation` expression does not parse. The language has agent ids (a bare id "
         "means that agent's TaskCompleted), event atoms such as `AgentFailed(coder)`, `and`, "

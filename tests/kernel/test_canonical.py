@@ -32,7 +32,7 @@ from axoc.kernel.table import (
     Supervision,
     Unit,
 )
-from tests.kernel.test_table_load import EVERY_SECTION, EXAMPLES, compiled
+from tests.kernel.test_table_load import EXAMPLES, compiled, write_every_section
 
 # -- the reference: plain form, then the encoder (verbatim but for names) ----------------------
 
@@ -96,9 +96,7 @@ def test_every_example_is_written_as_the_reference_writes_it(example: Path) -> N
 
 
 def test_every_section_is_written_as_the_reference_writes_it(tmp_path: Path) -> None:
-    path = tmp_path / "every-section.axoc.yaml"
-    path.write_text(EVERY_SECTION, encoding="utf-8")
-    table = compiled(path)
+    table = compiled(write_every_section(tmp_path))
     assert_written_as_the_reference_writes_it(table)
     assert_written_as_the_reference_writes_it(SignalTable.from_json(table.to_json()))
 

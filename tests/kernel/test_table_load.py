@@ -205,9 +205,17 @@ def layered_yaml(n: int, fan_in: int = 3, seed: int = 42) -> str:
 
 @pytest.fixture(scope="module")
 def every_section(tmp_path_factory: pytest.TempPathFactory) -> SignalTable:
-    path = tmp_path_factory.mktemp("plans") / "every-section.axoc.yaml"
+    return compiled(write_every_section(tmp_path_factory.mktemp("plans")))
+
+
+def write_every_section(folder: Path) -> Path:
+    """EVERY_SECTION as a config in `folder`, with its tools' modules beside it (the smallest
+    valid modules: check validates them)."""
+    path = folder / "every-section.axoc.yaml"
     path.write_text(EVERY_SECTION, encoding="utf-8")
-    return compiled(path)
+    for module in ("grep.wasm", "fmt.wasm"):
+        (folder / module).write_bytes(b"\0asm\1\0\0\0")
+    return path
 
 
 def assert_round_trip(table: SignalTable) -> None:
