@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 from axoc.kernel.ports import Provider
-from axoc.providers.registry import Connection, ProviderKind, Unavailable
-
-ADAPTER = "axoc.providers.gemini"
+from axoc.providers.registry import Connection, ProviderKind
 
 
 def build(connection: Connection) -> Provider:
-    try:
-        adapter = importlib.import_module(ADAPTER)
-    except ModuleNotFoundError as exc:
-        if exc.name != ADAPTER:
-            raise
-        raise Unavailable("this installation has no Gemini adapter") from None
-    provider: Provider = adapter.GeminiProvider(
-        base_url=connection.base_url, api_key=connection.api_key
-    )
-    return provider
+    from axoc.providers.gemini import GeminiProvider
+
+    return GeminiProvider(base_url=connection.base_url, api_key=connection.api_key)
 
 
 KIND = ProviderKind(
