@@ -47,14 +47,14 @@ from typing import Any
 import httpx
 
 from axoc.kernel.ports import FatalProviderError, Message, Request, Response, ToolCall, Usage
-from axoc.providers import body, urls
+from axoc.providers import urls
 from axoc.providers.http import (
     Answer,
     Endpoint,
     arguments_object,
     call,
     check_url,
-    fetch,
+    fetch_names,
     new_client,
 )
 
@@ -105,16 +105,10 @@ class AnthropicProvider:
         endpoint = Endpoint(
             "anthropic", urls.endpoint(self._base_url, "/v1/models"), _error_text, self._secrets
         )
-        names: list[str] = []
-        params = {"limit": "1000"}
-        for _ in range(body.MAX_MODEL_PAGES):
-            page, after = await fetch(self._client, endpoint, self._headers, _model_page,
-                                      params=params)  # fmt: skip
-            names += page
-            if after is None or len(names) >= body.MAX_MODELS:
-                break
-            params = {"limit": "1000", "after_id": after}
-        return names[: body.MAX_MODELS]
+        return await fetch_names(
+            self._client, endpoint, self._headers, _model_page, {"limit": "1000"},
+            lambda after: {"limit": "1000", "after_id": after},
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the client this provider created; an injected client stays its owner's."""

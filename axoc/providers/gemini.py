@@ -73,7 +73,7 @@ from axoc.providers.http import (
     arguments_object,
     call,
     check_url,
-    fetch,
+    fetch_names,
     made_up_id,
     new_client,
 )
@@ -131,16 +131,10 @@ class GeminiProvider:
         (`GET /v1beta/models`, every page up to `MAX_MODEL_PAGES`)."""
         url = urls.endpoint(self._base_url, "/v1beta/models")
         endpoint = Endpoint("gemini", url, _error_text, self._secrets, retry_delay)
-        names: list[str] = []
-        params = {"pageSize": "1000"}
-        for _ in range(body.MAX_MODEL_PAGES):
-            page, token = await fetch(self._client, endpoint, self._headers, _model_page,
-                                      params=params)  # fmt: skip
-            names += page
-            if token is None or len(names) >= body.MAX_MODELS:
-                break
-            params = {"pageSize": "1000", "pageToken": token}
-        return names[: body.MAX_MODELS]
+        return await fetch_names(
+            self._client, endpoint, self._headers, _model_page, {"pageSize": "1000"},
+            lambda token: {"pageSize": "1000", "pageToken": token},
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Close the client this provider created; an injected client stays its owner's."""

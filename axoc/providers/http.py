@@ -157,6 +157,28 @@ async def fetch(
     return await anyio.to_thread.run_sync(_read_answer, endpoint, reply, read)
 
 
+async def fetch_names(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    headers: Mapping[str, str],
+    read: Callable[[Answer], tuple[list[str], str | None]],
+    first: Mapping[str, str],
+    following: Callable[[str], Mapping[str, str]],
+) -> list[str]:
+    """A paged list (`list_models`): `read` gives a page's names and the cursor of the next
+    page (None: the last); `first` is the first page's query, `following(cursor)` the next
+    one's. At most `body.MAX_MODEL_PAGES` pages and `body.MAX_MODELS` names."""
+    names: list[str] = []
+    params = first
+    for _ in range(body.MAX_MODEL_PAGES):
+        page, cursor = await fetch(client, endpoint, headers, read, params=params)
+        names += page
+        if cursor is None or len(names) >= body.MAX_MODELS:
+            break
+        params = following(cursor)
+    return names[: body.MAX_MODELS]
+
+
 async def _exchange(
     client: httpx.AsyncClient,
     endpoint: Endpoint,
