@@ -126,33 +126,37 @@ def _reachable(
     units: list[Unit], routes: dict[str, list[Route]], producers: _Producers
 ) -> tuple[set[str], _Published]:
     """Agents that can fire in the run, and the events the run can produce: a worklist fixed
-    point, linear in units and routes."""
+    point, linear in units and routes. Each event is taken once, so the routes of one (event,
+    source) pair are counted once; the routes from any source of an event name are counted
+    when the first event of that name is taken (the hot spot of analysing a large workflow)."""
     by_event: dict[Event, list[Route]] = defaultdict(list)
     for unit in units:
         for route in routes[unit.id]:
             by_event[(route.event, route.source)].append(route)
     unit_of = {u.id: u for u in units}
-    gained: dict[str, float] = defaultdict(float)
-    counted: set[int] = set()
+    gained: dict[str, float] = dict.fromkeys(unit_of, 0.0)
+    any_source_taken: set[str] = set()  # names whose any-source routes are counted
     fired: set[str] = set()
     events: set[Event] = set()
     pending: list[Event] = [("UserInput", None)]
     pending += [(r.event, r.source) for u in units for r in routes[u.id] if r.event in _ALWAYS]
+    no_routes: list[Route] = []
     while pending:
         event = pending.pop()
         if event in events:
             continue
         events.add(event)
         name, source = event
-        matched = by_event.get(event, []) + (by_event.get((name, None), []) if source else [])
+        matched = by_event.get(event, no_routes) if source else no_routes
+        if name not in any_source_taken:
+            any_source_taken.add(name)
+            any_source = by_event.get((name, None))
+            if any_source:
+                matched = matched + any_source
         for route in matched:
-            if id(route) in counted:
-                continue
-            counted.add(id(route))
             unit = unit_of[route.unit]
-            gained[unit.id] += route.weight
-            ready = gained[unit.id] >= unit.threshold - 1e-9 or not unit.latch
-            if ready and unit.agent not in fired:
+            total = gained[unit.id] = gained[unit.id] + route.weight
+            if (total >= unit.threshold - 1e-9 or not unit.latch) and unit.agent not in fired:
                 fired.add(unit.agent)
                 pending += producers.events(unit.agent)
     return fired, _Published(events)
@@ -162,12 +166,13 @@ def _most(routes: list[Route], once_only: set[str]) -> float:
     """The most weight these routes can add in one run: an agent that runs at most once
     completes or fails, never both."""
     total = 0.0
-    exclusive: dict[str | None, dict[str, float]] = defaultdict(
-        lambda: dict.fromkeys(_EXCLUSIVE, 0.0)
-    )
+    exclusive: dict[str | None, dict[str, float]] = {}
     for route in routes:
-        if route.source in once_only and route.event in _EXCLUSIVE:
-            exclusive[route.source][route.event] += route.weight
+        if route.event in _EXCLUSIVE and route.source in once_only:
+            pair = exclusive.get(route.source)
+            if pair is None:
+                pair = exclusive[route.source] = dict.fromkeys(_EXCLUSIVE, 0.0)
+            pair[route.event] += route.weight
         else:
             total += route.weight
     return total + sum(max(pair.values()) for pair in exclusive.values())

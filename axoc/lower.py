@@ -28,9 +28,12 @@ from axoc.config import (
     AgentMemory,
     Config,
     Proactive,
+    TokenBudget,
     Tool,
     Workflow,
 )
+from axoc.config import Sampling as SamplingSettings
+from axoc.config import Supervision as SupervisionSettings
 from axoc.cycles import cycles, topological_order
 from axoc.diagnostics import Diagnostic, Path, error, warning
 from axoc.kernel.table import (
@@ -67,6 +70,7 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EXPR_CODES = {"syntax": "AX501", "lowering": "AX502", "reference": "AX302", "name": "AX510"}
 EVENT_NAME = re.compile(EVENT_PATTERN)
 _Spec = TypeVar("_Spec")
+_Settings = TypeVar("_Settings")
 
 
 @dataclass
@@ -176,12 +180,13 @@ class _Lowering:
                 for m in members
                 if not self.agents[m].depends_on and self.agents[m].activation is None
             ]
+        entry_set = set(entry)
         waits: dict[str, set[str]] = {m: set() for m in members}
         started = set()  # members with a unit in this workflow
         for member in members:
             agent = self.agents[member]
             where: Path = ("agents", self.index[member])
-            if member in entry:
+            if member in entry_set:
                 unit = Unit(
                     f"{flow.id}/{member}/entry", member, "entry", 1.0, 0.0, flow.id, True, True
                 )
@@ -207,7 +212,7 @@ class _Lowering:
             name=flow.name or flow.id,
             description=flow.description or "",
             agents=tuple(order),
-            entry=tuple(m for m in order if m in entry),
+            entry=tuple(m for m in order if m in entry_set),
             sinks=tuple(m for m in order if m not in waited_for and m in started),
             max_activations=flow.max_activations or 3 * len(members),
             timeout=flow.timeout,
@@ -234,16 +239,13 @@ class _Lowering:
                 self.diagnostics.append(error("AX401", msg, self.doc.span(where), where))
 
     def deps_unit(self, flow: Workflow, agent: Agent, where: Path, inside: set[str]) -> set[str]:
-        deps: list[str] = []
-        outside: list[tuple[int, str]] = []
-        for j, dep in enumerate(agent.depends_on):
-            if dep not in self.agents:
-                continue  # AX302, reported by the reference checks
-            if dep in inside:
-                deps.append(dep)
-                continue
-            outside.append((j, dep))
-        deps = list(dict.fromkeys(deps))
+        # `inside` holds agents only; an unknown dependency is AX302, from the reference checks
+        deps = list(dict.fromkeys([dep for dep in agent.depends_on if dep in inside]))
+        outside = [
+            (j, dep)
+            for j, dep in enumerate(agent.depends_on)
+            if dep not in inside and dep in self.agents
+        ]
         for j, dep in outside:
             path: Path = (*where, "depends_on", j)
             effect = (
@@ -428,7 +430,6 @@ class _Lowering:
         provider = self.provider_settings(agent.provider)
         model = agent.model or getattr(provider, "model", None) or agent.provider
         budget, sampling, supervision = agent.token_budget, agent.sampling, agent.supervision
-        policy = "warn" if budget.overflow_policy == "summarize" else budget.overflow_policy
         return AgentSpec(
             id=agent.id,
             name=agent.name or agent.id,
@@ -438,25 +439,10 @@ class _Lowering:
             depends_on=tuple(dict.fromkeys(agent.depends_on)),
             tools=tuple(dict.fromkeys(agent.tools)),
             role=agent.role,
-            budget=self.shared(
-                budget, lambda: Budget(budget.per_call, budget.per_execution, policy)
-            ),
-            sampling=self.shared(
-                sampling,
-                lambda: Sampling(
-                    sampling.temperature,
-                    sampling.top_p,
-                    sampling.max_tokens,
-                    sampling.response_format,
-                ),
-            ),
-            supervision=self.shared(
-                supervision,
-                lambda: Supervision(
-                    supervision.max_restarts, supervision.within, supervision.backoff
-                ),
-            ),
-            memory=self.shared(agent.memory, lambda: _memory(agent.memory)),
+            budget=self.shared(budget, _budget),
+            sampling=self.shared(sampling, _sampling),
+            supervision=self.shared(supervision, _supervision),
+            memory=self.shared(agent.memory, _memory),
             timeout=agent.timeout,
             emits=self.emit_events(agent),
             max_tool_rounds=agent.max_tool_rounds,
@@ -477,13 +463,13 @@ class _Lowering:
             self.provider_by_name[name] = registry.entry(self.config.providers, name)
         return self.provider_by_name[name]
 
-    def shared(self, settings: object, spec: Callable[[], _Spec]) -> _Spec:
-        """The spec of one settings object of the config, made once. Agents that do not set
+    def shared(self, settings: _Settings, spec: Callable[[_Settings], _Spec]) -> _Spec:
+        """`spec(settings)`, made once per settings object of the config. Agents that do not set
         these settings share the default object, and so share its spec: less to build, and the
         plan writer writes a shared value once (`axoc.kernel.canonical`)."""
         made: _Spec | None = self.specs.get(id(settings))  # the config keeps `settings` alive
         if made is None:
-            made = self.specs[id(settings)] = spec()
+            made = self.specs[id(settings)] = spec(settings)
         return made
 
     def skill_spec(self, i: int) -> SkillSpec:
@@ -504,6 +490,21 @@ class _Lowering:
     def tool_spec(self, tool: Tool) -> ToolSpec:
         limits = ToolLimits(tool.limits.fuel, tool.limits.memory_mb, tool.limits.timeout_ms)
         return ToolSpec(tool.id, tool.kind, tool.module, tool.description, tool.parameters, limits)
+
+
+def _budget(budget: TokenBudget) -> Budget:
+    policy = "warn" if budget.overflow_policy == "summarize" else budget.overflow_policy
+    return Budget(budget.per_call, budget.per_execution, policy)
+
+
+def _sampling(sampling: SamplingSettings) -> Sampling:
+    return Sampling(
+        sampling.temperature, sampling.top_p, sampling.max_tokens, sampling.response_format
+    )
+
+
+def _supervision(supervision: SupervisionSettings) -> Supervision:
+    return Supervision(supervision.max_restarts, supervision.within, supervision.backoff)
 
 
 def _memory(memory: AgentMemory) -> Memory:

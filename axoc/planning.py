@@ -10,14 +10,11 @@ without `-w`, they are planned and it is left out (exit 1); `-w` names a healthy
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 
 from axoc.kernel.table import SignalTable
 from axoc.pipeline import compile_file
-from axoc.plan import diff, render_dot, render_mermaid, render_text
 from axoc.readfile import PlanError, read_plan
 from axoc.report import render_text as render_diagnostics
 from axoc.wording import unknown
@@ -56,19 +53,30 @@ def plan_command(
     if against is not None:
         return _against(table, against)
     if fmt == "svg":
+        from axoc.plan import render_dot
+
         return _svg(render_dot(table, workflow), output) or (EXIT_ERRORS if left_out else EXIT_OK)
-    renderers: dict[str, Callable[[], str]] = {
-        "text": lambda: render_text(table, workflow),
-        "json": table.to_json,
-        "mermaid": lambda: render_mermaid(table, workflow),
-        "dot": lambda: render_dot(table, workflow),
-    }
-    text = renderers[fmt]()
+    text = table.to_json() if fmt == "json" else _rendered(table, workflow, fmt)
     _write(text, output)
     return EXIT_ERRORS if left_out else EXIT_OK
 
 
+def _rendered(table: SignalTable, workflow: str | None, fmt: str) -> str:
+    """The text, mermaid or dot rendering. Their module (and the differ's, and subprocess for
+    svg) is imported for the formats that use it: `--format json` does without."""
+    from axoc.plan import render_dot, render_mermaid, render_text
+
+    renderers: dict[str, Callable[[SignalTable, str | None], str]] = {
+        "text": render_text,
+        "mermaid": render_mermaid,
+        "dot": render_dot,
+    }
+    return renderers[fmt](table, workflow)
+
+
 def _against(table: SignalTable, old_path: str) -> int:
+    from axoc.plan import diff
+
     try:
         old = read_plan(old_path)
     except PlanError as exc:
@@ -84,6 +92,9 @@ def _against(table: SignalTable, old_path: str) -> int:
 
 
 def _svg(dot_source: str, output: str | None) -> int:
+    import shutil
+    import subprocess
+
     dot = shutil.which("dot")
     if dot is None:
         print(GRAPHVIZ_HELP, file=sys.stderr)

@@ -14,6 +14,7 @@ located diagnostic in bounded time, never a traceback or a crash of libyaml.
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -148,7 +149,7 @@ class Positions:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
-        self._by_offset = _ODD_BREAK.search(text) is not None
+        self._by_offset = any(c in text for c in _ODD_BREAKS)
         self._starts: list[int] | None = None
 
     def point(self, mark: Any) -> tuple[int, int]:
@@ -183,7 +184,7 @@ class Positions:
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")
-_ODD_BREAK = re.compile("[\x85\u2028\u2029]")  # line breaks in YAML 1.1 only
+_ODD_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks in YAML 1.1 only (`in`: instant on ASCII)
 
 
 def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
@@ -250,10 +251,18 @@ def _byte_span(path: str, data: bytes, offset: int) -> Span:
 
 
 class _PythonLoader(yaml.SafeLoader):
-    """PyYAML's own composer with typing left to us: every untagged node gets the tag `_AUTO`."""
+    """PyYAML's own composer with typing left to us: every untagged node gets the tag `_AUTO`.
+    Path resolvers are not used, so the composer's calls on entering and leaving each node do
+    nothing (a Python call per node each: a tenth of composing a large config with libyaml)."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         return _AUTO
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 LOADERS: dict[str, type[yaml.SafeLoader]] = {"python": _PythonLoader}
@@ -264,6 +273,12 @@ if hasattr(yaml, "CSafeLoader"):  # PyYAML built with libyaml (every wheel on Py
 
         def resolve(self, kind: type, value: Any, implicit: Any) -> str:
             return _AUTO
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
 
     LOADERS["c"] = _CLoader  # type: ignore[assignment]
 DEFAULT_LOADER = "c" if "c" in LOADERS else "python"
@@ -324,6 +339,10 @@ def _located(root: Node, found: list[tuple[Diagnostic, Node]]) -> list[Diagnosti
     return list(dict.fromkeys(located))
 
 
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _flow_depth_guard(positions: Positions) -> Diagnostic | None:
     """Refuse flow collections nested deeper than libyaml can compose safely.
 
@@ -332,6 +351,9 @@ def _flow_depth_guard(positions: Positions) -> Diagnostic | None:
     text = positions.text
     if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
         return None
+    steps = map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", text))
+    if max(itertools.accumulate(steps), default=0) <= MAX_FLOW_DEPTH:
+        return None  # the deepest point, measured in C: only a refusal is located below
     depth = 0
     for match in re.finditer(r"[\[\]{}]", text):
         depth += 1 if match.group() in "[{" else -1
@@ -522,7 +544,7 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 self.check_tag(node, "seq")
-                return [self.convert(child, depth + 1) for child in node.value]
+                return [self.child(item, depth + 1) for item in node.value]
             assert isinstance(node, MappingNode)
             self.check_tag(node, "map")
             return self.mapping(node, depth)
@@ -530,6 +552,22 @@ class _Builder:
             self._active.discard(ident)
             self._done.add(ident)
             self._aliasing -= again
+
+    def child(self, node: Node, depth: int) -> Any:
+        """`convert(node, depth)`, with the common case done here: a scalar that is plain text
+        or quoted, outside any alias expansion (the hot spot of loading: most nodes are such).
+        A plain scalar that YAML could type (a number, a null, a boolean) or that YAML 1.1
+        reads differently starts with one of `_NUMERIC_START` or is one of `_WORDS`."""
+        if type(node) is not ScalarNode or self._aliasing or node.tag != _AUTO:
+            return self.convert(node, depth)
+        text: str = node.value
+        self._chars_left -= len(text)
+        if self._chars_left < 0:
+            self._chars_left += len(text)
+            return self.convert(node, depth)  # reports the limit
+        if node.style or (text[:1] not in _NUMERIC_START and text not in _WORDS):
+            return text
+        return self.plain(node, text)
 
     def check_tag(self, node: Node, kind: str) -> None:
         if node.tag not in (_AUTO, _STD + kind, "!"):
@@ -545,17 +583,22 @@ class _Builder:
         out: dict[str, Any] = {}
         first: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            if _is_merge_key(key_node):
-                self.merge(out, value_node, depth)
-                continue
-            key = self.key(key_node)
+            if type(key_node) is ScalarNode and not key_node.style:
+                key = key_node.value
+                if key == "<<":
+                    self.merge(out, value_node, depth)
+                    continue
+                if key in _YAML11_BOOLS:
+                    self.warn_yaml11_bool(key_node)
+            else:
+                key = self.key(key_node)
             if key in first:
                 line = first[key].start_mark.line + 1
                 msg = f"duplicate key '{key}' (first defined on line {line})"
                 self.report(error("AX102", msg, self.positions.span(key_node)), key_node)
                 continue
             first[key] = key_node
-            out[key] = self.convert(value_node, depth + 1)
+            out[key] = self.child(value_node, depth + 1)
         return out
 
     def merge(self, out: dict[str, Any], value: Node, depth: int) -> None:
@@ -667,7 +710,8 @@ def _is_merge_key(node: Node) -> bool:
 
 
 _YAML11 = yaml.resolver.Resolver()
-_NUMERIC_START = frozenset("0123456789+-.")
+_NUMERIC_START = frozenset("0123456789+-.") | {""}  # `text[:1]` of the empty text too
+_WORDS = _NULLS | _TRUE | _FALSE | _YAML11_BOOLS  # plain words that are no plain text
 
 
 def _yaml11_kind(text: str) -> str:
