@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-runs", type=_positive, default=16, metavar="N", help="runs executed at once (16)"
     )
+    serve.add_argument(
+        "--dry-run", action="store_true", help="every run uses the echo provider: no network"
+    )
     serve.set_defaults(handler=run_serve, command_parser=serve)
 
     runs_parser = commands.add_parser("runs", help="list past runs, show one, or prune old ones")
@@ -289,7 +292,9 @@ def run_tokens(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from axoc.serve.command import serve_command
 
-    return serve_command(args.file, args.state_dir, args.host, args.port, args.max_runs)
+    return serve_command(
+        args.file, args.state_dir, args.host, args.port, args.max_runs, args.dry_run
+    )
 
 
 def _port(text: str) -> int:

@@ -11,6 +11,8 @@ document at `/openapi.json` is the reference, and docs/serve.md renders it):
     GET  /runs/{id}/events       its records as Server-Sent Events (those of `axoc run --json`)
     POST /runs/{id}/cancel       stop it; recorded as `cancelled`, never resumed
     GET  /tokens/report          tokens per agent of one run (`?run=ID`, else the latest)
+    GET  /schedules              each schedule with its interval, last and next fire
+    POST /reload                 read and compile the config again (as SIGHUP does)
     GET  /openapi.json           this API, described
 
 Guarantees: every error is a JSON object `{"error": {"code", "message"}}` with a 4xx status and
@@ -56,6 +58,8 @@ ERRORS = {
     "not_live": "the run is not running in this daemon, so it cannot be cancelled (409)",
     "not_found": "no such route (404)",
     "method_not_allowed": "the route does not take that method (405)",
+    "reload_refused": "the config on disk does not compile to anything runnable; the one in "
+    "use goes on (422)",
     "refused": "the run cannot start: `code` is the refusal's, as `axoc run --json` gives it (422)",
 }
 
@@ -77,6 +81,8 @@ def create_app(daemon: Daemon, token: str | None, lifespan: Any = None) -> Starl
         Route("/runs/{run_id}/events", api.events, methods=["GET"]),
         Route("/runs/{run_id}/cancel", api.cancel, methods=["POST"]),
         Route("/tokens/report", api.tokens, methods=["GET"]),
+        Route("/schedules", api.schedules, methods=["GET"]),
+        Route("/reload", api.reload, methods=["POST"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
     handlers = {404: _not_found, 405: _not_allowed}
@@ -209,6 +215,21 @@ class _Api:
         if isinstance(summary, Response):
             return summary
         return JSONResponse(_usage(summary))
+
+    async def schedules(self, request: Request) -> Response:
+        timetable = self.daemon.timetable
+        listed = timetable.listing() if timetable is not None else []
+        return JSONResponse({"now": self.daemon.clock.time(), "schedules": listed})
+
+    async def reload(self, request: Request) -> Response:
+        refused = await self.daemon.reload()
+        if refused is not None:
+            first, *rest = refused.splitlines()
+            return JSONResponse(
+                {"error": {"code": "reload_refused", "message": first, "details": rest}},
+                status_code=422,
+            )
+        return JSONResponse({"reloaded": self.daemon.config})
 
     async def openapi(self, request: Request) -> Response:
         from axoc.serve.openapi import document

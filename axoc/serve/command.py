@@ -1,10 +1,11 @@
 """`axoc serve [FILE] [--state-dir DIR] [--host H] [--port N] [--max-runs N]`: wire the daemon.
 
 In: the arguments; `AXOC_SERVE_TOKEN` from the environment. Out: the daemon serving its HTTP API
-until SIGTERM or Ctrl-C (exit 0, the runs still going left resumable); exit 2, with one line on
-stderr saying why, when it cannot start: the config compiles to nothing runnable, another daemon
-holds the state directory, the address cannot be listened on, or the address is not a loopback
-one and no `AXOC_SERVE_TOKEN` is set.
+until SIGTERM or Ctrl-C (exit 0, the runs still going left resumable); SIGHUP reloads the
+config (`Daemon.reload`). Exit 2, with a message on stderr saying why, when it cannot start:
+the config compiles to nothing runnable, another daemon holds the state directory, the
+address cannot be listened on, or the address is not a loopback one and no
+`AXOC_SERVE_TOKEN` is set.
 
 Started, it prints one line on stderr: `axoc serve: listening on http://HOST:PORT ...` (with
 `--port 0`, the port the system chose).
@@ -39,27 +40,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve_command(path: str, state: str | None, host: str, port: int, max_runs: int) -> int:
+def serve_command(
+    path: str, state: str | None, host: str, port: int, max_runs: int, dry_run: bool = False
+) -> int:
     token = os.environ.get(TOKEN_VARIABLE) or None
     if token is None and not is_loopback(host):
         return _refuse(
             f"listening on {host}, which is not a loopback address, needs a bearer token: set "
             f"{TOKEN_VARIABLE} (clients send Authorization: Bearer <token>)"
         )
-    problem = _config_problem(path)
-    if problem is not None:
-        return _refuse(problem)
     from axoc.serve.daemon import Daemon, ServeRefused
 
     root = state_dir(state)
     try:
-        daemon = Daemon(path, root, max_runs)
+        daemon = Daemon(path, root, max_runs, dry_run=dry_run)
     except ServeRefused as refused:
         return _refuse(str(refused))
     try:
+        config = daemon.compile()
         listening = _listen(host, port)
-    except OSError as exc:
+    except (ServeRefused, OSError) as exc:
         daemon.lock.release()
+        if isinstance(exc, ServeRefused):
+            return _refuse(str(exc))
         return _refuse(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     import uvicorn
 
@@ -70,17 +73,20 @@ def serve_command(path: str, state: str | None, host: str, port: int, max_runs: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        resumed = await daemon.start()
+        resumed = await daemon.start(config)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(daemon)))
         note = f"; resumed {len(resumed)} interrupted run(s)" if resumed else ""
         print(f"axoc serve: listening on http://{shown}:{bound[1]} (config {daemon.config}, "
               f"state {root}){note}", file=sys.stderr, flush=True)  # fmt: skip
         try:
             yield
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             await daemon.stop()
 
     app = create_app(daemon, token, lifespan)
-    config = uvicorn.Config(
+    settings = uvicorn.Config(
         app, lifespan="on", log_level="warning", access_log=False,
         timeout_graceful_shutdown=GRACE,
     )  # fmt: skip
@@ -89,30 +95,22 @@ def serve_command(path: str, state: str | None, host: str, port: int, max_runs: 
     # for the handler it found: a quiet one, so a stopped daemon exits 0 instead of dying of it.
     for stopping in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping, _stopped)
-    asyncio.run(uvicorn.Server(config).serve(sockets=[listening]))
+    asyncio.run(uvicorn.Server(settings).serve(sockets=[listening]))
     print("axoc serve: stopped; runs still going were left to resume", file=sys.stderr)
     return EXIT_OK
 
 
+async def _reload(daemon: Any) -> None:
+    refused = await daemon.reload()
+    if refused is None:
+        print(f"axoc serve: reloaded {daemon.config}", file=sys.stderr, flush=True)
+    else:
+        print(f"axoc serve: reload refused, the config in use goes on: {refused}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+
 def _stopped(signum: int, frame: Any) -> None:
     """The daemon stops on this signal; uvicorn has already shut it down."""
-
-
-def _config_problem(path: str) -> str | None:
-    """Why the config cannot serve anything, or None (errors that concern some targets only are
-    reported here once and refused per run)."""
-    from axoc.pipeline import compile_file
-    from axoc.report import render_text
-
-    unit = compile_file(path, os.environ)
-    errors = unit.errors()
-    if unit.lowered is None:
-        sources = {path: unit.text} if unit.text is not None else {}
-        return f"{path} cannot be served:\n{render_text(errors, 1, sources)}".rstrip()
-    if errors:
-        print(f"axoc serve: warning: {path} has {len(errors)} error(s); runs of the targets "
-              "they concern are refused (axoc check shows them)", file=sys.stderr)  # fmt: skip
-    return None
 
 
 def _listen(host: str, port: int) -> socket.socket:

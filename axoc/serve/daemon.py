@@ -9,9 +9,14 @@ Guarantees:
   `<state>/serve.lock` for the daemon's life; a second one is refused (`ServeRefused`) naming the
   process that holds it. The kernel lets go of a `flock` when its holder dies, `kill -9`
   included, so a crashed daemon never blocks the next one.
-- A config that does not compile to anything runnable refuses the daemon at start; errors that
-  concern some targets only are reported once, and runs of those targets are refused when asked
-  for (as `axoc run` refuses them), while every healthy target runs.
+- A config that does not compile to anything runnable refuses the daemon at start, and a
+  reload (`reload`: SIGHUP or `POST /reload`) to it is refused while the config in use goes on;
+  errors that concern some targets only are reported once, and runs of those targets are
+  refused when asked for (as `axoc run` refuses them), while every healthy target runs. Runs
+  in flight finish on the plan they started with.
+- Schedules (`axoc.serve.schedules`) fire on `clock` (wall-clock seconds; a test passes its
+  own and calls `wake` after moving it); a fire that cannot start its run is logged, and the
+  schedule waits for its next slot.
 - Resumed at start: the runs this daemon's config started through `axoc serve` (their header
   says `origin: serve`) whose journal has no `stopped` record and no process holds — a daemon
   that was killed, or stopped while they ran. A run `axoc run` started is never taken over.
@@ -21,15 +26,21 @@ Guarantees:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Protocol
 
 from axoc import runs, statedir
+from axoc.config import Config
 from axoc.kernel.journal import JournalError, read
 from axoc.runnable import RunRefused
 from axoc.serve.manager import RunManager
+from axoc.serve.schedules import FILE, Timetable, fires
 
 LOCK_NAME = "serve.lock"
 
@@ -63,12 +74,49 @@ class DaemonLock:
         os.close(self._fd)
 
 
+class Clock(Protocol):
+    """Wall-clock seconds since the epoch, which schedules are kept in (they outlive processes)."""
+
+    def time(self) -> float: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+
 class Daemon:
-    def __init__(self, config: str, root: Path, max_runs: int) -> None:
+    def __init__(
+        self, config: str, root: Path, max_runs: int, *, dry_run: bool = False,
+        clock: Clock | None = None,
+    ) -> None:  # fmt: skip
         self.config = str(Path(config).resolve())
         self.root = root
+        self.dry_run = dry_run  # scheduled runs too use the echo provider
+        self.clock = clock or SystemClock()
         self.lock = DaemonLock(root)
         self.manager = RunManager(root, self.config, max_runs)
+        self.timetable: Timetable | None = None
+        self._wake: asyncio.Event | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    def compile(self) -> Config:
+        """The config, compiled to check it can be served: `ServeRefused` with its errors when
+        nothing of it can run; errors of some targets only are a warning (their runs are
+        refused when asked for)."""
+        from axoc.pipeline import compile_file
+        from axoc.report import render_text
+
+        unit = compile_file(self.config, os.environ)
+        errors = unit.errors()
+        if unit.lowered is None or unit.config is None:
+            sources = {self.config: unit.text} if unit.text is not None else {}
+            shown = render_text(errors, 1, sources).rstrip()
+            raise ServeRefused(f"{self.config} cannot be served:\n{shown}")
+        if errors:
+            _warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
+                  "are refused (axoc check shows them)")  # fmt: skip
+        return unit.config
 
     def in_flight(self) -> list[tuple[str, bool]]:
         """(run id, dry run) of the runs to resume: see the module's docstring."""
@@ -87,20 +135,81 @@ class Daemon:
             found.append((folder.name, header.get("dry_run") is True))
         return found
 
-    async def start(self) -> list[str]:
-        """The in-flight runs, resumed; their ids."""
+    async def start(self, config: Config) -> list[str]:
+        """The schedules of `config` (compiled by `compile`) started, the in-flight runs
+        resumed; their ids."""
+        self._wake = asyncio.Event()
+        self._schedule(config)
+        self._ticker = asyncio.create_task(self._fire_schedules())
         resumed = []
         for run_id, dry_run in self.in_flight():
             try:
                 await self.manager.resume(run_id, dry_run)
             except (RunRefused, runs.RunsError) as refused:
                 first = str(refused).splitlines()[0]
-                print(f"axoc serve: warning: run {run_id} is not resumed: {first}",
-                      file=sys.stderr)  # fmt: skip
+                _warn(f"run {run_id} is not resumed: {first}")
                 continue
             resumed.append(run_id)
         return resumed
 
+    async def reload(self) -> str | None:
+        """The config read and compiled again: runs started from now on use it, and its
+        schedules replace the old ones (each keeps its grid). None when done; else why it was
+        refused — the config in use stays."""
+        try:
+            config = await asyncio.to_thread(self.compile)
+        except ServeRefused as refused:
+            return str(refused)
+        self.manager.reload()
+        self._schedule(config)
+        return None
+
+    def _schedule(self, config: Config) -> None:
+        self.timetable = Timetable(self.root / FILE, fires(config), self.clock.time())
+        if self.timetable.warning is not None:
+            _warn(self.timetable.warning)
+        for fire_id, missed in self.timetable.skipped.items():
+            if missed:
+                _warn(f"{fire_id}: {missed} fire(s) missed while no daemon ran were skipped")
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the timetable again (it changed, or the clock was moved)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _fire_schedules(self) -> None:
+        assert self._wake is not None
+        while True:
+            timetable = self.timetable
+            assert timetable is not None
+            now = self.clock.time()
+            for fire in timetable.due(now):
+                try:
+                    live = await self.manager.submit(fire.target, fire.input, self.dry_run)
+                except (RunRefused, runs.RunsError, ValueError) as refused:
+                    _warn(f"{fire.id} did not start a run: {str(refused).splitlines()[0]}")
+                else:
+                    _log(f"{fire.id} started run {live.run_id}")
+                timetable.fired(fire, now)
+            self._wake.clear()
+            wake_at = timetable.wake_at()
+            wait = None if wake_at is None else max(0.0, wake_at - self.clock.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
     async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         await self.manager.stop()
         self.lock.release()
+
+
+def _warn(text: str) -> None:
+    print(f"axoc serve: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _log(text: str) -> None:
+    print(f"axoc serve: {text}", file=sys.stderr, flush=True)

@@ -27,7 +27,7 @@ import collections
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,26 @@ class LiveRun:
                 await self._changed.wait()
 
 
+class Generation:
+    """One compiled version of the daemon's config: each target compiled once, on first use,
+    and the providers its runs share (so a provider's limits hold across runs)."""
+
+    def __init__(self, config: str, number: int) -> None:
+        self.config = config
+        self.number = number
+        self._compiled: dict[tuple[Target, bool], tuple[Runnable, Reads]] = {}
+        self.providers: dict[str, Provider] = {}
+
+    def compiled(self, wanted: Target, dry_run: bool) -> tuple[Runnable, Reads]:
+        key = (wanted, dry_run)
+        found = self._compiled.get(key)
+        if found is None:
+            reads = Reads(os.environ)
+            found = prepare(self.config, wanted, dry_run, reads), reads
+            self._compiled[key] = found
+        return found
+
+
 class RunManager:
     """The runs of one daemon: at most `max_runs` execute at once."""
 
@@ -110,31 +130,43 @@ class RunManager:
         self.root = root
         self.config = config
         self.max_runs = max_runs
+        self.generation = Generation(config, 1)
+        self.retired: list[Generation] = []  # replaced by a reload; their providers still open
         self.runs: dict[str, LiveRun] = {}
+        self.listeners: list[Callable[[LiveRun, dict[str, Any]], None]] = []
         self._slots = asyncio.Semaphore(max_runs)
         self._finished: collections.deque[str] = collections.deque()
+
+    def reload(self) -> None:
+        """The config is compiled anew for runs started from now on; runs going on keep theirs."""
+        self.retired.append(self.generation)
+        self.generation = Generation(self.config, self.generation.number + 1)
 
     async def submit(self, wanted: Target, text: str, dry_run: bool) -> LiveRun:
         """A new run, recorded and queued; `RunRefused` or `runs.RunsError` when it cannot
         start (nothing was recorded then)."""
-        loaded, started, built = await asyncio.to_thread(self._open, wanted, text, dry_run)
+        generation = self.generation
+        loaded, started, built = await asyncio.to_thread(
+            self._open, generation, wanted, text, dry_run
+        )
         return self._launch(loaded, started, built, resumed=False)
 
     def _open(
-        self, wanted: Target, text: str, dry_run: bool
+        self, generation: Generation, wanted: Target, text: str, dry_run: bool
     ) -> tuple[Runnable, startup.Started, dict[str, Provider]]:
-        reads = Reads(os.environ)
-        loaded = prepare(self.config, wanted, dry_run, reads)
+        loaded, reads = generation.compiled(wanted, dry_run)
         return startup.open_run(
-            self.root, self.config, loaded, reads, text, dry_run, origin="serve"
-        )
+            self.root, self.config, loaded, reads, text, dry_run, origin="serve",
+            pool=generation.providers,
+        )  # fmt: skip
 
     async def resume(self, run_id: str, dry_run: bool) -> LiveRun:
         """An interrupted run of this daemon, reopened and queued; refused as `axoc run
         --resume` refuses (its config changed, its record is unreadable, it is live)."""
         loaded, started, built = await asyncio.to_thread(
-            startup.resume, self.root, run_id, self.config, dry_run, False
-        )
+            startup.resume, self.root, run_id, self.config, dry_run, False, None,
+            self.generation.providers,
+        )  # fmt: skip
         return self._launch(loaded, started, built, resumed=True)
 
     def _launch(
@@ -152,11 +184,16 @@ class RunManager:
             live.task.cancel()
 
     async def stop(self) -> None:
-        """Every run still going is interrupted (left resumable) and closed."""
+        """Every run still going is interrupted (left resumable) and closed; then every
+        generation's providers."""
         tasks = [r.task for r in self.runs.values() if r.task is not None and not r.done]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for generation in (*self.retired, self.generation):
+            for provider in {id(p): p for p in generation.providers.values()}.values():
+                with contextlib.suppress(Exception):  # one that fails to close loses nothing
+                    await provider.aclose()
 
     def live_count(self) -> int:
         return sum(1 for r in self.runs.values() if not r.done)
@@ -170,7 +207,8 @@ class RunManager:
         try:
             async with self._slots:
                 live.status = "running"
-                driver = make_driver(loaded.table, built, started, live.add, checkpointer)
+                driver = make_driver(loaded.table, built, started, self._listener(live),
+                                     checkpointer)  # fmt: skip
                 live.add({"t": 0.0, "event": "run", "run_id": live.run_id,
                           "target": live.target, "resumed": resumed})  # fmt: skip
                 result = await driver.run()
@@ -186,8 +224,16 @@ class RunManager:
             live.finish("interrupted", EXIT_INTERRUPTED)
             _log(f"run {live.run_id}: {message}")
         finally:
-            await _close(started, built, checkpointer)
+            _close(started, checkpointer)
             self._forget_old(live)
+
+    def _listener(self, live: LiveRun) -> Callable[[dict[str, Any]], None]:
+        def heard(record: dict[str, Any]) -> None:
+            live.add(record)
+            for listener in self.listeners:
+                listener(live, record)
+
+        return heard
 
     def _stopped(self, live: LiveRun, started: startup.Started, driver: Driver | None) -> None:
         outputs = dict(driver.outputs_so_far()) if driver is not None else {}
@@ -210,15 +256,11 @@ class RunManager:
             self.runs.pop(self._finished.popleft(), None)
 
 
-async def _close(
-    started: startup.Started, built: dict[str, Provider], checkpointer: Checkpointer
-) -> None:
+def _close(started: startup.Started, checkpointer: Checkpointer) -> None:
+    """A run's records and lock; its providers are its generation's, closed with the daemon."""
     for step in (checkpointer.close, started.writer.close, started.lock.release):
         with contextlib.suppress(OSError):
             step()
-    for provider in {id(p): p for p in built.values()}.values():
-        with contextlib.suppress(Exception):  # a provider that fails to close loses nothing
-            await provider.aclose()
 
 
 def _log(text: str) -> None:

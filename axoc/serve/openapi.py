@@ -113,6 +113,17 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "input, output, total per agent"),
                               **_errors(400, 401, 404)},
             }},
+            "/schedules": {"get": {
+                "summary": "each schedule: target, interval, last and next fire (epoch s)",
+                "responses": {"200": _json({"type": "object"}, "now and the schedules"),
+                              **_errors(401)},
+            }},
+            "/reload": {"post": {
+                "summary": "read and compile the config again (as SIGHUP); runs going on keep "
+                           "their plan",
+                "responses": {"200": _json({"type": "object"}, "reloaded"),
+                              **_errors(401, 422)},
+            }},
             "/openapi.json": {"get": {
                 "summary": "this document",
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},

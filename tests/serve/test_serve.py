@@ -295,3 +295,27 @@ def test_empty_and_scalar_bodies_are_bad_json(tmp_path: Path, body: bytes) -> No
     with Served(HELLO, tmp_path / "state") as served:
         response = served.client.post("/runs", content=body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_json"
+
+
+def test_reload_takes_a_good_config_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    config = tmp_path / "c.axoc.yaml"
+    config.write_text("agents:\n  - {id: a, provider: echo, model: m}\n"
+                      "workflows:\n  - {id: one, agents: [a]}\n", encoding="utf-8")  # fmt: skip
+    with Served(config, tmp_path / "state") as served:
+        assert served.wait(served.submit(workflow="one", input="x"))["status"] == "completed"
+        config.write_text("agents:\n  - {id: a, provider: echo, model: m}\n"
+                          "workflows:\n  - {id: two, agents: [a]}\n", encoding="utf-8")  # fmt: skip
+        assert served.client.post("/reload").json() == {"reloaded": str(config.resolve())}
+        assert served.wait(served.submit(workflow="two", input="x"))["status"] == "completed"
+        gone = served.client.post("/runs", json={"workflow": "one"})
+        assert gone.json()["error"]["code"] == "unknown_workflow"
+        config.write_text("agents: [\n", encoding="utf-8")
+        refused = served.client.post("/reload")
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "reload_refused"
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while not any("reload refused" in line for line in served.stderr):
+            assert time.monotonic() < deadline, served.stderr
+            time.sleep(0.05)
+        assert served.wait(served.submit(workflow="two", input="y"))["status"] == "completed"
+    assert "Traceback" not in "".join(served.stderr)
