@@ -14,14 +14,19 @@ document at `/openapi.json` is the reference, and docs/serve.md renders it):
     GET  /schedules              each schedule with its interval, last and next fire
     POST /reload                 read and compile the config again (as SIGHUP does)
     GET  /openapi.json           this API, described
+    GET  /runs/{id}/lattice      the run's lattice drawn from its plan, and its board now
+    GET  /runs/{id}/board        its board as Server-Sent Events: agents' statuses, units'
+                                 signals, tokens per agent (at most ten a second)
+    GET  /                       the dashboard (static files under /static/)
 
 Guarantees: every error is a JSON object `{"error": {"code", "message"}}` with a 4xx status and
 a stable `code` (listed in `ERRORS` and docs/serve.md); no input makes a handler raise. Request
 bodies are read up to `MAX_BODY` bytes (more: 413 before the rest is read). With a token, every
-route needs `Authorization: Bearer <token>`, compared in constant time
-(`hmac.compare_digest`); no CORS headers are sent, so browsers on other origins cannot read
-answers. The event stream sends each record as `id: <number>` / `data: <json>`, and honours
-`Last-Event-ID` to go on where a reader left off.
+route but the dashboard's files (`/`, `/static/`: they hold no data) needs `Authorization:
+Bearer <token>`, compared in constant time (`hmac.compare_digest`). No CORS headers are sent,
+so pages of other origins cannot read answers; the dashboard's page allows only its own origin
+(Content-Security-Policy). The event stream sends each record as `id: <number>` /
+`data: <json>`, and honours `Last-Event-ID` to go on where a reader left off.
 """
 
 from __future__ import annotations
@@ -30,20 +35,30 @@ import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from axoc import runs
 from axoc.kernel.driver import EXIT_CODES
 from axoc.kernel.journal import JournalError
 from axoc.runnable import RunRefused, Target
 from axoc.serve.daemon import Daemon
-from axoc.serve.manager import CANCELLED, EXIT_CANCELLED, LiveRun
+from axoc.serve.lattice import drawing
+from axoc.serve.manager import CANCELLED, EXIT_CANCELLED, LiveRun, RunManager
 
+STATIC = Path(__file__).resolve().parent / "static"
+PUBLIC = ("/", "/static/")  # the dashboard's files hold no data: a browser loads them untokened
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+BOARD_EVERY = 0.1  # seconds between two board updates of one stream, at most ten a second
 MAX_BODY = 1024 * 1024
 MAX_INPUT_CHARS = 256 * 1024
 HEARTBEAT = 15.0  # seconds between comment lines on an idle event stream
@@ -84,6 +99,10 @@ def create_app(daemon: Daemon, token: str | None, lifespan: Any = None) -> Starl
         Route("/schedules", api.schedules, methods=["GET"]),
         Route("/reload", api.reload, methods=["POST"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/runs/{run_id}/lattice", api.lattice, methods=["GET"]),
+        Route("/runs/{run_id}/board", api.board, methods=["GET"]),
+        Route("/", api.dashboard, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {404: _not_found, 405: _not_allowed}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
@@ -110,7 +129,8 @@ class BearerToken:
     async def __call__(
         self, scope: MutableMapping[str, Any], receive: Any, send: Any
     ) -> None:  # fmt: skip
-        if scope["type"] == "http":
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not (path == "/" or path.startswith(PUBLIC[1])):
             given = b""
             for name, value in scope.get("headers", ()):
                 if name == b"authorization":
@@ -131,8 +151,54 @@ class _Api:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "config": self.daemon.config, "live_runs": self.manager.live_count()}
+            {
+                "status": "ok",
+                "config": self.daemon.config,
+                "live_runs": self.manager.live_count(),
+                "workflows": self.daemon.workflows,
+            }
         )
+
+    async def dashboard(self, request: Request) -> Response:
+        page = (STATIC / "index.html").read_bytes()
+        headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                   "Cache-Control": "no-cache"}  # fmt: skip
+        return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+
+    async def lattice(self, request: Request) -> Response:
+        """The run's lattice as drawn from the plan it started with, and its board now."""
+        run_id = request.path_params["run_id"]
+        known = self._known().get(run_id)
+        summary = await self._summary(run_id)
+        if isinstance(summary, Response):
+            return summary
+        folder = runs.run_folder(self.daemon.root, run_id)
+        table = await asyncio.to_thread(runs.old_plan, folder)
+        if table is None:
+            return error(404, "no_such_run", f"the plan of run {run_id} cannot be read")
+        names = {w.id for w in table.workflows}
+        drawn = drawing(table, summary.target if summary.target in names else None)
+        live = self.manager.runs.get(run_id)
+        board = self.manager.board(live) if live is not None else None
+        status = _described(summary, known)["status"]
+        return JSONResponse(
+            {"drawing": drawn, "board": board or _board_of(summary), "status": status}
+        )
+
+    async def board(self, request: Request) -> Response:
+        """The run's board as Server-Sent Events, at most ten a second, until it ends."""
+        run_id = request.path_params["run_id"]
+        live = self.manager.runs.get(run_id)
+        if live is None:
+            summary = await self._summary(run_id)
+            if isinstance(summary, Response):
+                return summary
+            record = {"board": _board_of(summary), "status": summary.status}
+            return StreamingResponse(_once(record), media_type="text/event-stream")
+        return StreamingResponse(
+            _boards(self.manager, live), media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )  # fmt: skip
 
     async def submit(self, request: Request) -> Response:
         body = await _body(request)
@@ -328,6 +394,32 @@ def _sse(number: int | None, record: dict[str, Any]) -> bytes:
 
 async def _once(record: dict[str, Any]) -> AsyncIterator[bytes]:
     yield _sse(None, record)
+
+
+def _board_of(summary: runs.Summary) -> dict[str, Any]:
+    """The board of a run this daemon does not hold, from its journal: each agent's last
+    status, its tokens; no levels (they are not journaled as they change)."""
+    status: dict[str, str] = {}
+    for _, agent, what in summary.timeline:
+        status[agent] = "running" if what == "started" else what.split(":")[0]
+    status = {a: "done" if s == "completed" else s for a, s in status.items()}
+    if summary.status not in ("live", "running", "queued"):
+        status = {a: "waiting" if s == "running" else s for a, s in status.items()}
+    tokens = {agent: i + o for agent, (i, o) in summary.usage.items()}
+    return {"status": status, "level": {}, "activations": len(summary.timeline), "tokens": tokens}
+
+
+async def _boards(manager: RunManager, live: LiveRun) -> AsyncIterator[bytes]:
+    while True:
+        ended = live.done
+        yield _sse(None, {"board": manager.board(live), "status": live.status})
+        if ended:
+            return
+        try:
+            await asyncio.wait_for(live.changed(), HEARTBEAT)
+        except TimeoutError:
+            continue
+        await asyncio.sleep(BOARD_EVERY)
 
 
 async def _stream(live: LiveRun, start: int) -> AsyncIterator[bytes]:

@@ -97,6 +97,7 @@ class Daemon:
         self.lock = DaemonLock(root)
         self.manager = RunManager(root, self.config, max_runs)
         self.timetable: Timetable | None = None
+        self.workflows: list[str] = []  # of the config in use, for the dashboard's run form
         self._wake: asyncio.Event | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -165,6 +166,7 @@ class Daemon:
         return None
 
     def _schedule(self, config: Config) -> None:
+        self.workflows = [w.id for w in config.workflows]
         self.timetable = Timetable(self.root / FILE, fires(config), self.clock.time())
         if self.timetable.warning is not None:
             _warn(self.timetable.warning)

@@ -41,6 +41,7 @@ from axoc.runnable import Runnable, Target, prepare
 from axoc.runtime import startup
 from axoc.runtime.execution import make_driver
 from axoc.runtime.outcome import EXIT_INTERRUPTED
+from axoc.serve.lattice import board
 
 MAX_EVENTS = 20_000
 MAX_FINISHED = 1_000
@@ -62,6 +63,9 @@ class LiveRun:
     total: int = 0  # records ever added (the first kept is number total - len(events))
     task: asyncio.Task[None] | None = None
     cancel_asked: bool = False
+    driver: Driver | None = None  # while it runs: its state is the dashboard's board
+    final: dict[str, Any] | None = None  # the board when it ended (the driver is let go)
+    tokens: dict[str, int] = field(default_factory=dict)  # per agent, from `usage` records
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -72,7 +76,15 @@ class LiveRun:
         """A record for the readers (the kernel's listener, and the manager's own records)."""
         self.events.append(record)
         self.total += 1
+        if record["event"] == "usage":
+            agent = record["agent"]
+            self.tokens[agent] = self.tokens.get(agent, 0) + record["input"] + record["output"]
         self._wake()
+
+    async def changed(self) -> None:
+        """Returns at the next record, or at once when the run has ended."""
+        if not self.done:
+            await self._changed.wait()
 
     def finish(self, status: str, exit_code: int) -> None:
         self.status, self.exit_code = status, exit_code
@@ -209,6 +221,7 @@ class RunManager:
                 live.status = "running"
                 driver = make_driver(loaded.table, built, started, self._listener(live),
                                      checkpointer)  # fmt: skip
+                live.driver = driver
                 live.add({"t": 0.0, "event": "run", "run_id": live.run_id,
                           "target": live.target, "resumed": resumed})  # fmt: skip
                 result = await driver.run()
@@ -225,7 +238,16 @@ class RunManager:
             _log(f"run {live.run_id}: {message}")
         finally:
             _close(started, checkpointer)
+            if live.driver is not None:
+                live.final = board(live.driver.state, live.tokens)
+                live.driver = None
             self._forget_old(live)
+
+    def board(self, live: LiveRun) -> dict[str, Any] | None:
+        """The run's live numbers (`axoc.serve.lattice.board`); None before it starts."""
+        if live.driver is not None:
+            return board(live.driver.state, live.tokens)
+        return live.final
 
     def _listener(self, live: LiveRun) -> Callable[[dict[str, Any]], None]:
         def heard(record: dict[str, Any]) -> None:

@@ -124,6 +124,26 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "reloaded"),
                               **_errors(401, 422)},
             }},
+            "/runs/{run_id}/lattice": {"get": {
+                "summary": "the run's lattice drawn from its plan (nodes placed in columns, "
+                           "edges, units with θ) and its board now",
+                "parameters": [_RUN_ID],
+                "responses": {"200": _json({"type": "object"}, "drawing, board, status"),
+                              **_errors(400, 401, 404)},
+            }},
+            "/runs/{run_id}/board": {"get": {
+                "summary": "the run's board as Server-Sent Events: agents' statuses, units' "
+                           "signals, tokens per agent; at most ten a second, until it ends",
+                "parameters": [_RUN_ID],
+                "responses": {"200": {"description": "text/event-stream",
+                                      "content": {"text/event-stream": {}}},
+                              **_errors(400, 401, 404)},
+            }},
+            "/": {"get": {
+                "summary": "the dashboard (its files under /static/ need no token)",
+                "security": [],
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+            }},
             "/openapi.json": {"get": {
                 "summary": "this document",
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
