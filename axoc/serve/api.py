@@ -209,9 +209,8 @@ class _Api:
             return error(422, "bad_request", problem)
         wanted = Target(body.get("workflow"), body.get("skill"), body.get("agent"))
         try:
-            live = await self.manager.submit(
-                wanted, body.get("input", ""), body.get("dry_run", False)
-            )
+            dry_run = self.daemon.dry_run or body.get("dry_run", False)
+            live = await self.manager.submit(wanted, body.get("input", ""), dry_run)
         except RunRefused as refused:
             return _refused(refused.code, str(refused))
         except runs.RunsError as refused:
