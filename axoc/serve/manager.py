@@ -27,6 +27,7 @@ import collections
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from axoc.runnable import Runnable, Target, prepare
 from axoc.runtime import startup
 from axoc.runtime.execution import make_driver
 from axoc.runtime.outcome import EXIT_INTERRUPTED
+from axoc.runtime.providers import providers
 from axoc.serve.lattice import board
 
 MAX_EVENTS = 20_000
@@ -124,14 +126,20 @@ class Generation:
         self.number = number
         self._compiled: dict[tuple[Target, bool], tuple[Runnable, Reads]] = {}
         self.providers: dict[str, Provider] = {}
+        self._lock = threading.Lock()
 
     def compiled(self, wanted: Target, dry_run: bool) -> tuple[Runnable, Reads]:
+        """`wanted` compiled, and its providers built into `providers` — once, under a lock:
+        runs are opened in worker threads, and two threads building one provider each would
+        give it two sets of limits."""
         key = (wanted, dry_run)
-        found = self._compiled.get(key)
-        if found is None:
-            reads = Reads(os.environ)
-            found = prepare(self.config, wanted, dry_run, reads), reads
-            self._compiled[key] = found
+        with self._lock:
+            found = self._compiled.get(key)
+            if found is None:
+                reads = Reads(os.environ)
+                loaded = prepare(self.config, wanted, dry_run, reads)
+                providers(loaded, dry_run, self.providers)
+                found = self._compiled[key] = loaded, reads
         return found
 
 

@@ -328,3 +328,53 @@ def test_reload_takes_a_good_config_and_refuses_a_broken_one(tmp_path: Path) -> 
             time.sleep(0.05)
         assert served.wait(served.submit(workflow="two", input="y"))["status"] == "completed"
     assert "Traceback" not in "".join(served.stderr)
+
+
+def test_two_hundred_concurrent_runs_complete_within_the_provider_limit(tmp_path: Path) -> None:
+    """Load: 200 runs posted at once over HTTP against a loopback provider whose entry allows
+    3 calls at a time: every run completes, the provider never sees more than 3 calls in flight
+    (the limit holds across runs), and the daemon's memory stays bounded (peak RSS printed)."""
+    import asyncio
+
+    from tests.bench.bench_serve import Connection
+
+    with FakeServer() as server:
+        calls = Calls(hang=0.01)
+        server.respond = calls
+        config = tmp_path / "load.axoc.yaml"
+        config.write_text(
+            f"providers:\n  lab: {{kind: openai_compatible, base_url: '{server.url}/v1', "
+            "max_concurrency: 3}\n"
+            "agents:\n  - {id: a, provider: lab, model: a}\n"
+            "  - {id: b, provider: lab, model: b, depends_on: [a]}\n"
+            "workflows:\n  - {id: w, agents: [a, b]}\n",
+            encoding="utf-8",
+        )
+
+        async def post_all(url: str) -> list[str]:
+            async def one(i: int) -> str:
+                connection = await Connection.open(url)
+                body = json.dumps({"workflow": "w", "input": f"run {i}"}).encode()
+                status, answer = await connection.request("POST", "/runs", body)
+                connection.close()
+                assert status == 201, answer
+                return str(json.loads(answer)["run_id"])
+
+            return await asyncio.gather(*(one(i) for i in range(200)))
+
+        with Served(config, tmp_path / "state", "--max-runs", "64") as served:
+            ids = asyncio.run(post_all(served.url))
+            ended = [served.wait(run_id, timeout=300) for run_id in ids]
+            peak_kib = int(
+                next(
+                    line.split()[1]
+                    for line in Path(f"/proc/{served.process.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM:")
+                )
+            )
+    print(f"peak RSS of the daemon: {peak_kib / 1024:.0f} MiB")
+    assert len(set(ids)) == 200
+    assert all(run["status"] == "completed" for run in ended)
+    assert len(calls.answered) == 400
+    assert calls.most <= 3
+    assert peak_kib < 400 * 1024
