@@ -141,7 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a config over HTTP (docs/serve.md). Runs in flight when a previous "
         "daemon on the state directory stopped are resumed. Exit codes: stopped 0, cannot start 2.",
     )
-    serve.add_argument("file", metavar="FILE", help="config file")
+    serve.add_argument("file", metavar="FILE", nargs="?", help="config file")
+    serve.add_argument(
+        "--api",
+        choices=("text", "openapi"),
+        help="print the HTTP API (a table, or its OpenAPI document) and exit",
+    )
     serve.add_argument("--state-dir", metavar="DIR", help="where run records go (default .axoc/)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8765, help="port (8765; 0: any free one)")
@@ -292,6 +297,12 @@ def run_tokens(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from axoc.serve.command import serve_command
 
+    if args.api is not None:
+        from axoc.serve.openapi import print_api
+
+        return print_api(args.api)
+    if args.file is None:
+        args.command_parser.error("the config FILE is required")
     return serve_command(
         args.file, args.state_dir, args.host, args.port, args.max_runs, args.dry_run
     )

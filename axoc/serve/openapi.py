@@ -6,9 +6,27 @@ that every route of the app is described here and nothing else, and docs/serve.m
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from axoc import __version__
+
+
+def print_api(form: str) -> int:
+    """`axoc serve --api text|openapi`: the API as a table (docs/serve.md shows it), or whole."""
+    described = document()
+    if form == "openapi":
+        print(json.dumps(described, indent=2, ensure_ascii=False))
+        return 0
+    rows = []
+    for path, methods in described["paths"].items():
+        for method, operation in methods.items():
+            statuses = ", ".join(operation["responses"])
+            rows.append((method.upper(), path, operation["summary"], statuses))
+    width = max(len(path) for _, path, _, _ in rows)
+    for method, path, summary, statuses in rows:
+        print(f"{method:<5} {path:<{width}}  {summary} [{statuses}]")
+    return 0
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -72,7 +90,8 @@ def document() -> dict[str, Any]:
         "paths": {
             "/health": {"get": {
                 "summary": "the daemon is up",
-                "responses": {"200": _json({"type": "object"}, "its config and live runs")},
+                "responses": {"200": _json({"type": "object"}, "its config and live runs"),
+                              **_errors(401)},
             }},
             "/runs": {
                 "post": {
