@@ -135,6 +135,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_run, command_parser=run)
 
+    serve = commands.add_parser(
+        "serve",
+        help="run a daemon: an HTTP API that starts, streams and cancels runs",
+        description="Serve a config over HTTP (docs/serve.md). Runs in flight when a previous "
+        "daemon on the state directory stopped are resumed. Exit codes: stopped 0, cannot start 2.",
+    )
+    serve.add_argument("file", metavar="FILE", nargs="?", help="config file")
+    serve.add_argument(
+        "--api",
+        choices=("text", "openapi"),
+        help="print the HTTP API (a table, or its OpenAPI document) and exit",
+    )
+    serve.add_argument("--state-dir", metavar="DIR", help="where run records go (default .axoc/)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8765, help="port (8765; 0: any free one)")
+    serve.add_argument(
+        "--max-runs", type=_positive, default=16, metavar="N", help="runs executed at once (16)"
+    )
+    serve.add_argument(
+        "--dry-run", action="store_true", help="every run uses the echo provider: no network"
+    )
+    serve.set_defaults(handler=run_serve, command_parser=serve)
+
     runs_parser = commands.add_parser("runs", help="list past runs, show one, or prune old ones")
     runs_commands = runs_parser.add_subparsers(
         dest="runs_command", metavar="list|show|prune", required=True
@@ -269,6 +292,32 @@ def run_tokens(args: argparse.Namespace) -> int:
     from axoc.records import tokens_report
 
     return tokens_report(args.run, args.format, args.state_dir)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from axoc.serve.command import serve_command
+
+    if args.api is not None:
+        from axoc.serve.openapi import print_api
+
+        return print_api(args.api)
+    if args.file is None:
+        args.command_parser.error("the config FILE is required")
+    return serve_command(
+        args.file, args.state_dir, args.host, args.port, args.max_runs, args.dry_run
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
 
 
 def run_init(args: argparse.Namespace) -> int:

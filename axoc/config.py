@@ -377,6 +377,11 @@ class Schedule(Model):
     every: Interval = Field(description="Interval: <int>s, m, h or d.")
     input: str = Field("", description="Input given to the workflow.")
     enabled: bool = Field(True, description="Whether the schedule is active.")
+    catch_up: bool = Field(
+        False,
+        description="axoc serve: after downtime that missed fires, run once at start "
+        "(default: skip them).",
+    )
 
 
 class ScheduleTrigger(Model):
@@ -384,6 +389,11 @@ class ScheduleTrigger(Model):
 
     type: Literal["schedule"] = Field(description="Trigger kind.")
     every: Interval = Field(description="Interval: <int>s, m, h or d.")
+    catch_up: bool = Field(
+        False,
+        description="axoc serve: after downtime that missed fires, run once at start "
+        "(default: skip them).",
+    )
 
 
 class EventTrigger(Model):

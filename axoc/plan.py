@@ -188,6 +188,15 @@ class _Graph:
         self.sources.setdefault(node, label)
         return node
 
+    def node_of(self, group: str, agent: str) -> str:
+        """The node of `agent` in workflow `group` ("" for reactive units)."""
+        return _node(group, agent)
+
+
+def graph(table: SignalTable, workflow: str | None = None) -> _Graph:
+    """The nodes and labelled edges the diagrams draw (the dashboard's too)."""
+    return _Graph(table, workflow)
+
 
 def render_mermaid(table: SignalTable, workflow: str | None = None) -> str:
     graph = _Graph(table, workflow)

@@ -94,7 +94,8 @@ def create(root: Path, table: SignalTable, header: dict[str, Any]) -> tuple[str,
     try:
         ensure_dir(folder)
         lock = Lock(folder)
-        write_text(folder / "plan.json", table.to_json())  # canonical: what `axoc plan` writes
+        # canonical: what `axoc plan` writes; its folder is synced with the journal's creation
+        write_text(folder / "plan.json", table.to_json(), sync_dir=False)
         writer = Writer(folder / "journal.jsonl", {"run_id": run_id, "digest": table.digest,
                         "started": _now(), **header})  # fmt: skip
     except OSError as exc:

@@ -43,8 +43,10 @@ def is_run_id(text: str) -> bool:
     return RUN_ID.fullmatch(text) is not None
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by the owner only."""
+def write_text(path: Path, text: str, *, sync_dir: bool = True) -> None:
+    """Write `text` to `path` atomically, readable by the owner only; durable on return, unless
+    `sync_dir` is False: then its name is durable once the caller syncs the folder (it is about
+    to, for another file: one directory sync for both)."""
     ensure_dir(path.parent)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -57,7 +59,8 @@ def write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def runs(root: Path) -> list[Path]:

@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from axoc import process
+from axoc import process, telemetry
 from axoc.kernel.checkpoint import Checkpointer
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import Recorder
@@ -29,12 +29,20 @@ def make_driver(
     listener: Callable[[dict[str, Any]], None],
     checkpointer: Checkpointer,
 ) -> Driver:  # fmt: skip
-    """The one place a run's `Driver` is made."""
+    """The one place a run's `Driver` is made; traced when the `OTEL_*` variables ask for it
+    (`axoc.telemetry`)."""
+    toolbox = run.toolbox
+    target = run.workflow or (f"fire:{run.skill}" if run.skill else "run")
+    traced = telemetry.tracing(table, run.run_id, target)
+    if traced is not None:
+        listener = traced.listener(listener)
+        built = {name: traced.provider(p, name) for name, p in built.items()}
+        toolbox = traced.toolbox(toolbox) if toolbox is not None else None
     return Driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
         listener=listener, keep_log=False,
         recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay, seed=run.seed,
-        toolbox=run.toolbox,
+        toolbox=toolbox,
     )  # fmt: skip
 
 

@@ -23,13 +23,20 @@ from axoc.providers.urls import resolve
 from axoc.runnable import Runnable, RunRefused
 
 
-def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
+def providers(
+    loaded: Runnable, dry_run: bool, shared: dict[str, Provider] | None = None
+) -> dict[str, Provider]:
+    """The run's providers. `shared` (a daemon's, per compiled config): providers built for
+    earlier runs, reused by name — so their limits hold across runs — and the new ones added."""
     echo = EchoProvider()
     built: dict[str, Provider] = {"echo": echo}
     for spec in loaded.table.providers:
         kind = registry.get(spec.kind)
         if dry_run or spec.kind == "echo":
             built[spec.name] = echo
+            continue
+        if shared is not None and spec.name in shared:
+            built[spec.name] = shared[spec.name]
             continue
         if kind is None:  # a plan written by a version that knew this kind
             raise RunRefused(
@@ -39,6 +46,8 @@ def providers(loaded: Runnable, dry_run: bool) -> dict[str, Provider]:
             )
         provider = build(kind, connection(kind, spec, loaded.urls, loaded.secrets))
         built[spec.name] = limited(provider, spec.max_concurrency, spec.requests_per_minute)
+        if shared is not None:
+            shared[spec.name] = built[spec.name]
     return built
 
 

@@ -59,17 +59,31 @@ def new_run(
     root: Path, path: str, wanted: Target, text: str | None, dry_run: bool,
     workspace: str | None = None,
 ) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
-    """A new run of `wanted` in `path`, its input read and checked, its providers and toolbox
-    built."""
+    """A new run of `wanted` in `path`, its input read (`-i`) and checked, its providers and
+    toolbox built."""
     reads = Reads(os.environ)
     loaded = prepare(path, wanted, dry_run, reads)
-    given = read_input(text)
+    return open_run(root, path, loaded, reads, read_input(text), dry_run, workspace)
+
+
+def open_run(
+    root: Path, path: str, loaded: Runnable, reads: Reads, given: str, dry_run: bool,
+    workspace: str | None = None, origin: str | None = None,
+    pool: dict[str, Provider] | None = None,
+) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
+    """A new run of the compiled `loaded` with the input `given`, checked; its providers and
+    toolbox built. `reads`: the environment `loaded` was compiled with (what it read is
+    recorded, so a resume can skip compiling); `origin`: who started it, recorded in its
+    header (`serve` for the daemon, which resumes its own runs when it starts again); `pool`:
+    providers to reuse by name, and to add the new ones to (`axoc.runtime.providers`)."""
     check_input(given)
     space = find_workspace(path, loaded.workspace, workspace)
     toolbox = make_toolbox(loaded, path, space, dry_run)
-    built = providers(loaded, dry_run)  # refused before any run record: nothing to undo
-    source = record(path, loaded, reads)
-    started = start(root, path, loaded, given, dry_run, {**source, "workspace": str(space)})
+    built = providers(loaded, dry_run, pool)  # refused before any record: nothing to undo
+    source = {**record(path, loaded, reads), "workspace": str(space)}
+    if origin is not None:
+        source["origin"] = origin
+    started = start(root, path, loaded, given, dry_run, source)
     started.toolbox = toolbox
     return loaded, started, built
 
@@ -158,11 +172,12 @@ def check_input(text: str) -> None:
 
 def resume(
     root: Path, run_id: str, path: str, dry_run: bool, allow_drift: bool,
-    workspace: str | None = None,
+    workspace: str | None = None, pool: dict[str, Provider] | None = None,
 ) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
     """The interrupted run, reopened (locked) on the table its target compiles to now: refused
     when that is not the table it started with, unless `allow_drift`; its providers and its
-    toolbox (over the workspace it started with, unless `workspace` is given)."""
+    toolbox (over the workspace it started with, unless `workspace` is given); `pool` as for
+    `open_run`."""
     folder, contents, lock = runs.reopen(root, run_id)
     try:
         header = contents.header
@@ -195,7 +210,7 @@ def resume(
         else:
             space = find_workspace(path, loaded.workspace, workspace)
         toolbox = make_toolbox(loaded, path, space, dry_run)
-        built = providers(loaded, dry_run)
+        built = providers(loaded, dry_run, pool)
     except BaseException:
         lock.release()
         raise

@@ -15,6 +15,7 @@ problem and the tool does not run; a tool that raises is an error result naming 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections.abc import Iterable
@@ -47,15 +48,13 @@ class Toolbox:
             name = tool.definition.name
             if name in self.tools:
                 continue  # the first of a name wins (for_run puts the config's tools first)
-            schema = dict(tool.definition.parameters)
-            kind = jsonschema.validators.validator_for(schema)
             try:
-                kind.check_schema(schema)
+                validator = _validator(json.dumps(tool.definition.parameters, sort_keys=True))
             except jsonschema.SchemaError as exc:
                 bad = f"tool '{name}': its parameters are not a valid JSON schema: {exc.message}"
                 raise ToolsError(bad) from None
             self.tools[name] = tool
-            self._validators[name] = kind(schema)
+            self._validators[name] = validator
 
     def definitions(self, agent: AgentSpec) -> tuple[ToolDefinition, ...]:
         return tuple(self.tools[n].definition for n in agent.tools if n in self.tools)
@@ -83,6 +82,17 @@ class Toolbox:
         except Exception as exc:  # a tool must not raise; one that does is an error result
             return ToolResult(f"the tool '{name}' failed: {type(exc).__name__}: {exc}", True)
         return _capped(result)
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Any:
+    """The validator of a `parameters` schema, checked once per process: checking a schema
+    against its metaschema costs about 10 ms, and every run of a daemon (`axoc serve`) makes a
+    toolbox of the same tools. Validators keep no state between calls, so one is shared."""
+    schema = json.loads(schema_json)
+    kind = jsonschema.validators.validator_for(schema)
+    kind.check_schema(schema)
+    return kind(schema)
 
 
 def _capped(result: ToolResult) -> ToolResult:
