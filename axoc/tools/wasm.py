@@ -1,7 +1,9 @@
 """WASM tools: a `tools[]` entry of kind `wasm` run in a wasmtime sandbox.
 
-In: a `ToolSpec` and the directory its `module` path is relative to (the config's). Out: a
-`Tool` whose `run(arguments)` runs the module's WASI `_start` once per call.
+In: a `ToolSpec` and the directory its `module` path is relative to (the config's); the module
+is a WebAssembly binary, or WAT text when its name ends in `.wat` (compiled with `wat2wasm`
+when it is loaded). Out: a `Tool` whose `run(arguments)` runs the module's WASI `_start` once
+per call.
 
 The ABI (docs/tools.md, "WASM tools"): the arguments, already checked against `parameters`,
 are the module's stdin as one JSON document; its stdout must be one JSON document, at most
@@ -131,13 +133,27 @@ def compiled(tool_id: str, path: Path) -> wasmtime.Module:
         reason = exc.strerror or str(exc)
         raise WasmError(f"tool '{tool_id}': cannot read module {path}: {reason}") from None
     try:
-        module = wasmtime.Module(runtime.engine, data)
+        module = wasmtime.Module(runtime.engine, binary(data, path))
     except wasmtime.WasmtimeError as exc:
         reason = cause(str(exc))
         raise WasmError(f"tool '{tool_id}': module {path} does not compile: {reason}") from None
     with runtime.lock:
         runtime.modules[key] = module
     return module
+
+
+def binary(data: bytes, path: Path) -> bytes:
+    """The WebAssembly binary of a module file: a `.wat` file is the text format, compiled with
+    wasmtime's `wat2wasm`; any other file must be a binary module already (never read as text:
+    a stray file gets "bad magic number", not a WAT syntax error). Raises
+    `wasmtime.WasmtimeError`."""
+    import wasmtime
+
+    if path.suffix.lower() == ".wat":
+        return bytes(wasmtime.wat2wasm(data.decode("utf-8", "replace")))
+    if not data.startswith(b"\0asm"):
+        wasmtime.Module.validate(engine(), data)  # raises, with wasmtime's own words
+    return data
 
 
 class _Ticker:
