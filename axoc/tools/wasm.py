@@ -290,10 +290,12 @@ class _Worker:
                     return
                 continue
             result = call.run(stdin)  # never raises
+            # idle again before the result is handed back: the caller's next call finds this
+            # worker (its work waits in the inbox until this loop comes round)
+            self._workers.rest(self)
             with suppress(RuntimeError):  # the loop is closed: nobody waits for this result
                 loop.call_soon_threadsafe(_settle, done, result)
             del loop, done, call, stdin
-            self._workers.rest(self)
 
 
 def _settle(done: asyncio.Future[ToolResult], result: ToolResult) -> None:
