@@ -52,8 +52,8 @@ def _module(doc: Document, i: int, tool: str, module: str, base_dir: Path) -> li
         kind = "WAT (WebAssembly text)" if text else "WebAssembly"
         msg = f"module '{module}' of tool '{tool}' is not a valid {kind} module: "
         msg += wasm.cause(str(exc))
-        hint = None if text else "build it for wasm32-wasip1, or give a .wat file"
-        return [error("AX407", msg, doc.span(path), path, hint)]
+        advice = None if text else "build it for wasm32-wasip1, or give a .wat file"
+        return [error("AX407", msg, doc.span(path), path, advice)]
     return []
 
 
