@@ -10,15 +10,15 @@ of its workflow; errors of other workflows leave those workflows out of its tabl
 workflow's problem never stops another's run). Every `${VAR}` the run uses is set: under
 `--dry-run`, variables that only feed providers (no request leaves the process) and sections no
 run executes (schedules, tools, MCP servers, webhooks, ...) are not needed; a real run needs
-those of its agents, the providers they use, its workflow, and every skill and trigger (they
-are live in every run).
+those of its agents, the providers they use, its workflow, every skill and trigger (they
+are live in every run), and the `web_search` / `fetch_url` blocks of the tools its agents list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
@@ -26,6 +26,9 @@ from axoc.kernel.table import SignalTable
 from axoc.providers import registry
 from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
+
+if TYPE_CHECKING:
+    from axoc.config import FetchUrl, WebSearch
 
 
 class RunRefused(Exception):
@@ -70,6 +73,10 @@ class Runnable:
     urls: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the config's text as compiled (None: from a saved plan)
     workspace: str | None = None  # the config's `workspace`, as written (relative to its folder)
+    # the config's web tool blocks, `${VAR}`s resolved (the API key: never printed, never in the
+    # plan; a resume compiles the config again to have them: `axoc.fingerprint.record`)
+    web_search: WebSearch | None = None
+    fetch_url: FetchUrl | None = None
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -137,6 +144,8 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         urls,
         unit.text,
         unit.config.workspace,
+        unit.config.web_search,
+        unit.config.fetch_url,
     )
 
 
@@ -208,11 +217,19 @@ def _unset_used(
 
     live = live_agents(table, target)
     providers = set() if dry_run else {a.provider for a in table.agents if a.id in live}
+    # a web tool's block feeds a real run whose live agents list the tool (a dry run sends
+    # nothing: axoc.tools.web)
+    web = set() if dry_run else {t for a in table.agents if a.id in live for t in a.tools}
     return [
         d
         for d in found
-        if d.code == UNSET and _feeds(data, d.path, live, providers, target.workflow)
+        if d.code == UNSET
+        and (_feeds(data, d.path, live, providers, target.workflow) or d.path[:1] in _web(web))
     ]
+
+
+def _web(listed: set[str]) -> set[tuple[str]]:
+    return {(name,) for name in ("web_search", "fetch_url") if name in listed}
 
 
 def _feeds(

@@ -117,7 +117,10 @@ def find_workspace(path: str, configured: str | None, given: str | None) -> Path
 def make_toolbox(loaded: Runnable, path: str, workspace: Path, dry_run: bool) -> Toolbox:
     """The run's toolbox; a WASM tool that does not load refuses the run (`tool`)."""
     try:
-        return for_run(loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run)
+        return for_run(
+            loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run,
+            web_search=loaded.web_search, fetch_url=loaded.fetch_url,
+        )  # fmt: skip
     except ToolsError as exc:
         raise RunRefused(str(exc), "tool") from None
 

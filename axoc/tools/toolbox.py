@@ -1,8 +1,9 @@
 """The run's toolbox: named `Tool`s behind the kernel's `Toolbox` port.
 
 In: the tools (`axoc.tools.base.Tool`), by name; for a run, `for_run` gathers them: the file
-tools over the workspace (`axoc.tools.files`) and the WASM `tools[]` that an agent lists (loaded
-through `axoc.tools.wasm` when that module is installed; until then they stay unoffered).
+tools over the workspace (`axoc.tools.files`), the WASM `tools[]` that an agent lists (loaded
+through `axoc.tools.wasm` when that module is installed; until then they stay unoffered), and
+the web tools (`axoc.tools.web`) the config's `web_search:` / `fetch_url:` blocks configure.
 Out: `definitions(agent)` — the tools of the agent's allow-list this toolbox has; `call(agent,
 call)` — one call's `ToolResult`.
 
@@ -20,7 +21,7 @@ import importlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -29,6 +30,9 @@ from axoc.kernel.ports import ToolCall, ToolDefinition, ToolResult
 from axoc.kernel.table import AgentSpec, SignalTable
 from axoc.tools.base import Tool
 from axoc.tools.files import file_tools
+
+if TYPE_CHECKING:
+    from axoc.config import FetchUrl, WebSearch
 
 MAX_RESULT_CHARS = 100_000
 
@@ -104,14 +108,39 @@ def _capped(result: ToolResult) -> ToolResult:
 
 
 def for_run(
-    table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool
+    table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool,
+    web_search: WebSearch | None = None, fetch_url: FetchUrl | None = None,
 ) -> Toolbox:  # fmt: skip
     """The toolbox of a run of `table`: the WASM tools an agent lists (modules relative to
-    `base_dir`, the config's directory), then the file tools over `workspace`."""
+    `base_dir`, the config's directory), then the file tools over `workspace`, then the web
+    tools the config configures (`web_search`, `fetch_url`) and an agent lists."""
     listed = {name for agent in table.agents for name in agent.tools}
     tools: list[Tool] = list(_wasm(table, listed, base_dir))
     tools.extend(file_tools(workspace, dry_run=dry_run))
+    tools.extend(_web(listed, web_search, fetch_url, dry_run))
     return Toolbox(tools)
+
+
+def _web(
+    listed: set[str], search: WebSearch | None, fetch: FetchUrl | None, dry_run: bool
+) -> list[Tool]:
+    """The web tools, when configured (and runnable: a provider axoc knows) and listed."""
+    search = search if "web_search" in listed else None
+    fetch = fetch if "fetch_url" in listed else None
+    if search is not None and not search.runs():
+        search = None
+    if search is None and fetch is None:
+        return []
+    from axoc.tools import web
+
+    found = None
+    if search is not None:
+        url = search.url or web.DEFAULT_URLS[search.provider]
+        found = web.Search(search.provider, url, search.api_key)
+    fetching = None
+    if fetch is not None:
+        fetching = web.Fetch(tuple(fetch.allow), fetch.max_bytes, fetch.timeout_s)
+    return web.web_tools(found, fetching, dry_run=dry_run)
 
 
 def _wasm(table: SignalTable, listed: set[str], base_dir: Path) -> list[Tool]:
