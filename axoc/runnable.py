@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
@@ -26,6 +26,9 @@ from axoc.kernel.table import SignalTable
 from axoc.providers import registry
 from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
+
+if TYPE_CHECKING:
+    from axoc.config import SemanticMemory
 
 
 class RunRefused(Exception):
@@ -70,6 +73,7 @@ class Runnable:
     urls: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the config's text as compiled (None: from a saved plan)
     workspace: str | None = None  # the config's `workspace`, as written (relative to its folder)
+    memory: SemanticMemory | None = None  # the config's `memory:` (None: from a saved plan)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -137,6 +141,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         urls,
         unit.text,
         unit.config.workspace,
+        unit.config.memory,
     )
 
 

@@ -21,7 +21,7 @@ from axoc.kernel.clock import Clock, LogicalClock, WallClock
 from axoc.kernel.durable import Recorder, Replay
 from axoc.kernel.executor import AsyncioExecutor
 from axoc.kernel.index import RunIndex
-from axoc.kernel.ports import Provider, Toolbox
+from axoc.kernel.ports import MemoryPort, Provider, Toolbox
 from axoc.kernel.scheduler import EXIT_CODES, SNAPSHOT_EVERY, Listener, RunResult, Scheduler
 from axoc.kernel.session import DEFAULT_CALL_TIMEOUT, MAX_BACKOFF, Outcome, random_seed
 from axoc.kernel.table import SignalTable
@@ -57,6 +57,7 @@ class Driver(Scheduler):
         seed: int | None = None,
         toolbox: Toolbox | None = None,
         clock: Clock | None = None,
+        memory: MemoryPort | None = None,
     ) -> None:
         """See `Scheduler`; `logical` and `durations` choose the clock when `clock` is None."""
         if clock is None:
@@ -64,5 +65,5 @@ class Driver(Scheduler):
         super().__init__(
             table, providers, clock=clock, executor=AsyncioExecutor, workflow=workflow,
             skill=skill, input=input, listener=listener, keep_log=keep_log, recorder=recorder,
-            replay=replay, index=index, seed=seed, toolbox=toolbox,
+            replay=replay, index=index, seed=seed, toolbox=toolbox, memory=memory,
         )  # fmt: skip
