@@ -297,26 +297,30 @@ class AgentMemories:
             self.index.remove(orphans)
             self.dirty = True
 
-    def add(self, text: str, when: float, vector: Any) -> int:
-        """Append one memory (its line first, fsynced; then the index); its key."""
-        key = secrets.randbits(63)
-        raw = vector.astype(self._np.float32).tobytes()
-        line = json.dumps(
-            {"key": key, "time": when, "text": text, "vector": base64.b64encode(raw).decode()},
-            ensure_ascii=False,
-        )
+    def add(self, texts: Sequence[str], when: float, vectors: Any) -> list[int]:
+        """Append memories (their lines first, in one write, fsynced; then the index); their
+        keys."""
+        keys, lines = [], []
+        for text, vector in zip(texts, vectors, strict=True):
+            key = secrets.randbits(63)
+            raw = base64.b64encode(vector.astype(self._np.float32).tobytes()).decode()
+            entry = {"key": key, "time": when, "text": text, "vector": raw}
+            keys.append(key)
+            lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
         fd = os.open(self.lines, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if size and _last_byte(self.lines, size) != b"\n":  # cut a torn last line off
                 os.ftruncate(fd, _line_start(self.lines, size))
-            os.write(fd, (line + "\n").encode("utf-8"))
+            data = "".join(lines).encode("utf-8")
+            while data:  # a regular file takes it whole; loop in case it does not
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        self._catch_up()  # reads this line (and any another process appended before it)
-        return key
+        self._catch_up()  # reads these lines (and any another process appended before them)
+        return keys
 
     def search(self, vector: Any, k: int, min_score: float) -> list[Hit]:
         self._catch_up()
@@ -391,17 +395,19 @@ class SemanticStore:
         return memories, lock
 
     def add(self, agent: str, text: str, when: float) -> int:
-        vector = self.embedder.embed([text])[0]
-        memories, lock = self._of(agent)
-        with lock:
-            return memories.add(text, when, vector)
+        """Store one memory of `agent` (embedded here); its key."""
+        return self.add_many(agent, [text], when)[0]
 
-    def add_vectors(self, agent: str, texts: Sequence[str], vectors: Any, when: float) -> None:
-        """Many memories at once, already embedded (imports, benchmarks)."""
+    def add_many(
+        self, agent: str, texts: Sequence[str], when: float, vectors: Any = None
+    ) -> list[int]:
+        """Store memories of `agent` in one append (embedded here unless `vectors` are given,
+        rows of `DIMENSIONS` float32); their keys."""
+        if vectors is None:
+            vectors = self.embedder.embed(texts)
         memories, lock = self._of(agent)
         with lock:
-            for text, vector in zip(texts, vectors, strict=True):
-                memories.add(text, when, vector)
+            return memories.add(texts, when, vectors)
 
     def search(self, agent: str, query: str, k: int, min_score: float) -> list[Hit]:
         vector = self.embedder.embed([query])[0]
