@@ -77,7 +77,7 @@ class RunMemory:
             hits = self.semantic.search(agent.id, prompt, settings.top_k, settings.min_score)
             if hits:
                 lines = [RELEVANT_HEADER, "Memories of earlier activations close to this task:"]
-                lines.extend(f"- [{hit.when}] {hit.text}" for hit in hits)
+                lines.extend(f"- [{hit.when}] {_one_line(hit.text)}" for hit in hits)
                 parts.append("\n".join(lines))
         return "\n\n".join(parts)
 
@@ -110,7 +110,7 @@ class RunMemory:
         hits = self.semantic.search(agent.id, str(arguments["query"]), k, 0.0)
         if not hits:
             return "no memories yet"
-        return "\n".join(f"[{h.when}] (score {h.score:.2f}) {h.text}" for h in hits)
+        return "\n".join(f"[{h.when}] (score {h.score:.2f}) {_one_line(h.text)}" for h in hits)
 
     def timeframe_text(self, agent: AgentSpec, arguments: Mapping[str, Any]) -> str:
         assert self.semantic is not None
@@ -121,7 +121,12 @@ class RunMemory:
         shown = found[:MAX_TIMEFRAME]
         more = len(found) - len(shown)
         tail = [f"({more} more: narrow the timeframe)"] if more else []
-        return "\n".join([*(f"[{h.when}] {h.text}" for h in shown), *tail])
+        return "\n".join([*(f"[{h.when}] {_one_line(h.text)}" for h in shown), *tail])
+
+
+def _one_line(text: str) -> str:
+    """A memory as one line of a list: its whitespace runs (newlines too) made one space."""
+    return " ".join(text.split())
 
 
 def _short(text: str, most: int = 500) -> str:
