@@ -162,10 +162,11 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX208": (
         "Something the config language has and `axoc run` does not execute yet: the tools an "
-        "agent lists that axoc run does not offer (every tool but `emit` and the file tools "
-        "`read_file`, `list_dir`, `grep`, `write_file`; the agent runs without them) and its "
-        "`memory`, WASM `tools`, `mcp_servers`, top-level `memory`, `schedules` (a run is "
-        "started by hand), proactive "
+        "agent lists that axoc run does not offer (every tool but `emit`, the file tools "
+        "`read_file`, `list_dir`, `grep`, `write_file` and the memory tools `core_memory_*`, "
+        "`recall_*`; the agent runs without them), an agent's `memory.recall` when it lists "
+        "neither `recall_search` nor `recall_timeframe` (nothing is stored or recalled for it), "
+        "WASM `tools`, `mcp_servers`, `schedules` (a run is started by hand), proactive "
         "schedule triggers, and a coordinator's delegation to its workers (the coordinator runs "
         "alone; its workers never run). The config is valid, so this is a warning; `axoc run` "
         "repeats what concerns it in one note before it starts, and lists the agents that never "
