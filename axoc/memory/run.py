@@ -5,7 +5,12 @@ In: the state directory, the run's table, whether it is a dry run, the config's 
 settings. Out: `RunMemory` — `uses(agent)`, `context(agent, prompt)` (the `## Core Memory` and
 `## Relevant memory` sections of the system prompt), `remember(agent, prompt, answer)` (one
 semantic memory per finished activation) — and the tool bodies behind `recall_search` and
-`recall_timeframe`.
+`recall_timeframe`; `close()` at the run's end.
+
+Storing is off the turn: `remember` hands the memory to one worker thread and returns; the
+agent's next `context` waits until its last memory is stored (so it can be recalled), and
+`close` waits for all. A memory that fails to store is a warning, never a failed run; one whose
+process is killed before the worker wrote it is lost (the run's journal keeps the answer).
 
 Which agents have memory: core memory is shown to an agent that lists a `core_memory_*` tool or
 configures its own blocks (`axoc.memory.core.uses_core`); semantic memory serves an agent that
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +55,10 @@ class RunMemory:
         self.core = core
         self.semantic = semantic
         self.dry_run = dry_run
+        # Memories are stored by one worker thread, in the order the turns finished, off the
+        # turn: `remember` returns at once; the agent's next `context` waits for its last one.
+        self._storing: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[int]] = {}
 
     @classmethod
     def open(
@@ -65,6 +75,9 @@ class RunMemory:
         return self.semantic is not None and uses_recall(agent)
 
     async def context(self, agent: AgentSpec, prompt: str) -> str:
+        pending = self._pending.get(agent.id)
+        if pending is not None:  # the agent's last memory is being stored: recall sees it
+            await asyncio.wait([asyncio.wrap_future(pending)])
         return await asyncio.to_thread(self.context_now, agent, prompt)
 
     def context_now(self, agent: AgentSpec, prompt: str) -> str:
@@ -84,15 +97,30 @@ class RunMemory:
     async def remember(self, agent: AgentSpec, prompt: str, answer: str) -> None:
         if self.dry_run or not self._recalls(agent) or not answer.strip():
             return
-        assert self.semantic is not None
+        semantic = self.semantic
+        assert semantic is not None
         text = f"Asked: {_short(prompt)}\nAnswered: {answer}" if prompt.strip() else answer
-        await asyncio.to_thread(self.semantic.add, agent.id, text, time.time())
+        if self._storing is None:
+            self._storing = ThreadPoolExecutor(1, thread_name_prefix="axoc-memory")
+        stored = self._storing.submit(semantic.add, agent.id, text, time.time())
+        stored.add_done_callback(self._failed)
+        self._pending[agent.id] = stored
+
+    def _failed(self, stored: Future[int]) -> None:
+        error = stored.exception()
+        if error is not None and self.semantic is not None:
+            why = f"{type(error).__name__}: {error}"
+            self.semantic.warnings.append(f"a memory could not be stored: {why}")
 
     def close(self) -> list[str]:
-        """Save the semantic indexes that changed; the warnings of the run's memory (an index
-        rebuilt, a line skipped, an index that could not be saved), once each."""
+        """Finish storing, save the semantic indexes that changed; the warnings of the run's
+        memory (an index rebuilt, a line skipped, a memory or index that could not be
+        written), once each."""
         if self.semantic is None:
             return []
+        if self._storing is not None:
+            self._storing.shutdown(wait=True)
+            self._storing = None
         try:
             self.semantic.close()
         except OSError as exc:
