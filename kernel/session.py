@@ -33,7 +33,8 @@ and their results go back in a next turn; until an answer calls none. Guarantees
   system prompt gets the memory's `context` for the activation's prompt (core memory blocks,
   recalled memories) before the first call, and the answer is given to `remember` before the
   outcome is returned. A memory failure is a `memory_error` record, never a failed activation.
-  A resumed session keeps the prompt it was checkpointed with.
+  A resumed session keeps the prompt it was checkpointed with (it is found by its prompt
+  without the memory's context, which may have changed since).
 - Emitted events are not published here: they travel with the outcome, and the scheduler
   publishes them at the tick boundary that delivers it (docs/kernel.md, "emit").
 
@@ -332,7 +333,8 @@ class Sessions:
         if replay is None or not replay.may_have(name):
             return None
         agent = self.agents[name]
-        found = replay.resume_point(activation.seq, name, self.messages(agent, activation))
+        seen = _without_memory(agent) if self.remembers(agent) else None
+        found = replay.resume_point(activation.seq, name, self.messages(agent, activation), seen)
         if found is None:
             return None
         spent = Usage(*found.activation_usage)
@@ -606,6 +608,25 @@ class Session:
             emitted=self.emitted, state=state,
         )  # fmt: skip
         await asyncio.wrap_future(recorder.checkpointer.submit(checkpoint))
+
+
+def _without_memory(
+    agent: AgentSpec,
+) -> Callable[[tuple[Message, ...]], tuple[Message, ...]]:  # fmt: skip
+    """A transcript as it was before `Sessions.with_memory` added the memory's context to the
+    agent's system prompt (or made a system message of it): what a resume compares."""
+
+    def seen(transcript: tuple[Message, ...]) -> tuple[Message, ...]:
+        if not transcript or transcript[0].role != "system":
+            return transcript
+        base = agent.system_prompt
+        if not base:
+            return transcript[1:]
+        if transcript[0].content.startswith(f"{base}\n\n"):
+            return (transcript[0]._replace(content=base), *transcript[1:])
+        return transcript
+
+    return seen
 
 
 def _add(a: Usage, b: Usage) -> Usage:

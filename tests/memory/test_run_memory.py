@@ -3,11 +3,15 @@ OpenAI-compatible server: the first run's model stores a fact with `core_memory_
 second, separate run's first request carries it under `## Core Memory` in its system prompt;
 a tool call over a block's limit comes back to the model as an error naming the limit; a dry
 run writes no block (what it sees: tests/memory/test_core.py); `axoc memory show|edit|export` read and fix the blocks
-(limits enforced, exit codes as documented)."""
+(limits enforced, exit codes as documented); a run killed (SIGKILL) in its tool loop resumes
+from its checkpointed turn though memory changed its prompt."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -169,3 +173,57 @@ def test_memory_edit_enforces_limits_and_export_is_json(tmp_path: Path) -> None:
     shown = axoc_process("memory", "show", str(path), "--agent", "helper", *base)
     assert "human (3/5 characters):\n    Ada" in shown.out
     assert "rules (14/2000 characters, read-only):\n    answer briefly" in shown.out
+
+
+class Hangs(Model):
+    """Model's first turn (the core_memory_append call); then holds every later request until
+    `release` is set — the run is killed while it waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.waiting = threading.Event()
+
+    def __call__(self, received: Received) -> Reply:
+        if self.requests:
+            with self.lock:
+                self.requests.append(received.json())
+            self.waiting.set()
+            self.release.wait(30)
+            return Reply(500, {"error": {"message": "released"}})
+        return super().__call__(received)
+
+
+def test_a_run_killed_mid_tool_loop_resumes_from_its_checkpointed_turn(tmp_path: Path) -> None:
+    """The second turn's prompt has the memory's context in its system prompt; the resumed run
+    finds that turn although the block changed since (the first turn's edit), and goes on from
+    it: the tool is not called again, and the one request it sends holds the tool's result."""
+    state = tmp_path / "state"
+    with FakeServer() as server:
+        hangs = Hangs()
+        server.respond = hangs
+        path = config(tmp_path, server.url)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "axoc", "run", str(path), "-i", "hello", "--json",
+             "--state-dir", str(state)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert hangs.waiting.wait(30), "the second turn was never asked"
+            child.send_signal(signal.SIGKILL)
+            child.wait(30)
+        finally:
+            hangs.release.set()
+        assert child.stdout is not None
+        run_id = json.loads(child.stdout.readline())["run_id"]
+        resumed = Model()
+        server.respond = resumed
+        code, err = run(path, state, "--resume", run_id)
+        assert code == 0, err
+    assert len(resumed.requests) == 1
+    messages = resumed.requests[0]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool"]
+    assert "block 'human' updated" in messages[-1]["content"]
+    assert "<human 0/2000 characters>" in messages[0]["content"]  # the prompt it was sent with
+    stored = json.loads((state / "memory" / "agents" / "helper.json").read_text(encoding="utf-8"))
+    assert stored["blocks"]["human"]["value"] == FACT  # appended once, not again on resume
