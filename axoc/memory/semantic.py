@@ -346,7 +346,7 @@ class AgentMemories:
         found = [
             Hit(k, text, when) for k, (when, text) in self.texts.items() if start <= when <= end
         ]
-        return sorted(found, key=lambda hit: (hit.time, hit.key))
+        return sorted(found, key=lambda hit: hit.time)  # stable: ties in the order stored
 
     def save(self) -> None:
         """Write the index (to a temp file, renamed over the old one) if it changed."""
