@@ -122,7 +122,8 @@ class RunMemory:
             self._storing.shutdown(wait=True)
             self._storing = None
         try:
-            self.semantic.close()
+            if not self.dry_run:  # a dry run writes no memory, a repaired index included
+                self.semantic.close()
         except OSError as exc:
             self.semantic.warnings.append(
                 f"a semantic index could not be saved ({exc}); it is rebuilt from its "
