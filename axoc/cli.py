@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from axoc import __version__, process
 
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
     report.set_defaults(handler=run_tokens, command_parser=report)
 
+    add_memory_commands(commands)
+
     init = commands.add_parser(
         "init",
         help="start a project: a commented config, its schema for editors, a .gitignore",
@@ -341,6 +343,45 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
     return int(text)
+
+
+def add_memory_commands(commands: Any) -> None:
+    """`axoc memory show|edit|export` (axoc.memory.command)."""
+    memory = commands.add_parser("memory", help="show, edit or export what agents remember")
+    memory_commands = memory.add_subparsers(
+        dest="memory_command", metavar="show|edit|export", required=True
+    )
+    helps = {
+        "show": "each agent's core memory blocks (and how many semantic memories it has)",
+        "edit": "set one core memory block (its limit enforced; exit 1 if over it)",
+        "export": "core blocks and semantic memories as one JSON object",
+    }
+    for name, text in helps.items():
+        parser = memory_commands.add_parser(name, help=text)
+        parser.add_argument(
+            "file", nargs="?", metavar="FILE", help="the config (its blocks, limits, agents)"
+        )
+        parser.add_argument("--agent", metavar="AGENT", help="only this agent")
+        if name == "edit":
+            parser.add_argument("--shared", action="store_true", help="a shared (team) block")
+            parser.add_argument("--block", metavar="LABEL", required=True, help="block label")
+            parser.add_argument("--value", metavar="TEXT", help="the block's new text")
+            parser.add_argument("--file", dest="value_file", metavar="PATH",
+                                help="read the new text from PATH (- for stdin)")  # fmt: skip
+        parser.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
+        parser.set_defaults(handler=run_memory, command_parser=parser)
+
+
+def run_memory(args: argparse.Namespace) -> int:
+    from axoc.memory import command
+
+    if args.memory_command == "edit":
+        return command.edit(
+            args.file, args.agent, args.shared, args.block, args.value, args.value_file,
+            args.state_dir,
+        )  # fmt: skip
+    act = command.show if args.memory_command == "show" else command.export
+    return act(args.file, args.agent, args.state_dir)
 
 
 def run_init(args: argparse.Namespace) -> int:

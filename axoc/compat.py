@@ -5,12 +5,13 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `sandbox`, `consolidation`, `hooks`; a workflow's `htn_methods_file`; a provider's
   `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
-  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —,
-  the config's WASM `tools` once `axoc.tools.wasm` is installed, and `web_search` /
-  `fetch_url` when their top-level block configures them; otherwise the warning names the
-  block), its `memory`, WASM `tools` (until then), a `web_search:` block that cannot run (a
-  provider axoc lacks, tavily without a key), `mcp_servers`, top-level `memory`, `schedules`,
-  proactive schedule triggers, and a coordinator's delegation to its workers;
+  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit`, the file tools, the
+  memory tools —, the config's WASM `tools` once `axoc.tools.wasm` is installed, and
+  `web_search` / `fetch_url` when their top-level block configures them; otherwise the warning
+  names the block), an agent's `memory.recall` when it lists no recall tool, WASM `tools`
+  (until then), a `web_search:` block that cannot run (a provider axoc lacks, tavily without a
+  key), `mcp_servers`, `schedules`, proactive schedule triggers, and a coordinator's delegation
+  to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -31,8 +32,13 @@ from axoc.yamlload import Document
 
 NOT_SUPPORTED = "AX205"
 NOT_EXECUTED = "AX208"
-# the tools axoc run offers to models: the kernel's emit and the file tools (axoc.tools.files)
-RUN_TOOLS = frozenset({"emit", "read_file", "list_dir", "grep", "write_file"})
+# the tools axoc run offers to models: the kernel's emit, the file tools (axoc.tools.files) and
+# the memory tools (axoc.memory.tools)
+RUN_TOOLS = frozenset({
+    "emit", "read_file", "list_dir", "grep", "write_file", "core_memory_append",
+    "core_memory_replace", "core_memory_set", "recall_search", "recall_timeframe",
+})  # fmt: skip
+RECALL_TOOLS = ("recall_search", "recall_timeframe")
 _IGNORED = "is an Axocoatl key that axoc does not support yet; it is ignored"
 
 
@@ -91,10 +97,12 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
             path: Path = ("agents", i, "memory", "max_session_messages")
             msg = "max_session_messages has no effect: each activation starts a fresh session"
             out.append(_warn(doc, "AX511", path, msg, key=True))
-        if set(agent.memory.model_fields_set) - {"max_session_messages"}:
+        recalls = any(name in RECALL_TOOLS for name in agent.tools)
+        if "recall" in agent.memory.model_fields_set and not recalls:
             msg = (
-                f"agent '{agent.id}' sets memory, which axoc run does not keep yet: "
-                "nothing is recalled or stored"
+                f"agent '{agent.id}' sets memory.recall but lists neither recall_search nor "
+                "recall_timeframe: axoc run stores and recalls semantic memories only for "
+                "agents that list one"
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "memory"), msg, key=True))
     return out
@@ -146,7 +154,6 @@ def wasm_runs() -> bool:
 _SECTIONS = {
     "tools": "WASM tools are not run by axoc run yet",
     "mcp_servers": "MCP servers are not started by axoc run yet",
-    "memory": "semantic memory is not kept by axoc run yet",
     "schedules": "schedules do not fire: axoc run starts one run by hand",
 }
 

@@ -226,6 +226,9 @@ class CoreBlock(Model):
     limit: int = Field(2000, ge=0, description="Character limit of the block; 0 means unlimited.")
     shared: bool = Field(False, description="Shared by every agent that declares this label.")
     description: str = Field("", description="What the block is for, shown to the agent.")
+    read_only: bool = Field(
+        False, description="Shown to the agent, but the core_memory_* tools may not change it."
+    )
 
 
 class CoreMemory(Model):

@@ -509,7 +509,8 @@ def _supervision(supervision: SupervisionSettings) -> Supervision:
 
 def _memory(memory: AgentMemory) -> Memory:
     core = tuple(
-        CoreBlock(b.label, b.value, b.limit, b.shared, b.description) for b in memory.core.blocks
+        CoreBlock(b.label, b.value, b.limit, b.shared, b.description, b.read_only)
+        for b in memory.core.blocks
     ) or tuple(CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_BLOCKS)
     recall = memory.recall
     return Memory(recall.passive_inject, recall.top_k, recall.min_score, core)

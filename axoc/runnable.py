@@ -28,7 +28,7 @@ from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
 
 if TYPE_CHECKING:
-    from axoc.config import FetchUrl, WebSearch
+    from axoc.config import FetchUrl, SemanticMemory, WebSearch
 
 
 class RunRefused(Exception):
@@ -77,6 +77,7 @@ class Runnable:
     # plan; a resume compiles the config again to have them: `axoc.fingerprint.record`)
     web_search: WebSearch | None = None
     fetch_url: FetchUrl | None = None
+    memory: SemanticMemory | None = None  # the config's `memory:` (None: from a saved plan)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -146,6 +147,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         unit.config.workspace,
         unit.config.web_search,
         unit.config.fetch_url,
+        unit.config.memory,
     )
 
 

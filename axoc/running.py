@@ -84,5 +84,8 @@ def run_command(
         if run.replay is not None:
             for warning in dict.fromkeys(run.replay.warnings):
                 print(f"axoc run: warning: {warning}", file=sys.stderr)
+        if run.memory is not None:  # saves the semantic indexes
+            for warning in run.memory.close():
+                print(f"axoc run: warning: {warning}", file=sys.stderr)
     report(result, run.run_id, as_json)
     return result.exit_code

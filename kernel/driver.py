@@ -21,7 +21,7 @@ from axoc.kernel.clock import Clock, LogicalClock, WallClock
 from axoc.kernel.durable import Recorder, Replay
 from axoc.kernel.executor import AsyncioExecutor
 from axoc.kernel.index import RunIndex
-from axoc.kernel.ports import Message, Provider, Toolbox
+from axoc.kernel.ports import MemoryPort, Message, Provider, Toolbox
 from axoc.kernel.scheduler import EXIT_CODES, SNAPSHOT_EVERY, Listener, RunResult, Scheduler
 from axoc.kernel.session import DEFAULT_CALL_TIMEOUT, MAX_BACKOFF, Outcome, random_seed
 from axoc.kernel.table import SignalTable
@@ -58,15 +58,16 @@ class Driver(Scheduler):
         toolbox: Toolbox | None = None,
         clock: Clock | None = None,
         history: Sequence[Message] = (),
+        memory: MemoryPort | None = None,
     ) -> None:
         """See `Scheduler`; `logical` and `durations` choose the clock when `clock` is None;
         `history`: the earlier turns of a conversation the run's entry activations continue
-        (user and assistant messages; `axoc chat`)."""
+        (user and assistant messages; `axoc chat`); `memory`: see `Scheduler`."""
         if clock is None:
             clock = LogicalClock(durations) if logical else WallClock()
         super().__init__(
             table, providers, clock=clock, executor=AsyncioExecutor, workflow=workflow,
             skill=skill, input=input, listener=listener, keep_log=keep_log, recorder=recorder,
-            replay=replay, index=index, seed=seed, toolbox=toolbox,
+            replay=replay, index=index, seed=seed, toolbox=toolbox, memory=memory,
         )  # fmt: skip
         self.sessions.history = tuple(history)

@@ -32,7 +32,7 @@ stops with `ReplayMismatch`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,19 +142,21 @@ class Replay:
         return bool(unused)
 
     def resume_point(
-        self, seq: int, agent: str, messages: tuple[Message, ...]
-    ) -> Checkpoint | None:
+        self, seq: int, agent: str, messages: tuple[Message, ...],
+        seen: Callable[[tuple[Message, ...]], tuple[Message, ...]] | None = None,
+    ) -> Checkpoint | None:  # fmt: skip
         """The latest checkpointed turn of an activation of `agent` in this run that was sent
         exactly these first messages (a drifted config asks again): activation `seq`'s own if
         it is there, else the earliest such one left. Final, it holds the answer; else the
         session so far, to continue from. It is taken: asked again, this returns another or
-        None."""
+        None. `seen`: what of a checkpoint's transcript is compared with `messages` (the
+        session's: without what memory added to the system prompt)."""
         if not self.may_have(agent):
             return None
         unused = self._unused[agent]
         found = unused.get(seq)
-        if found is None or not _continues(found, messages):
-            found = next((c for c in unused.values() if _continues(c, messages)), None)
+        if found is None or not _continues(found, messages, seen):
+            found = next((c for c in unused.values() if _continues(c, messages, seen)), None)
             if found is None:
                 return None
         del unused[found.seq]
@@ -212,9 +214,12 @@ class Replay:
         return replay
 
 
-def _continues(checkpoint: Checkpoint, messages: tuple[Message, ...]) -> bool:
+def _continues(
+    checkpoint: Checkpoint, messages: tuple[Message, ...],
+    seen: Callable[[tuple[Message, ...]], tuple[Message, ...]] | None = None,
+) -> bool:  # fmt: skip
     """Whether the checkpoint's session began with exactly these messages (and went on)."""
-    transcript = checkpoint.transcript
+    transcript = checkpoint.transcript if seen is None else seen(checkpoint.transcript)
     return len(transcript) > len(messages) and transcript[: len(messages)] == messages
 
 

@@ -82,7 +82,11 @@ class AsyncioExecutor:
                 return
         agent = sessions.agents[activation.agent]
         instant = sessions.instant(agent)
-        if instant is not None and (not agent.tools or not sessions.offered(agent)):
+        if (
+            instant is not None
+            and (not agent.tools or not sessions.offered(agent))
+            and not sessions.remembers(agent)
+        ):
             # The hot spot (see the module's docstring): answered here and now.
             messages = sessions.messages(agent, activation)
             prepared = sessions.prepare(activation, agent, messages, reserve=False)

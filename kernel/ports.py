@@ -145,6 +145,25 @@ class Toolbox(Protocol):
     async def call(self, agent: AgentSpec, call: ToolCall) -> ToolResult: ...
 
 
+class MemoryPort(Protocol):
+    """What a run's agents remember beyond one activation (SPEC §7, tiers 3 and 4).
+
+    `uses(agent)`: whether the agent has memory at all — cheap, and the same answer for the
+    whole run; the session asks the other two only for such an agent. `context(agent, prompt)`:
+    the text added to the agent's system prompt for an activation asked `prompt` (its core
+    memory blocks, what it recalls of `prompt`), "" for none; awaited once per activation,
+    before its first call. `remember(agent, prompt, answer)`: the activation answered; store
+    what is worth keeping. Both must not block the event loop (blocking work goes to a thread)
+    and must be safe to call concurrently; an exception they raise is recorded (a
+    `memory_error` record) and the activation goes on without: memory never fails a run."""
+
+    def uses(self, agent: AgentSpec) -> bool: ...
+
+    async def context(self, agent: AgentSpec, prompt: str) -> str: ...
+
+    async def remember(self, agent: AgentSpec, prompt: str, answer: str) -> None: ...
+
+
 class ProviderError(Exception):
     """A provider call failed. `status` is the HTTP status when there was one."""
 

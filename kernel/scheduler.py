@@ -32,7 +32,7 @@ from axoc.kernel.core import DONE, Activation, Event, RunState, Status, settle, 
 from axoc.kernel.durable import Recorded, Recorder, Replay, ReplayMismatch
 from axoc.kernel.executor import AsyncioExecutor, Executor
 from axoc.kernel.index import RunIndex
-from axoc.kernel.ports import Message, Provider, Toolbox
+from axoc.kernel.ports import MemoryPort, Message, Provider, Toolbox
 from axoc.kernel.session import Outcome, Sessions, random_seed
 from axoc.kernel.table import SignalTable, SkillSpec
 
@@ -88,13 +88,15 @@ class Scheduler:
         index: RunIndex | None = None,
         seed: int | None = None,
         toolbox: Toolbox | None = None,
+        memory: MemoryPort | None = None,
     ) -> None:
         """`index`: the table's `RunIndex` for this workflow, when the caller runs it several
         times — immutable, so runs share it as a compiled graph is shared; built here if None.
         `seed`: the run's retry jitter (`random_seed()` if None); activation `seq` of a run
         waits the same between its attempts whenever the run is replayed with the same seed,
         and two runs with different seeds do not retry in lockstep. `toolbox`: the tools agents
-        may call beside the built-in `emit`."""
+        may call beside the built-in `emit`. `memory`: what agents remember across activations
+        (`MemoryPort`)."""
         if (workflow is None) == (skill is None):
             raise ValueError("a run starts from exactly one workflow or one skill")
         if index is not None and (index.table is not table or index.workflow != workflow):
@@ -128,7 +130,7 @@ class Scheduler:
             table, providers, index=self.index, input=input, ledger=self.ledger,
             clock=self.clock, record=self._record, observed=self.observed, outputs=self.outputs,
             errors=self.errors, seed=self.seed, recorder=recorder, replay=replay,
-            toolbox=toolbox, keep_transcripts=keep_log,
+            toolbox=toolbox, keep_transcripts=keep_log, memory=memory,
         )  # fmt: skip
         self.executor = executor(self.sessions, self.clock)
 

@@ -29,6 +29,12 @@ and their results go back in a next turn; until an answer calls none. Guarantees
   from its last checkpointed turn (`Sessions.restore`), tool calls whose results were
   checkpointed are not run again. The final turn of an in-process provider (echo) is not
   checkpointed: the journal records it in its tick, before any I/O.
+- **Memory** (`MemoryPort`, when the run has one and it `uses` the agent): a fresh session's
+  system prompt gets the memory's `context` for the activation's prompt (core memory blocks,
+  recalled memories) before the first call, and the answer is given to `remember` before the
+  outcome is returned. A memory failure is a `memory_error` record, never a failed activation.
+  A resumed session keeps the prompt it was checkpointed with (it is found by its prompt
+  without the memory's context, which may have changed since).
 - Emitted events are not published here: they travel with the outcome, and the scheduler
   publishes them at the tick boundary that delivers it (docs/kernel.md, "emit").
 
@@ -51,6 +57,7 @@ from axoc.kernel.durable import Recorder, Replay, turn_checkpoint
 from axoc.kernel.index import RunIndex
 from axoc.kernel.ports import (
     BudgetRefused,
+    MemoryPort,
     Message,
     Provider,
     ProviderError,
@@ -111,6 +118,7 @@ class Sessions:
         replay: Replay | None = None,
         toolbox: Toolbox | None = None,
         keep_transcripts: bool = False,
+        memory: MemoryPort | None = None,
     ) -> None:
         self.providers = providers
         self.index = index
@@ -125,6 +133,8 @@ class Sessions:
         self.recorder = recorder
         self.replay = replay
         self.toolbox = toolbox
+        self.memory = memory
+        self._remembers: dict[str, bool] = {}  # agent → whether the memory `uses` it
         self.agents: Mapping[str, AgentSpec] = table.by_id("agents")
         self._skills: Mapping[str, SkillSpec] = table.by_id("skills")
         self._proactive: Mapping[str, ProactiveSpec] = table.by_id("proactive")
@@ -171,6 +181,46 @@ class Sessions:
                         tools[definition.name] = definition
             found = self._offered[agent.id] = tuple(tools.values())
         return found
+
+    def remembers(self, agent: AgentSpec) -> bool:
+        """Whether the run's memory (if any) serves the agent; asked once per agent."""
+        memory = self.memory
+        if memory is None:
+            return False
+        found = self._remembers.get(agent.id)
+        if found is None:
+            found = self._remembers[agent.id] = memory.uses(agent)
+        return found
+
+    async def with_memory(
+        self, agent: AgentSpec, activation: Activation, messages: tuple[Message, ...]
+    ) -> tuple[Message, ...]:
+        """`messages` with the memory's context for the activation added to the system prompt
+        (a system message made for it if there is none); unchanged if it has nothing to add."""
+        assert self.memory is not None
+        prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        try:
+            context = await self.memory.context(agent, prompt)
+        except Exception as exc:  # memory never fails an activation
+            self.record("memory_error", agent=agent.id, seq=activation.seq,
+                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            return messages
+        if not context:
+            return messages
+        if messages and messages[0].role == "system":
+            system = Message("system", f"{messages[0].content}\n\n{context}")
+            return (system, *messages[1:])
+        return (Message("system", context), *messages)
+
+    async def remembered(self, agent: AgentSpec, activation: Activation, answer: str) -> None:
+        """Give the activation's answer to the memory (see `MemoryPort.remember`)."""
+        assert self.memory is not None
+        prompt = self.messages(agent, activation)[-1].content
+        try:
+            await self.memory.remember(agent, prompt, answer)
+        except Exception as exc:  # memory never fails an activation
+            self.record("memory_error", agent=agent.id, seq=activation.seq,
+                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     def messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
         """The activation's prompt: its system prompt, then (an entry activation continuing a
@@ -286,7 +336,8 @@ class Sessions:
         if replay is None or not replay.may_have(name):
             return None
         agent = self.agents[name]
-        found = replay.resume_point(activation.seq, name, self.messages(agent, activation))
+        seen = _without_memory(agent) if self.remembers(agent) else None
+        found = replay.resume_point(activation.seq, name, self.messages(agent, activation), seen)
         if found is None:
             return None
         spent = Usage(*found.activation_usage)
@@ -327,6 +378,9 @@ class Session:
     async def run(self) -> Outcome:
         sessions, agent = self.sessions, self.agent
         offered = sessions.offered(agent)
+        remembers = sessions.remembers(agent)
+        if remembers and self.turn == 0:  # a fresh session (a resumed one keeps its prompt)
+            self.transcript = await sessions.with_memory(agent, self.activation, self.transcript)
         self.deadline = sessions.clock.monotonic() + self.timeout
         while True:
             # after its last tool round, the agent may call no tool: it must answer (the tools
@@ -355,6 +409,8 @@ class Session:
             if not calls:
                 self._keep((*request.messages, Message("assistant", content)), offered)
                 await self._checkpoint(request, content, usage)
+                if remembers:
+                    await sessions.remembered(agent, self.activation, content)
                 return Outcome(activation=self.activation, text=content, usage=self.spent,
                                emitted=self.emitted)  # fmt: skip
             calls = _with_ids(calls, self.turn)
@@ -555,6 +611,25 @@ class Session:
             emitted=self.emitted, state=state,
         )  # fmt: skip
         await asyncio.wrap_future(recorder.checkpointer.submit(checkpoint))
+
+
+def _without_memory(
+    agent: AgentSpec,
+) -> Callable[[tuple[Message, ...]], tuple[Message, ...]]:  # fmt: skip
+    """A transcript as it was before `Sessions.with_memory` added the memory's context to the
+    agent's system prompt (or made a system message of it): what a resume compares."""
+
+    def seen(transcript: tuple[Message, ...]) -> tuple[Message, ...]:
+        if not transcript or transcript[0].role != "system":
+            return transcript
+        base = agent.system_prompt
+        if not base:
+            return transcript[1:]
+        if transcript[0].content.startswith(f"{base}\n\n"):
+            return (transcript[0]._replace(content=base), *transcript[1:])
+        return transcript
+
+    return seen
 
 
 def _add(a: Usage, b: Usage) -> Usage:

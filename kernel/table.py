@@ -81,6 +81,7 @@ class CoreBlock:
     limit: int
     shared: bool
     description: str
+    read_only: bool = added(False)  # the core_memory_* tools refuse to change it
 
 
 @dataclass(frozen=True, slots=True)

@@ -351,8 +351,7 @@ def test_every_unexecuted_feature_is_named(tmp_path: Path) -> None:
     )
     assert named == [
         "mcp_servers",
-        "memory",
-        "memory",
+        "memory",  # a's memory.recall: a lists no recall tool (the top-level memory is kept)
         "proactive",
         "schedules",
         "tools",  # web_search (without its block); the WASM tool t runs

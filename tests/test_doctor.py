@@ -80,7 +80,8 @@ def test_a_healthy_setup_is_all_ok(tmp_path: Path, server: FakeServer) -> None:
         f"ok   ollama: reachable at {server.url} (1 model)",
         "ok   ollama: model llama3.2 available",
         f"ok   state directory {tmp_path / 'state'}/: does not exist yet; the first run creates it",
-        "ok   extras: this version has no optional extras",
+        "ok   extras: otel installed",
+        "ok   extras: memory installed",
     ]
     assert [r.path for r in server.received] == ["/api/tags"]
     assert not (tmp_path / "state").exists()  # checked, not left behind

@@ -3,7 +3,8 @@
 In: the state directory, the config (or saved plan) path, the target, `-i`, whether it is a dry
 run, `--workspace`. Out: `Started` — the run's id, target and input, its journal writer, its
 lock, its checkpoint store, its retry-jitter seed, its toolbox (file tools over the workspace,
-WASM tools) and, when resumed, what to replay — with the `Runnable` it runs and its providers
+WASM tools, memory tools), its memory (`axoc.memory.setup`: none when no agent has any) and,
+when resumed, what to replay — with the `Runnable` it runs and its providers
 (`axoc.runtime.providers`).
 
 The workspace is `--workspace DIR` (relative to the current directory), else the config's
@@ -33,6 +34,10 @@ from axoc.kernel.driver import random_seed
 from axoc.kernel.durable import Replay
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Message, Provider
+from axoc.memory.run import RunMemory
+from axoc.memory.setup import MemoryUnavailable
+from axoc.memory.setup import for_run as memory_for_run
+from axoc.memory.tools import memory_tools
 from axoc.plan import diff
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime.providers import providers
@@ -53,6 +58,7 @@ class Started:
     seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
     replay: Replay | None = None
     toolbox: Toolbox | None = None
+    memory: RunMemory | None = None  # when an agent has memory (axoc.memory.setup)
     # the conversation an entry activation continues (`axoc chat`), recorded in the header
     history: tuple[Message, ...] = ()
 
@@ -82,7 +88,8 @@ def open_run(
     resume continues the same one."""
     check_input(given)
     space = find_workspace(path, loaded.workspace, workspace)
-    toolbox = make_toolbox(loaded, path, space, dry_run)
+    memory = make_memory(loaded, root, dry_run)
+    toolbox = make_toolbox(loaded, path, space, dry_run, memory)
     built = providers(loaded, dry_run, pool)  # refused before any record: nothing to undo
     source = {**record(path, loaded, reads), "workspace": str(space)}
     if origin is not None:
@@ -90,8 +97,7 @@ def open_run(
     if history:
         source["history"] = [{"role": m.role, "content": m.content} for m in history]
     started = start(root, path, loaded, given, dry_run, source)
-    started.toolbox = toolbox
-    started.history = history
+    started.toolbox, started.memory, started.history = toolbox, memory, history
     return loaded, started, built
 
 
@@ -114,15 +120,29 @@ def find_workspace(path: str, configured: str | None, given: str | None) -> Path
     return real
 
 
-def make_toolbox(loaded: Runnable, path: str, workspace: Path, dry_run: bool) -> Toolbox:
-    """The run's toolbox; a WASM tool that does not load refuses the run (`tool`)."""
+def make_toolbox(
+    loaded: Runnable, path: str, workspace: Path, dry_run: bool, memory: RunMemory | None = None
+) -> Toolbox:
+    """The run's toolbox (with the memory tools, if it has memory); a WASM tool that does not
+    load refuses the run (`tool`)."""
+    extra = memory_tools(memory) if memory is not None else []
+    base = Path(path).resolve().parent
     try:
         return for_run(
-            loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run,
+            loaded.table, workspace, base, dry_run=dry_run, extra=extra,
             web_search=loaded.web_search, fetch_url=loaded.fetch_url,
         )  # fmt: skip
     except ToolsError as exc:
         raise RunRefused(str(exc), "tool") from None
+
+
+def make_memory(loaded: Runnable, root: Path, dry_run: bool) -> RunMemory | None:
+    """The run's memory (docs/memory.md); refused (`memory`) when semantic memory is needed and
+    the `axoc[memory]` extra or its model is missing."""
+    try:
+        return memory_for_run(loaded.table, root, dry_run=dry_run, settings=loaded.memory)
+    except MemoryUnavailable as exc:
+        raise RunRefused(str(exc), "memory") from None
 
 
 def start(
@@ -219,7 +239,8 @@ def resume(
                 )
         else:
             space = find_workspace(path, loaded.workspace, workspace)
-        toolbox = make_toolbox(loaded, path, space, dry_run)
+        memory = make_memory(loaded, root, dry_run)
+        toolbox = make_toolbox(loaded, path, space, dry_run, memory)
         built = providers(loaded, dry_run, pool)
     except BaseException:
         lock.release()
@@ -235,7 +256,7 @@ def resume(
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id), toolbox,
-        recorded_history(header),
+        memory, recorded_history(header),
     )  # fmt: skip
     return loaded, started, built
 

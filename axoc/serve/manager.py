@@ -291,6 +291,9 @@ def _close(started: startup.Started, checkpointer: Checkpointer) -> None:
     for step in (checkpointer.close, started.writer.close, started.lock.release):
         with contextlib.suppress(OSError):
             step()
+    if started.memory is not None:  # its memories stored, its semantic indexes saved
+        for warning in started.memory.close():
+            _log(f"run {started.run_id}: warning: {warning}")
 
 
 def _log(text: str) -> None:

@@ -82,7 +82,10 @@ class Toolbox:
                 f"the arguments of '{name}' do not match its schema{at}: {error.message}", True
             )
         try:
-            result = await tool.run(arguments)
+            if tool.run_as is not None:
+                result = await tool.run_as(agent, arguments)
+            else:
+                result = await tool.run(arguments)
         except Exception as exc:  # a tool must not raise; one that does is an error result
             return ToolResult(f"the tool '{name}' failed: {type(exc).__name__}: {exc}", True)
         return _capped(result)
@@ -109,13 +112,16 @@ def _capped(result: ToolResult) -> ToolResult:
 
 def for_run(
     table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool,
+    extra: Iterable[Tool] = (),
     web_search: WebSearch | None = None, fetch_url: FetchUrl | None = None,
 ) -> Toolbox:  # fmt: skip
     """The toolbox of a run of `table`: the WASM tools an agent lists (modules relative to
-    `base_dir`, the config's directory), then the file tools over `workspace`, then the web
-    tools the config configures (`web_search`, `fetch_url`) and an agent lists."""
+    `base_dir`, the config's directory), then `extra` (the memory tools), then the file tools
+    over `workspace`, then the web tools the config configures (`web_search`, `fetch_url`) and
+    an agent lists."""
     listed = {name for agent in table.agents for name in agent.tools}
     tools: list[Tool] = list(_wasm(table, listed, base_dir))
+    tools.extend(extra)
     tools.extend(file_tools(workspace, dry_run=dry_run))
     tools.extend(_web(listed, web_search, fetch_url, dry_run))
     return Toolbox(tools)
