@@ -5,9 +5,10 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
   provider's `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
-  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —
-  and, once `axoc.tools.wasm` is installed, the config's WASM `tools`), its `memory`, WASM
-  `tools` (until then), `mcp_servers`, top-level `memory`, `schedules`, proactive schedule
+  agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —,
+  MCP tools when the config has `mcp_servers` — `mcp__<server>__<tool>` and bare names that
+  are no built-in — and, once `axoc.tools.wasm` is installed, the config's WASM `tools`), its
+  `memory`, WASM `tools` (until then), top-level `memory`, `schedules`, proactive schedule
   triggers, and a coordinator's delegation to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
@@ -21,7 +22,13 @@ import importlib.util
 from collections.abc import Iterable
 
 from axoc.checks import coordinators
-from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
+from axoc.config import (
+    AXOCOATL_TOOLS,
+    BUILTIN_TOOLS,
+    MCP_TOOL_PREFIX,
+    UNSUPPORTED_AXOCOATL_KEYS,
+    Config,
+)
 from axoc.diagnostics import Diagnostic, Path, warning
 from axoc.providers import registry
 from axoc.wording import listing
@@ -65,7 +72,7 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     written = written if isinstance(written, list) else []
     runs = (RUN_TOOLS | {t.id for t in config.tools}) if wasm_runs() else RUN_TOOLS
     for i, agent in enumerate(config.agents):
-        missing = [name for name in agent.tools if name not in runs]
+        missing = [name for name in agent.tools if name not in runs and not _mcp_runs(name, config)]
         if missing:
             them = "it" if len(missing) == 1 else "them"
             msg = (
@@ -89,6 +96,18 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     return out
 
 
+def _mcp_runs(name: str, config: Config) -> bool:
+    """Whether `axoc run` offers `name` from an MCP server: the config has servers, and the name
+    is `mcp__<server>__<tool>` or a bare name that is no built-in and no `tools[]` id (a name
+    no server provides refuses the run, so none runs without it in silence)."""
+    if not config.mcp_servers:
+        return False
+    if name.startswith(MCP_TOOL_PREFIX):
+        return True
+    builtin = {*BUILTIN_TOOLS, *AXOCOATL_TOOLS} | {t.id for t in config.tools}
+    return name not in builtin
+
+
 def wasm_runs() -> bool:
     """Whether axoc run can load WASM tools: `axoc.tools.wasm` is installed."""
     return importlib.util.find_spec("axoc.tools.wasm") is not None
@@ -96,7 +115,6 @@ def wasm_runs() -> bool:
 
 _SECTIONS = {
     "tools": "WASM tools are not run by axoc run yet",
-    "mcp_servers": "MCP servers are not started by axoc run yet",
     "memory": "semantic memory is not kept by axoc run yet",
     "schedules": "schedules do not fire: axoc run starts one run by hand",
 }

@@ -70,6 +70,9 @@ class Runnable:
     urls: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the config's text as compiled (None: from a saved plan)
     workspace: str | None = None  # the config's `workspace`, as written (relative to its folder)
+    # MCP server name → its `env`, `headers` and `url` as the config sets them (never printed;
+    # the table keeps a value written without a `${VAR}` as `(redacted)`)
+    mcp_values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -129,6 +132,10 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         for name, settings in configured
         if isinstance(url := getattr(settings, "base_url", None), str)
     }
+    mcp_values = {
+        server.name: {"env": server.env, "headers": server.headers, "url": server.url}
+        for server in unit.config.mcp_servers
+    }
     return Runnable(
         table,
         target,
@@ -137,6 +144,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         urls,
         unit.text,
         unit.config.workspace,
+        mcp_values,
     )
 
 

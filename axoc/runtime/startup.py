@@ -36,6 +36,7 @@ from axoc.kernel.ports import Provider
 from axoc.plan import diff
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime.providers import providers
+from axoc.tools.mcp import REDACTED
 from axoc.tools.toolbox import Toolbox, ToolsError, for_run
 
 
@@ -53,6 +54,8 @@ class Started:
     seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
     replay: Replay | None = None
     toolbox: Toolbox | None = None
+    # of the MCP tools, as the journal's last `tools` record has them (None: a new run, or none)
+    tool_digests: dict[str, str] | None = None
 
 
 def new_run(
@@ -108,9 +111,13 @@ def find_workspace(path: str, configured: str | None, given: str | None) -> Path
 
 
 def make_toolbox(loaded: Runnable, path: str, workspace: Path, dry_run: bool) -> Toolbox:
-    """The run's toolbox; a WASM tool that does not load refuses the run (`tool`)."""
+    """The run's toolbox; a WASM tool that does not load refuses the run (`tool`). Its MCP
+    servers start with the run (`axoc.runtime.execution`)."""
     try:
-        return for_run(loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run)
+        return for_run(
+            loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run,
+            mcp_values=loaded.mcp_values, environ=os.environ,
+        )  # fmt: skip
     except ToolsError as exc:
         raise RunRefused(str(exc), "tool") from None
 
@@ -185,7 +192,9 @@ def resume(
         if wanted.agent is not None:
             wanted = Target(agent=wanted.agent)
         # not compiled again when nothing it was compiled from changed (docs/durability.md)
-        loaded = saved(folder, header, path, dry_run) or prepare(path, wanted, dry_run, os.environ)
+        loaded = saved(folder, header, path, dry_run)
+        if loaded is None or _keeps_values(loaded):
+            loaded = prepare(path, wanted, dry_run, os.environ)
         for warning in contents.warnings:
             print(f"axoc run: warning: {warning}", file=sys.stderr)
         if header.get("digest") != loaded.table.digest and not allow_drift:
@@ -225,5 +234,24 @@ def resume(
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id), toolbox,
+        _recorded_digests(contents.records),
     )  # fmt: skip
     return loaded, started, built
+
+
+def _keeps_values(loaded: Runnable) -> bool:
+    """Whether the table's MCP servers have values only the config holds (written without a
+    `${VAR}`): then the run's plan alone cannot start them, and the config is compiled again."""
+    return any(
+        REDACTED in (*s.env.values(), *s.headers.values()) or REDACTED in (s.url or "")
+        for s in loaded.table.mcp_servers
+    )
+
+
+def _recorded_digests(records: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The MCP tools' digests of the journal's last `tools` record."""
+    for entry in reversed(records):
+        digests = entry.get("digests")
+        if entry.get("k") == "tools" and isinstance(digests, dict):
+            return {str(k): str(v) for k, v in digests.items()}
+    return None
