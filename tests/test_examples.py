@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.helpers import axoc
 
-EXAMPLES = sorted((ROOT / "examples").glob("*.axoc.yaml"))
+EXAMPLES = sorted((ROOT / "examples").rglob("*.axoc.yaml"))  # examples/tools/ too
 
 
 def test_the_examples_are_there() -> None:
@@ -34,7 +35,8 @@ def test_example_checks_clean(example: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_has_modeline_and_comment(example: Path) -> None:
     lines = example.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "# yaml-language-server: $schema=../schema/axoc.schema.json"
+    schema = os.path.relpath(ROOT / "schema" / "axoc.schema.json", example.parent)
+    assert lines[0] == f"# yaml-language-server: $schema={schema}"
     comment = [line for line in lines[1:12] if line.startswith("# ") and len(line) > 20]
     assert comment, f"{example.name} should say in a comment what it shows"
 

@@ -4,7 +4,8 @@ argument; the tests start it as a real process.
 - `stdio` (default): tools `ok(text)` (echoes), `pid()` (its process id), `crash(text)` (prints
   `$SECRET` to stderr, then `os._exit(3)` mid-call), `hang(text)` (sleeps an hour), and
   `describe()` whose description is read from the file `$DESCRIPTION_FILE` when set at start
-  (a resumed run sees another definition when the file changed).
+  (a resumed run sees another definition when the file changed). With `$PID_FILE` set, it
+  writes its process id there when it starts.
 - `rug`: `greet(name)`; after its first call, greet's description changes and the server
   sends `notifications/tools/list_changed`.
 - `fail`: prints `$SECRET` to stderr and exits 7 before speaking MCP.
@@ -23,6 +24,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "stdio"
 server = MCPServer("test")
+if os.environ.get("PID_FILE"):
+    with open(os.environ["PID_FILE"], "w", encoding="utf-8") as out:
+        out.write(str(os.getpid()))
 
 if MODE == "fail":
     print(f"cannot start: the token {os.environ.get('SECRET', '')} was refused", file=sys.stderr)

@@ -169,7 +169,9 @@ def test_a_server_that_does_not_start_is_refused_naming_it_and_why() -> None:
 
 
 def test_bare_names_resolve_to_the_one_server_listing_them() -> None:
-    with pytest.raises(McpError, match=r"MCP servers 'a', 'b' all list it; write mcp__<server>__ok"):
+    with pytest.raises(
+        McpError, match=r"MCP servers 'a', 'b' all list it; write mcp__<server>__ok"
+    ):
         asyncio.run(servers(stdio("a", SERVER), stdio("b", SERVER), listed={"ok"}).start())
     with pytest.raises(McpError, match=r"tool 'nope': no tool of that name, and no MCP server"):
         asyncio.run(servers(stdio("a", SERVER), listed={"nope"}).start())
