@@ -242,3 +242,16 @@ def test_a_streamable_http_server_on_loopback_gets_its_headers(http_server: str)
     assert authorized.content == "42" and not authorized.is_error
     refused = asyncio.run(scenario("wrong-token"))
     assert refused.is_error and "unauthorized" in refused.content
+
+
+def test_check_and_plan_of_an_mcp_config_do_not_import_the_sdk() -> None:
+    from tests.test_architecture import modules_after
+
+    example = HERE.parent.parent / "examples" / "tools" / "mcp.axoc.yaml"
+    loaded = modules_after(
+        "from axoc.cli import main\n"
+        f"assert main(['check', {str(example)!r}]) == 0\n"
+        f"assert main(['plan', {str(example)!r}]) == 0\n"
+        "import axoc.runtime.startup, axoc.tools.mcp"
+    )
+    assert not {m.split(".")[0] for m in loaded} & {"mcp", "mcp_types", "anyio"}
