@@ -15,7 +15,8 @@ Transports: `stdio` starts `command args` in the config's directory with exactly
 configured environment merged onto a minimal one — `HOME`, `LOGNAME`, `PATH`, `SHELL`, `TERM`,
 `USER` of axoc's own environment (the `mcp` SDK's `get_default_environment`), nothing else: no
 API key of axoc's leaks into a server; its stderr is kept in a temporary file, whose tail
-(bounded, secrets redacted) names what failed. `streamable_http` connects to `url` with the configured `headers`.
+(bounded, secrets redacted) names what failed. `streamable_http` connects to `url` with the
+configured `headers`.
 
 Guarantees: a server that does not start, or does not answer `initialize` and `tools/list`
 within `START_TIMEOUT`, or a listed tool no server (or more than one) provides, raises
