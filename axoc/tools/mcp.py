@@ -252,7 +252,12 @@ class Connection:
         from mcp import types
 
         if isinstance(message, types.ToolListChangedNotification) and self.session is not None:
-            self._relist = asyncio.create_task(self.verify())
+            self._relist = asyncio.create_task(self._verify_quietly())
+
+    async def _verify_quietly(self) -> None:
+        """`verify` on a notification: a failure is seen by the next call's own listing."""
+        with contextlib.suppress(Exception):
+            await self.verify()
 
     async def verify(self) -> None:
         """List the tools again; those whose definition changed are refused from now on."""
@@ -323,14 +328,20 @@ class Connection:
         )
 
     async def close(self) -> None:
+        """Stop the server: its task leaves the SDK's contexts (stdin closed, the process
+        waited for, then terminated, then killed); a task still starting, or not done within
+        `STOP_TIMEOUT`, is cancelled."""
         self._stop.set()
-        if self._task is not None and not self._task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT)
-            except (TimeoutError, Exception):
-                self._task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._task
+        task = self._task
+        if task is not None:
+            if self._ready is not None and not self._ready.done():
+                task.cancel()  # still starting: nothing to wind down in order
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: `_own` recorded what it was
         if self._stderr is not None:
             self._stderr.close()
 
@@ -376,6 +387,7 @@ class Servers:
     environ: Mapping[str, str] = field(default_factory=dict)
     call_timeout: float = CALL_TIMEOUT
     dry_run: bool = False
+    start_timeout: float = START_TIMEOUT
     cwd: str | None = None  # where stdio servers start: the config's directory
     connections: dict[str, Connection] = field(default_factory=dict)
     offered: dict[str, tuple[str, str, str]] = field(
@@ -404,7 +416,8 @@ class Servers:
             resolved = settings(spec, self.values.get(spec.name, {}), self.environ)
             self.connections[spec.name] = Connection(resolved, self.call_timeout, self.cwd)
         started = await asyncio.gather(
-            *(c.start(START_TIMEOUT) for c in self.connections.values()), return_exceptions=True
+            *(c.start(self.start_timeout) for c in self.connections.values()),
+            return_exceptions=True,
         )
         try:
             for outcome in started:

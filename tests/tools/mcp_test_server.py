@@ -8,6 +8,7 @@ argument; the tests start it as a real process.
   writes its process id there when it starts.
 - `rug`: `greet(name)`; after its first call, greet's description changes and the server
   sends `notifications/tools/list_changed`.
+- `mute`: starts, and never answers (not even `initialize`).
 - `fail`: prints `$SECRET` to stderr and exits 7 before speaking MCP.
 - `http PORT`: streamable HTTP on 127.0.0.1:PORT; `secure_add(a, b)` answers only when the
   request's Authorization header is `Bearer $EXPECTED_TOKEN`.
@@ -27,6 +28,9 @@ server = MCPServer("test")
 if os.environ.get("PID_FILE"):
     with open(os.environ["PID_FILE"], "w", encoding="utf-8") as out:
         out.write(str(os.getpid()))
+
+if MODE == "mute":  # never speaks MCP
+    time.sleep(3600)
 
 if MODE == "fail":
     print(f"cannot start: the token {os.environ.get('SECRET', '')} was refused", file=sys.stderr)

@@ -168,6 +168,24 @@ def test_a_server_that_does_not_start_is_refused_naming_it_and_why() -> None:
     assert SECRET not in message
 
 
+def test_a_server_that_never_answers_is_refused_within_the_start_timeout(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    mute = stdio("mute", SERVER, "mute", env={"PID_FILE": str(pid_file)})
+    run = Servers((mute,), frozenset({"mcp__mute__ok"}), {}, {}, start_timeout=2.0)
+    started = time.monotonic()
+    with pytest.raises(McpError) as raised:
+        asyncio.run(run.start())
+    assert time.monotonic() - started < 15.0
+    assert str(raised.value) == (
+        f"MCP server 'mute' ('{sys.executable}'): it did not answer within 2 s"
+    )
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    deadline = time.monotonic() + 10
+    while alive(pid) and not _zombie(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid) or _zombie(pid)
+
+
 def test_bare_names_resolve_to_the_one_server_listing_them() -> None:
     with pytest.raises(
         McpError, match=r"MCP servers 'a', 'b' all list it; write mcp__<server>__ok"
