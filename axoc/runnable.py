@@ -9,7 +9,8 @@ Guaranteed: nothing the run needs is broken. No error of the whole config stops 
 of its workflow; errors of other workflows leave those workflows out of its table (one
 workflow's problem never stops another's run). Every `${VAR}` the run uses is set: under
 `--dry-run`, variables that only feed providers (no request leaves the process) and sections no
-run executes (schedules, tools, MCP servers, webhooks, ...) are not needed; a real run needs
+run executes (schedules, webhooks, ...) are not needed (an MCP server's are resolved when it
+starts: `axoc.tools.mcp`); a real run needs
 those of its agents, the providers they use, its workflow, and every skill and trigger (they
 are live in every run).
 """

@@ -162,9 +162,10 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX208": (
         "Something the config language has and `axoc run` does not execute yet: the tools an "
-        "agent lists that axoc run does not offer (every tool but `emit` and the file tools "
-        "`read_file`, `list_dir`, `grep`, `write_file`; the agent runs without them) and its "
-        "`memory`, WASM `tools`, `mcp_servers`, top-level `memory`, `schedules` (a run is "
+        "agent lists that axoc run does not offer (every tool but `emit`, the file tools "
+        "`read_file`, `list_dir`, `grep`, `write_file`, WASM `tools` and, when `mcp_servers` "
+        "are configured, MCP tools; the agent runs without them) and its "
+        "`memory`, top-level `memory`, `schedules` (a run is "
         "started by hand), proactive "
         "schedule triggers, and a coordinator's delegation to its workers (the coordinator runs "
         "alone; its workers never run). The config is valid, so this is a warning; `axoc run` "
