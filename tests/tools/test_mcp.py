@@ -273,3 +273,27 @@ def test_check_and_plan_of_an_mcp_config_do_not_import_the_sdk() -> None:
         "import axoc.runtime.startup, axoc.tools.mcp"
     )
     assert not {m.split(".")[0] for m in loaded} & {"mcp", "mcp_types", "anyio"}
+
+
+def test_the_plan_keeps_variables_and_redacts_literals_and_diffs_servers(tmp_path: Path) -> None:
+    from axoc.plan import diff
+    from tests.kernel.fakes import table
+
+    text = (
+        "agents: [{id: a, provider: echo, tools: [mcp__s__x]}]\n"
+        "workflows: [{id: w, agents: [a]}]\n"
+        "mcp_servers:\n"
+        "  - {name: s, transport: http, url: 'https://h.example/mcp?key=${KEY}',\n"
+        "     headers: {Authorization: 'Bearer ${TOKEN}', X-Literal: sk-literal-99}}\n"
+    )
+    old = table(tmp_path, text)
+    (server,) = old.mcp_servers
+    assert server.transport == "streamable_http"  # Axocoatl's alias, lowered
+    assert server.headers == {"Authorization": "Bearer ${TOKEN}", "X-Literal": "(redacted)"}
+    assert server.url == "https://h.example/mcp?key=${KEY}"
+    assert "sk-literal-99" not in old.to_json()
+    new = table(tmp_path, text.replace("Bearer ${TOKEN}", "Token ${TOKEN}"))
+    assert diff(old, new) == [
+        "~ MCP server s: headers {'Authorization': 'Bearer ${TOKEN}', 'X-Literal': '(redacted)'} "
+        "→ {'Authorization': 'Token ${TOKEN}', 'X-Literal': '(redacted)'}"
+    ]
