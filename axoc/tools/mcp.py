@@ -205,9 +205,9 @@ class Connection:
         except asyncio.CancelledError:
             self.dead = "it was stopped"
             raise
-        except BaseException as exc:  # anything the transport or the session raised
+        except Exception as exc:  # anything the transport or the session raised
             if not self._ready.done():
-                self._ready.set_exception(exc if isinstance(exc, Exception) else McpError(exc))
+                self._ready.set_exception(exc)
             self.dead = self._failed(_said(exc))
         finally:
             if self.dead is None:
@@ -224,7 +224,7 @@ class Connection:
             )
             return stdio_client(parameters, errlog=self._stderr)
         from mcp.client.streamable_http import streamable_http_client
-        from mcp.shared._httpx_utils import create_mcp_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client  # the SDK's own timeouts
 
         assert resolved.url is not None
         client = create_mcp_http_client(headers=resolved.headers)
@@ -342,6 +342,8 @@ class Connection:
                 await asyncio.wait({task}, timeout=STOP_TIMEOUT)
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: `_own` recorded what it was
+        if self._ready is not None and self._ready.done() and not self._ready.cancelled():
+            self._ready.exception()  # retrieved, whether or not `start` waited for it
         if self._stderr is not None:
             self._stderr.close()
 

@@ -80,7 +80,7 @@ def errors(events: list[dict[str, Any]]) -> dict[str, bool]:
     return {e["id"]: e["error"] for e in events if e.get("event") == "tool"}
 
 
-def config(folder: Path, url: str, tools: list[str], servers: str) -> Path:
+def config(folder: Path, url: str, tools: list[str], servers: str, extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mcp.axoc.yaml"
     path.write_text(
@@ -95,7 +95,7 @@ agents:
     tools: {json.dumps(tools)}
 workflows:
   - {{id: use, agents: [user]}}
-mcp_servers:
+{extra}mcp_servers:
 {servers}""",
         encoding="utf-8",
     )
@@ -276,3 +276,32 @@ def test_check_warns_on_bare_names_only(tmp_path: Path) -> None:
     assert done.code == 0
     assert "[AX302]" in done.out and "tool 'word_count' of agent 'user'" in done.out
     assert "AX208" not in done.out and done.out.endswith("0 errors, 1 warning in 1 file\n")
+
+
+def test_one_agent_calls_a_wasm_an_mcp_and_a_file_tool_in_one_run(tmp_path: Path) -> None:
+    import wasmtime
+
+    project = tmp_path / "p"
+    project.mkdir()
+    wat = (ROOT / "examples" / "tools" / "echo.wat").read_text(encoding="utf-8")
+    (project / "echo.wasm").write_bytes(wasmtime.wat2wasm(wat))
+    (project / "notes.txt").write_text("theta is 0.5\n", encoding="utf-8")
+    wasm = (
+        "tools:\n  - {id: echo, kind: wasm, module: echo.wasm, description: Echo.,\n"
+        "     parameters: {type: object}}\n"
+    )
+    model = Model([[("echo", {"text": "hi"}), ("mcp__text__add", {"a": 1, "b": 2}),
+                    ("read_file", {"path": "notes.txt"})]])  # fmt: skip
+    with FakeServer() as fake:
+        fake.respond = model
+        tools = ["echo", "mcp__text__add", "read_file"]
+        path = config(project, fake.url, tools, server("text", "example"), wasm)
+        code, events, err = run(path, tmp_path / "state")
+    assert code == 0, err
+    offered = sorted(t["function"]["name"] for t in model.requests[0]["tools"])
+    assert offered == sorted(tools)
+    results = model.results()
+    assert json.loads(results["call_0_0"]) == {"echo": {"text": "hi"}}
+    assert results["call_0_1"] == "3.0"
+    assert results["call_0_2"] == "theta is 0.5\n"
+    assert errors(events) == {"call_0_0": False, "call_0_1": False, "call_0_2": False}
