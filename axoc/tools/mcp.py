@@ -410,13 +410,18 @@ class Servers:
                 bare = True
         return [s for s in self.specs if bare or s.name in named]
 
+    def prepare(self) -> list[_Settings]:
+        """The needed servers' settings, resolved: what can be refused before a server starts
+        (a server no `mcp__` name has, an unset variable) is refused here, as `McpError`."""
+        return [
+            settings(spec, self.values.get(spec.name, {}), self.environ) for spec in self.needed()
+        ]
+
     async def start(self) -> list[Tool]:
         """Start the needed servers (at once), list their tools, and make the offered ones;
         on any failure every started server is stopped and `McpError` raised."""
-        needed = self.needed()
-        for spec in needed:
-            resolved = settings(spec, self.values.get(spec.name, {}), self.environ)
-            self.connections[spec.name] = Connection(resolved, self.call_timeout, self.cwd)
+        for resolved in self.prepare():
+            self.connections[resolved.spec.name] = Connection(resolved, self.call_timeout, self.cwd)
         started = await asyncio.gather(
             *(c.start(self.start_timeout) for c in self.connections.values()),
             return_exceptions=True,

@@ -147,7 +147,7 @@ def for_run(
     servers = None
     if table.mcp_servers:
         from axoc.config import AXOCOATL_TOOLS, BUILTIN_TOOLS
-        from axoc.tools.mcp import Servers
+        from axoc.tools.mcp import McpError, Servers
 
         known = {t.definition.name for t in tools} | {t.id for t in table.tools}
         known |= {*BUILTIN_TOOLS, *AXOCOATL_TOOLS}
@@ -157,6 +157,10 @@ def for_run(
                 table.mcp_servers, wanted, mcp_values or {}, environ or {},
                 dry_run=dry_run, cwd=str(base_dir),
             )  # fmt: skip
+            try:
+                servers.prepare()  # refused before the run's record exists
+            except McpError as exc:
+                raise ToolsError(str(exc)) from None
     return Toolbox(tools, servers)
 
 

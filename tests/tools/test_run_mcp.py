@@ -305,3 +305,15 @@ def test_one_agent_calls_a_wasm_an_mcp_and_a_file_tool_in_one_run(tmp_path: Path
     assert results["call_0_1"] == "3.0"
     assert results["call_0_2"] == "theta is 0.5\n"
     assert errors(events) == {"call_0_0": False, "call_0_1": False, "call_0_2": False}
+
+
+def test_an_unset_variable_of_a_server_refuses_the_run_before_its_record(tmp_path: Path) -> None:
+    servers = server("t", env="{SECRET: '${MCP_NEVER_SET_VARIABLE}'}")
+    path = config(tmp_path, "http://127.0.0.1:9", ["mcp__t__ok"], servers)
+    code, events, err = run(path, tmp_path / "state")
+    assert code == 2 and events[-1]["code"] == "tool" and "Traceback" not in err
+    assert events[-1]["message"] == (
+        "MCP server 't': env SECRET: the environment variable MCP_NEVER_SET_VARIABLE is not set"
+    )
+    runs = tmp_path / "state" / "runs"
+    assert not runs.exists() or not any(runs.iterdir())  # nothing to undo
