@@ -78,7 +78,7 @@ async def _run(
     toolbox = run.toolbox if run is not None else None
     try:
         if toolbox is not None and run is not None:
-            await _start_tools(toolbox, run)
+            await start_tools(toolbox, run)
         return await driver.run()
     finally:
         if terminable:
@@ -91,9 +91,10 @@ async def _run(
             await provider.aclose()
 
 
-async def _start_tools(toolbox: Toolbox, run: Started) -> None:
+async def start_tools(toolbox: Toolbox, run: Started) -> None:
     """Start the MCP servers; record their tools' digests, or compare them with the recorded
-    ones when resuming."""
+    ones when resuming. `_run` calls it, and `axoc serve` for each run it drives; whoever calls
+    it closes the toolbox (`aclose`) when the run ends."""
     try:
         digests = await toolbox.start()
     except ToolsError as exc:
