@@ -158,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=run_serve, command_parser=serve)
 
+    chat = commands.add_parser(
+        "chat",
+        help="talk with one agent (its tools and memory included); the conversation is kept",
+        description="Each message is a run of the agent alone, with the conversation so far. "
+        "Ctrl-D ends, Ctrl-C stops a reply. Exit codes: 0 at the end of input, 2 when the agent "
+        "cannot run.",
+    )
+    chat.add_argument("-a", "--agent", required=True, metavar="AGENT", help="the agent")
+    chat.add_argument("file", metavar="FILE", nargs="?", help="config (default: the one here)")
+    chat.add_argument("--json", action="store_true", help="one JSON object per reply")
+    chat.add_argument("--new", action="store_true", help="start a new conversation")
+    chat.add_argument(
+        "--dry-run", action="store_true", help="use the built-in echo provider: no network"
+    )
+    chat.add_argument("--state-dir", metavar="DIR", help="where runs and chats go (default .axoc/)")
+    chat.set_defaults(handler=run_chat, command_parser=chat)
+
     runs_parser = commands.add_parser("runs", help="list past runs, show one, or prune old ones")
     runs_commands = runs_parser.add_subparsers(
         dest="runs_command", metavar="list|show|prune", required=True
@@ -292,6 +309,12 @@ def run_tokens(args: argparse.Namespace) -> int:
     from axoc.records import tokens_report
 
     return tokens_report(args.run, args.format, args.state_dir)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from axoc.chat.command import chat_command
+
+    return chat_command(args.file, args.agent, args.state_dir, args.json, args.dry_run, args.new)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -2,14 +2,17 @@
 
 In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at once —
 - AX205: Axocoatl keys axoc accepts and ignores: the top-level sections `webhooks`, `server`,
-  `sandbox`, `consolidation`, `web_search`, `hooks`; a workflow's `htn_methods_file`; a
-  provider's `fallback`;
+  `sandbox`, `consolidation`, `hooks`; a workflow's `htn_methods_file`; a provider's
+  `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
   agent lists that a run does not offer (all but `RUN_TOOLS` — `emit` and the file tools —,
-  MCP tools when the config has `mcp_servers` — `mcp__<server>__<tool>` and bare names that
-  are no built-in — and, once `axoc.tools.wasm` is installed, the config's WASM `tools`), its
-  `memory`, WASM `tools` (until then), top-level `memory`, `schedules`, proactive schedule
-  triggers, and a coordinator's delegation to its workers;
+  the config's WASM `tools` once `axoc.tools.wasm` is installed, and `web_search` /
+  `fetch_url` when their top-level block configures them — otherwise the warning names the
+  block —, and MCP tools when the config has `mcp_servers`: `mcp__<server>__<tool>` and bare
+  names that are no built-in), its `memory`, WASM `tools` (until then), a `web_search:` block
+  that cannot run (a provider axoc lacks, tavily without a key), top-level `memory`,
+  `schedules`,
+  proactive schedule triggers, and a coordinator's delegation to its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -46,6 +49,7 @@ def warnings(doc: Document, config: Config) -> list[Diagnostic]:
         *_axocoatl_keys(doc, config),
         *_agents(doc, config),
         *_sections(doc, config),
+        *_web_search_block(doc, config),
         *_coordinators(doc, config),
     ]
 
@@ -71,8 +75,20 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     written = doc.data.get("agents")
     written = written if isinstance(written, list) else []
     runs = (RUN_TOOLS | {t.id for t in config.tools}) if wasm_runs() else RUN_TOOLS
+    runs |= set(_web_runs(config))
     for i, agent in enumerate(config.agents):
-        missing = [name for name in agent.tools if name not in runs and not _mcp_runs(name, config)]
+        unconfigured = [name for name in agent.tools if name in _WEB_BLOCKS and name not in runs]
+        for name in unconfigured:
+            msg = (
+                f"agent '{agent.id}' lists '{name}', which runs only with a top-level "
+                f"'{name}:' block ({_WEB_BLOCKS[name]}): it runs without it"
+            )
+            out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
+        missing = [
+            n
+            for n in agent.tools
+            if n not in runs and n not in unconfigured and not _mcp_runs(n, config)
+        ]
         if missing:
             them = "it" if len(missing) == 1 else "them"
             msg = (
@@ -94,6 +110,44 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "memory"), msg, key=True))
     return out
+
+
+# the web tools, and what their block needs (axoc.tools.web)
+_WEB_BLOCKS = {
+    "web_search": "provider tavily with an api_key, or searxng with a url",
+    "fetch_url": "the URL prefixes it may fetch, in allow",
+}
+
+
+def _web_runs(config: Config) -> list[str]:
+    """The web tools the config's blocks make runnable."""
+    out = []
+    if config.web_search is not None and config.web_search.runs():
+        out.append("web_search")
+    if config.fetch_url is not None:
+        out.append("fetch_url")
+    return out
+
+
+def _web_search_block(doc: Document, config: Config) -> list[Diagnostic]:
+    """A `web_search:` block that cannot run: a provider axoc does not have, or without what
+    it needs."""
+    search = config.web_search
+    if search is None or search.runs():
+        return []
+    if search.provider == "tavily":
+        path: Path = ("web_search", "api_key")
+        msg = "web_search provider tavily needs an api_key: web_search is not offered"
+    elif search.provider == "searxng":
+        path = ("web_search",)
+        msg = "web_search provider searxng needs a url: web_search is not offered"
+    else:
+        path = ("web_search", "provider")
+        msg = (
+            f"web_search provider '{search.provider}' is not one axoc runs (tavily, searxng): "
+            "web_search is not offered"
+        )
+    return [_warn(doc, NOT_EXECUTED, path, msg, key=True)]
 
 
 def _mcp_runs(name: str, config: Config) -> bool:
@@ -174,7 +228,7 @@ def _feature(doc: Document, d: Diagnostic) -> tuple[str, str | None]:
     if d.code == NOT_SUPPORTED:
         return "Axocoatl keys", str(path[-1])
     section = str(path[0])
-    if len(path) == 1:
+    if len(path) == 1 or section == "web_search":
         return section, None
     item = doc.data[section][path[1]]
     if section == "agents":

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
@@ -32,6 +33,7 @@ BUILTIN_TOOLS = (
     "core_memory_set",
     "recall_search",
     "recall_timeframe",
+    "fetch_url",  # axoc's: GET a page under the `fetch_url.allow` prefixes (axoc.tools.web)
 )
 # The tools Axocoatl's runtime registers under these names (its file, shell and terminal tools
 # confined to a session directory, and its web search); configs written for Axocoatl name them.
@@ -57,7 +59,6 @@ UNSUPPORTED_AXOCOATL_KEYS = (
     "server",
     "sandbox",
     "consolidation",
-    "web_search",
     "hooks",
 )
 _ID = re.compile(ID_PATTERN)
@@ -139,6 +140,41 @@ Interval = Annotated[
 EventName = Annotated[str, AfterValidator(_check_event), _schema(pattern=EVENT_PATTERN)]
 EventRef = Annotated[str, AfterValidator(_check_event_ref), _schema(pattern=EVENT_REF_PATTERN)]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _url_problem(value: str, *, prefix: bool) -> str | None:
+    """Why `value` is not an http(s) URL with a host (for a prefix: nor without user info, a
+    query or a fragment), or None. The reason does not quote `value`: it may hold a secret."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host"
+    if prefix and (parts.username is not None or "@" in parts.netloc):
+        return "must not hold user info (user@host)"
+    if prefix and (parts.query or parts.fragment or "?" in value or "#" in value):
+        return "must not hold a query or a fragment"
+    return None
+
+
+def _check_url(value: str) -> str:
+    problem = _url_problem(value, prefix=False)
+    if problem:
+        raise PydanticCustomError("axoc_url", problem)
+    return value
+
+
+def _check_prefix(value: str) -> str:
+    problem = _url_problem(value, prefix=True)
+    if problem:
+        raise PydanticCustomError("axoc_url", problem)
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_url), _schema(pattern=r"^https?://[^/]")]
+HttpPrefix = Annotated[str, AfterValidator(_check_prefix), _schema(pattern=r"^https?://[^/@?#]+")]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -556,10 +592,40 @@ class Consolidation(Model):
 
 
 class WebSearch(Model):
-    """Axocoatl's web search provider."""
+    """The web_search tool's provider (Axocoatl's block, plus `url`)."""
 
-    provider: str = Field("", description="Search provider, e.g. tavily.")
-    api_key: str = Field("", description="Its API key; write ${VAR}.")
+    provider: str = Field(
+        "", description="Search provider: tavily or searxng.", examples=["tavily"]
+    )
+    api_key: str = Field("", description="Its API key (tavily); write ${VAR}.")
+    url: HttpUrl | None = Field(
+        None,
+        description="The provider's base URL; default https://api.tavily.com for tavily.",
+        examples=["http://127.0.0.1:8888"],
+    )
+
+    def runs(self) -> bool:
+        """Whether the block can run: a provider axoc has, with what it needs (tavily: an API
+        key; searxng: a URL)."""
+        if self.provider == "tavily":
+            return bool(self.api_key)
+        return self.provider == "searxng" and self.url is not None
+
+
+class FetchUrl(Model):
+    """The fetch_url tool: GET pages under the allowed URL prefixes, as text."""
+
+    allow: list[HttpPrefix] = Field(
+        min_length=1,
+        description="URL prefixes that may be fetched: scheme, host, port and path prefix.",
+        examples=[["https://docs.example.com/guide/"]],
+    )
+    max_bytes: Annotated[int, Field(gt=0, le=8 * 1024 * 1024)] = Field(
+        256 * 1024, description="Bytes of a page read; the rest is cut, with a note."
+    )
+    timeout_s: Annotated[float, Field(gt=0, le=300, allow_inf_nan=False)] = Field(
+        20, description="Seconds one fetch may take, redirects included."
+    )
 
 
 class SemanticMemory(Model):
@@ -612,6 +678,9 @@ class Config(Model):
         None, description="Axocoatl key; not supported yet, ignored."
     )
     web_search: WebSearch | None = Field(
-        None, description="Axocoatl key; not supported yet, ignored."
+        None, description="The web_search tool's provider: {provider, api_key, url}."
+    )
+    fetch_url: FetchUrl | None = Field(
+        None, description="The fetch_url tool: {allow: [URL prefixes], max_bytes, timeout_s}."
     )
     hooks: list[Hook] | None = Field(None, description="Axocoatl key; not supported yet, ignored.")

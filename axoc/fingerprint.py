@@ -77,10 +77,11 @@ def fingerprint(config: bytes, env: Mapping[str, str], names: Iterable[str]) -> 
 def record(path: str, loaded: Runnable, reads: Reads) -> dict[str, Any]:
     """What a new run records in its header (`{"source": …}`) so that resuming it can skip
     compiling — nothing when that cannot be vouched for: the run needs a key only the config
-    holds, the environment was listed whole, or the file is no longer the text that was
-    compiled (it changed meanwhile)."""
+    holds (a provider's, or a web tool's block), the environment was listed whole, or the file
+    is no longer the text that was compiled (it changed meanwhile)."""
     text = loaded.text
-    if text is None or reads.listed or not _without_the_config(loaded):
+    web = loaded.web_search is not None or loaded.fetch_url is not None  # only the config has them
+    if text is None or reads.listed or web or not _without_the_config(loaded):
         return {}  # text None: a saved plan, not a config, was run
     from axoc.yamlload import decode  # loaded already: the config was just compiled
 

@@ -9,6 +9,9 @@ Guaranteed: nothing the run needs is broken. No error of the whole config stops 
 of its workflow; errors of other workflows leave those workflows out of its table (one
 workflow's problem never stops another's run). Every `${VAR}` the run uses is set: under
 `--dry-run`, variables that only feed providers (no request leaves the process) and sections no
+run executes (schedules, tools, MCP servers, webhooks, ...) are not needed; a real run needs
+those of its agents, the providers they use, its workflow, every skill and trigger (they
+are live in every run), and the `web_search` / `fetch_url` blocks of the tools its agents list.
 run executes (schedules, webhooks, ...) are not needed (an MCP server's are resolved when it
 starts: `axoc.tools.mcp`); a real run needs
 those of its agents, the providers they use, its workflow, and every skill and trigger (they
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from axoc import filekind
 from axoc.diagnostics import Diagnostic, Severity
@@ -27,6 +30,9 @@ from axoc.kernel.table import SignalTable
 from axoc.providers import registry
 from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
+
+if TYPE_CHECKING:
+    from axoc.config import FetchUrl, WebSearch
 
 
 class RunRefused(Exception):
@@ -71,6 +77,10 @@ class Runnable:
     urls: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the config's text as compiled (None: from a saved plan)
     workspace: str | None = None  # the config's `workspace`, as written (relative to its folder)
+    # the config's web tool blocks, `${VAR}`s resolved (the API key: never printed, never in the
+    # plan; a resume compiles the config again to have them: `axoc.fingerprint.record`)
+    web_search: WebSearch | None = None
+    fetch_url: FetchUrl | None = None
     # MCP server name → its `env`, `headers` and `url` as the config sets them (never printed;
     # the table keeps a value written without a `${VAR}` as `(redacted)`)
     mcp_values: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -145,6 +155,8 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         urls,
         unit.text,
         unit.config.workspace,
+        unit.config.web_search,
+        unit.config.fetch_url,
         mcp_values,
     )
 
@@ -217,11 +229,19 @@ def _unset_used(
 
     live = live_agents(table, target)
     providers = set() if dry_run else {a.provider for a in table.agents if a.id in live}
+    # a web tool's block feeds a real run whose live agents list the tool (a dry run sends
+    # nothing: axoc.tools.web)
+    web = set() if dry_run else {t for a in table.agents if a.id in live for t in a.tools}
     return [
         d
         for d in found
-        if d.code == UNSET and _feeds(data, d.path, live, providers, target.workflow)
+        if d.code == UNSET
+        and (_feeds(data, d.path, live, providers, target.workflow) or d.path[:1] in _web(web))
     ]
+
+
+def _web(listed: set[str]) -> set[tuple[str]]:
+    return {(name,) for name in ("web_search", "fetch_url") if name in listed}
 
 
 def _feeds(

@@ -420,7 +420,8 @@ class CheckpointStore:
 
 class Checkpointer:
     """Writes checkpoints on a thread: what queues while it writes is the next group commit, so
-    concurrent turns share their flushes."""
+    concurrent turns share their flushes. The thread starts with the first checkpoint: a run
+    that keeps none (an echo run, a run of one-turn agents) never starts one."""
 
     def __init__(self, store: CheckpointStore) -> None:
         self.store = store
@@ -429,8 +430,7 @@ class Checkpointer:
         self._closed = False
         self._error: CheckpointError | None = None
         self._busy = False  # a batch is being written
-        self._thread = threading.Thread(target=self._work, name="axoc-checkpoints", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def submit(self, checkpoint: Checkpoint) -> Future[Checkpoint]:
         """Queue a checkpoint; the future is done once it is durable (or failed)."""
@@ -439,6 +439,11 @@ class Checkpointer:
             if self._closed:
                 raise RuntimeError("checkpointer closed")
             self._queue.append((checkpoint, done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="axoc-checkpoints", daemon=True
+                )
+                self._thread.start()
             self._wake.notify_all()
         return done
 
@@ -459,7 +464,9 @@ class Checkpointer:
         with self._wake:
             self._closed = True
             self._wake.notify_all()
-        self._thread.join()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def _work(self) -> None:
         while True:

@@ -15,13 +15,13 @@ event log byte for byte; otherwise the wall clock. Embedding programs and `axoc 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from axoc.kernel.clock import Clock, LogicalClock, WallClock
 from axoc.kernel.durable import Recorder, Replay
 from axoc.kernel.executor import AsyncioExecutor
 from axoc.kernel.index import RunIndex
-from axoc.kernel.ports import Provider, Toolbox
+from axoc.kernel.ports import Message, Provider, Toolbox
 from axoc.kernel.scheduler import EXIT_CODES, SNAPSHOT_EVERY, Listener, RunResult, Scheduler
 from axoc.kernel.session import DEFAULT_CALL_TIMEOUT, MAX_BACKOFF, Outcome, random_seed
 from axoc.kernel.table import SignalTable
@@ -57,8 +57,11 @@ class Driver(Scheduler):
         seed: int | None = None,
         toolbox: Toolbox | None = None,
         clock: Clock | None = None,
+        history: Sequence[Message] = (),
     ) -> None:
-        """See `Scheduler`; `logical` and `durations` choose the clock when `clock` is None."""
+        """See `Scheduler`; `logical` and `durations` choose the clock when `clock` is None;
+        `history`: the earlier turns of a conversation the run's entry activations continue
+        (user and assistant messages; `axoc chat`)."""
         if clock is None:
             clock = LogicalClock(durations) if logical else WallClock()
         super().__init__(
@@ -66,3 +69,4 @@ class Driver(Scheduler):
             skill=skill, input=input, listener=listener, keep_log=keep_log, recorder=recorder,
             replay=replay, index=index, seed=seed, toolbox=toolbox,
         )  # fmt: skip
+        self.sessions.history = tuple(history)

@@ -19,6 +19,8 @@ journal's snapshots. With a logical clock the same inputs give the same event lo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -187,7 +189,25 @@ class Scheduler:
                         self.recorder.snapshot(self._ticks, snapshot(self.state))
         finally:
             executor.cancel()
-        return self._result(stop)
+        result = self._result(stop)
+        if self.recorder is not None:
+            await self._record_stop(result)
+        return result
+
+    async def _record_stop(self, result: RunResult) -> None:
+        """The journal's `stopped` record and its fsync, in a worker thread: an fsync takes
+        milliseconds that a process running many runs at once (`axoc serve`) must not spend on
+        its event loop. Begun, it is finished even if the run is cancelled meanwhile — the run
+        has ended — and the run returns its result."""
+        assert self.recorder is not None
+        outputs = [agent for agent, _ in result.outputs]
+        writing = asyncio.ensure_future(
+            asyncio.to_thread(self.recorder.stopped, result.stop_reason, outputs)
+        )
+        while not writing.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(writing)
+        writing.result()  # a write that failed raises, as it did on the loop
 
     # --- replay ---------------------------------------------------------------------------------
 
@@ -328,8 +348,6 @@ class Scheduler:
         if stop is None:
             stop = self._stop_reason(sinks)
         self._record("stopped", reason=stop)
-        if self.recorder is not None:
-            self.recorder.stopped(stop, [agent for agent, _ in outputs])
         return RunResult(
             stop_reason=stop,
             outputs=outputs,

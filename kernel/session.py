@@ -136,6 +136,9 @@ class Sessions:
             name: getattr(provider, "complete_now", None) for name, provider in providers.items()
         }
         self._offered: dict[str, tuple[ToolDefinition, ...]] = {}
+        # Earlier turns of a conversation that an entry activation continues (`axoc chat`):
+        # user and assistant messages, between the system prompt and what it is asked now.
+        self.history: tuple[Message, ...] = ()
         # activation → the transcript of its tool loop, when kept (tests, embedding programs)
         self.transcripts: dict[int, tuple[Message, ...]] | None = {} if keep_transcripts else None
 
@@ -170,7 +173,8 @@ class Sessions:
         return found
 
     def messages(self, agent: AgentSpec, activation: Activation) -> tuple[Message, ...]:
-        """The activation's prompt: its system prompt, then what it is asked."""
+        """The activation's prompt: its system prompt, then (an entry activation continuing a
+        conversation) its earlier turns, then what it is asked."""
         kind = activation.kind
         if kind == "entry":
             prompt = self.input
@@ -184,12 +188,11 @@ class Sessions:
             prompt = self._handoff(agent, activation)
         # built in C, every field: one per activation (see `outcome_of`)
         user = tuple.__new__(Message, ("user", prompt, (), None, None, False))
+        user_turns = (*self.history, user) if kind == "entry" and self.history else (user,)
         if agent.system_prompt:
-            return (
-                tuple.__new__(Message, ("system", agent.system_prompt, (), None, None, False)),
-                user,
-            )
-        return (user,)
+            system = tuple.__new__(Message, ("system", agent.system_prompt, (), None, None, False))
+            return (system, *user_turns)
+        return user_turns
 
     def _handoff(self, agent: AgentSpec, activation: Activation) -> str:
         """Axocoatl's hand-off: one line per finished dependency, then the original task."""

@@ -154,7 +154,7 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX205": (
         "A key that Axocoatl defines but axoc does not implement yet: the top-level sections "
-        "`webhooks`, `server`, `sandbox`, `consolidation`, `web_search` and `hooks`, a "
+        "`webhooks`, `server`, `sandbox`, `consolidation` and `hooks`, a "
         "workflow's `htn_methods_file`, a provider's `fallback`. Every valid Axocoatl config is "
         "accepted, so this is a warning, and it names the key so that nothing is dropped "
         "silently. The sections are still checked against Axocoatl's own shape (a webhook needs "
@@ -162,10 +162,12 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX208": (
         "Something the config language has and `axoc run` does not execute yet: the tools an "
-        "agent lists that axoc run does not offer (every tool but `emit`, the file tools "
-        "`read_file`, `list_dir`, `grep`, `write_file`, WASM `tools` and, when `mcp_servers` "
-        "are configured, MCP tools; the agent runs without them) and its "
-        "`memory`, top-level `memory`, `schedules` (a run is "
+        "agent lists that axoc run does not offer (every tool but `emit` and the file tools "
+        "`read_file`, `list_dir`, `grep`, `write_file`, the WASM `tools` and the web tools "
+        "`web_search` and `fetch_url` when their top-level block configures them, MCP tools when `mcp_servers` are configured — the warning "
+        "then names the block; the agent runs without them) and its `memory`, a `web_search:` "
+        "block that cannot run (a provider axoc lacks, tavily without an `api_key`), "
+        "top-level `memory`, `schedules` (a run is "
         "started by hand), proactive "
         "schedule triggers, and a coordinator's delegation to its workers (the coordinator runs "
         "alone; its workers never run). The config is valid, so this is a warning; `axoc run` "

@@ -1,8 +1,8 @@
-"""Examples are tests: every config in examples/ is discovered and must check clean."""
+"""Examples are tests: every config in examples/ (and its subdirectories, such as examples/tools/)
+is discovered and must check clean."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.helpers import axoc
 
-EXAMPLES = sorted((ROOT / "examples").rglob("*.axoc.yaml"))  # examples/tools/ too
+EXAMPLES = sorted((ROOT / "examples").rglob("*.axoc.yaml"))
 
 
 def test_the_examples_are_there() -> None:
@@ -22,6 +22,7 @@ def test_the_examples_are_there() -> None:
         "incident-response.axoc.yaml",
         "multi-provider.axoc.yaml",
         "quorum.axoc.yaml",
+        "wasm-emit.axoc.yaml",
     } <= names
 
 
@@ -35,8 +36,8 @@ def test_example_checks_clean(example: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_has_modeline_and_comment(example: Path) -> None:
     lines = example.read_text(encoding="utf-8").splitlines()
-    schema = os.path.relpath(ROOT / "schema" / "axoc.schema.json", example.parent)
-    assert lines[0] == f"# yaml-language-server: $schema={schema}"
+    up = "../" * len(example.relative_to(ROOT).parents[:-1])
+    assert lines[0] == f"# yaml-language-server: $schema={up}schema/axoc.schema.json"
     comment = [line for line in lines[1:12] if line.startswith("# ") and len(line) > 20]
     assert comment, f"{example.name} should say in a comment what it shows"
 

@@ -51,7 +51,7 @@ def make_driver(
         table, built, workflow=run.workflow, skill=run.skill, input=run.input,
         listener=listener, keep_log=False,
         recorder=Recorder(run.writer, checkpointer, run.run_id), replay=run.replay, seed=run.seed,
-        toolbox=toolbox,
+        toolbox=toolbox, history=run.history,
     )  # fmt: skip
 
 

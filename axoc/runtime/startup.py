@@ -32,7 +32,7 @@ from axoc.kernel.checkpoint import CheckpointStore
 from axoc.kernel.driver import random_seed
 from axoc.kernel.durable import Replay
 from axoc.kernel.journal import Writer
-from axoc.kernel.ports import Provider
+from axoc.kernel.ports import Message, Provider
 from axoc.plan import diff
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime.providers import providers
@@ -54,6 +54,8 @@ class Started:
     seed: int  # of the retry jitter: recorded in the journal's header, reused on resume
     replay: Replay | None = None
     toolbox: Toolbox | None = None
+    # the conversation an entry activation continues (`axoc chat`), recorded in the header
+    history: tuple[Message, ...] = ()
     # of the MCP tools, as the journal's last `tools` record has them (None: a new run, or none)
     tool_digests: dict[str, str] | None = None
 
@@ -72,13 +74,15 @@ def new_run(
 def open_run(
     root: Path, path: str, loaded: Runnable, reads: Reads, given: str, dry_run: bool,
     workspace: str | None = None, origin: str | None = None,
-    pool: dict[str, Provider] | None = None,
+    pool: dict[str, Provider] | None = None, history: tuple[Message, ...] = (),
 ) -> tuple[Runnable, Started, dict[str, Provider]]:  # fmt: skip
     """A new run of the compiled `loaded` with the input `given`, checked; its providers and
     toolbox built. `reads`: the environment `loaded` was compiled with (what it read is
     recorded, so a resume can skip compiling); `origin`: who started it, recorded in its
     header (`serve` for the daemon, which resumes its own runs when it starts again); `pool`:
-    providers to reuse by name, and to add the new ones to (`axoc.runtime.providers`)."""
+    providers to reuse by name, and to add the new ones to (`axoc.runtime.providers`);
+    `history`: the conversation the run continues (`axoc chat`), kept in its header so a
+    resume continues the same one."""
     check_input(given)
     space = find_workspace(path, loaded.workspace, workspace)
     toolbox = make_toolbox(loaded, path, space, dry_run)
@@ -86,8 +90,11 @@ def open_run(
     source = {**record(path, loaded, reads), "workspace": str(space)}
     if origin is not None:
         source["origin"] = origin
+    if history:
+        source["history"] = [{"role": m.role, "content": m.content} for m in history]
     started = start(root, path, loaded, given, dry_run, source)
     started.toolbox = toolbox
+    started.history = history
     return loaded, started, built
 
 
@@ -116,6 +123,7 @@ def make_toolbox(loaded: Runnable, path: str, workspace: Path, dry_run: bool) ->
     try:
         return for_run(
             loaded.table, workspace, Path(path).resolve().parent, dry_run=dry_run,
+            web_search=loaded.web_search, fetch_url=loaded.fetch_url,
             mcp_values=loaded.mcp_values, environ=os.environ,
         )  # fmt: skip
     except ToolsError as exc:
@@ -234,9 +242,22 @@ def resume(
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id), toolbox,
+        recorded_history(header),
         _recorded_digests(contents.records),
     )  # fmt: skip
     return loaded, started, built
+
+
+def recorded_history(header: dict[str, Any]) -> tuple[Message, ...]:
+    """The conversation a run's header records (`open_run`); what is not one is no history."""
+    found = header.get("history")
+    if not isinstance(found, list):
+        return ()
+    return tuple(
+        Message(str(m["role"]), str(m["content"]))
+        for m in found
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and "content" in m
+    )
 
 
 def _keeps_values(loaded: Runnable) -> bool:

@@ -2,8 +2,8 @@
 
 In: the `Document` (for positions), the `Config` and the directory module paths are relative to
 (the config's). Out: diagnostics, all at once — a `module` that does not exist, cannot be read
-or is not a valid WebAssembly module (AX407), and `parameters` that is not a valid JSON schema
-(AX408).
+or is not a valid WebAssembly module (binary, or WAT text in a `.wat` file: AX407), and
+`parameters` that is not a valid JSON schema (AX408).
 
 Modules are validated, not compiled (validation is cheap; compiling is the run's job).
 `wasmtime` is imported only when the config has tools, so checking other configs never pays for
@@ -45,13 +45,15 @@ def _module(doc: Document, i: int, tool: str, module: str, base_dir: Path) -> li
 
     from axoc.tools import wasm
 
+    text = where.suffix.lower() == ".wat"
     try:
-        wasmtime.Module.validate(wasm.engine(), data)
+        wasmtime.Module.validate(wasm.engine(), wasm.binary(data, where))
     except wasmtime.WasmtimeError as exc:
-        msg = f"module '{module}' of tool '{tool}' is not a valid WebAssembly module: "
+        kind = "WAT (WebAssembly text)" if text else "WebAssembly"
+        msg = f"module '{module}' of tool '{tool}' is not a valid {kind} module: "
         msg += wasm.cause(str(exc))
-        hint = "build it for wasm32-wasip1 (or compile WAT with wat2wasm)"
-        return [error("AX407", msg, doc.span(path), path, hint)]
+        advice = None if text else "build it for wasm32-wasip1, or give a .wat file"
+        return [error("AX407", msg, doc.span(path), path, advice)]
     return []
 
 

@@ -2,9 +2,10 @@
 
 In: the tools (`axoc.tools.base.Tool`), by name; for a run, `for_run` gathers them: the file
 tools over the workspace (`axoc.tools.files`), the WASM `tools[]` that an agent lists (loaded
-through `axoc.tools.wasm` when that module is installed; until then they stay unoffered) and
-the MCP servers' tools an agent lists (`axoc.tools.mcp`), which exist once `start()` started
-their servers. Out: `start()` — the MCP tools' digests, name → sha256 of its definition;
+through `axoc.tools.wasm` when that module is installed; until then they stay unoffered), and
+the web tools (`axoc.tools.web`) the config's `web_search:` / `fetch_url:` blocks configure.
+The MCP servers' tools an agent lists (`axoc.tools.mcp`) exist once `start()` started their
+servers. Out: `start()` — the MCP tools' digests, name → sha256 of its definition;
 `definitions(agent)` — the tools of the agent's allow-list this toolbox has; `call(agent,
 call)` — one call's `ToolResult`; `aclose()` — every MCP server stopped.
 
@@ -33,6 +34,7 @@ from axoc.tools.base import Tool
 from axoc.tools.files import file_tools
 
 if TYPE_CHECKING:
+    from axoc.config import FetchUrl, WebSearch
     from axoc.tools.mcp import Servers
 
 MAX_RESULT_CHARS = 100_000
@@ -132,11 +134,13 @@ def _capped(result: ToolResult) -> ToolResult:
 
 def for_run(
     table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool,
+    web_search: WebSearch | None = None, fetch_url: FetchUrl | None = None,
     mcp_values: Mapping[str, Mapping[str, Any]] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Toolbox:  # fmt: skip
     """The toolbox of a run of `table`: the WASM tools an agent lists (modules relative to
-    `base_dir`, the config's directory), then the file tools over `workspace`, then — once
+    `base_dir`, the config's directory), then the file tools over `workspace`, then the web
+    tools the config configures (`web_search`, `fetch_url`) and an agent lists, then — once
     `start()` is awaited — the MCP tools an agent lists: every listed name no other tool
     provides that is neither a built-in nor Axocoatl's (those stay unoffered: AX208).
     `mcp_values`, `environ`: what the servers' settings are resolved from
@@ -144,6 +148,7 @@ def for_run(
     listed = {name for agent in table.agents for name in agent.tools}
     tools: list[Tool] = list(_wasm(table, listed, base_dir))
     tools.extend(file_tools(workspace, dry_run=dry_run))
+    tools.extend(_web(listed, web_search, fetch_url, dry_run))
     servers = None
     if table.mcp_servers:
         from axoc.config import AXOCOATL_TOOLS, BUILTIN_TOOLS
@@ -162,6 +167,28 @@ def for_run(
             except McpError as exc:
                 raise ToolsError(str(exc)) from None
     return Toolbox(tools, servers)
+
+
+def _web(
+    listed: set[str], search: WebSearch | None, fetch: FetchUrl | None, dry_run: bool
+) -> list[Tool]:
+    """The web tools, when configured (and runnable: a provider axoc knows) and listed."""
+    search = search if "web_search" in listed else None
+    fetch = fetch if "fetch_url" in listed else None
+    if search is not None and not search.runs():
+        search = None
+    if search is None and fetch is None:
+        return []
+    from axoc.tools import web
+
+    found = None
+    if search is not None:
+        url = search.url or web.DEFAULT_URLS[search.provider]
+        found = web.Search(search.provider, url, search.api_key)
+    fetching = None
+    if fetch is not None:
+        fetching = web.Fetch(tuple(fetch.allow), fetch.max_bytes, fetch.timeout_s)
+    return web.web_tools(found, fetching, dry_run=dry_run)
 
 
 def _wasm(table: SignalTable, listed: set[str], base_dir: Path) -> list[Tool]:

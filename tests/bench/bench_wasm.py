@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         tool = wasm.load(spec, base)
         cached_load = (time.perf_counter() - start) * 1000
-        call = wasm._Call("echo", wasm.compiled("echo", base / spec.module), *LIMITS_ARGS)
+        module = wasm.compiled("echo", base / spec.module)
+        call = wasm._Call("echo", module, *LIMITS_ARGS, wasm._prepared(module))
         stdin = json.dumps(ARGUMENTS).encode()
 
         async def in_thread() -> ToolResult:

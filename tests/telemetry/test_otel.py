@@ -72,7 +72,10 @@ def test_console_spans_nest_and_carry_the_genai_attributes(tmp_path: Path) -> No
     assert root["name"] == "axoc run hello-world" and root["parent_id"] is None
     assert root["attributes"]["axoc.stop_reason"] == "completed"
     agents = by_name["invoke_agent"]
-    assert sorted(s["attributes"]["gen_ai.agent.name"] for s in agents) == ["researcher", "summarizer"]
+    assert sorted(s["attributes"]["gen_ai.agent.name"] for s in agents) == [
+        "researcher",
+        "summarizer",
+    ]
     assert all(s["parent_id"] == root["context"]["span_id"] for s in agents)
     chats = by_name["chat"]
     assert len(chats) == 2
@@ -114,7 +117,7 @@ mine, memory = TracerProvider(), InMemorySpanExporter()
 mine.add_span_processor(SimpleSpanProcessor(memory))
 trace.set_tracer_provider(mine)
 from axoc.cli import main
-code = main(['run', {str(HELLO)!r}, '--dry-run', '-i', 'x', '--state-dir', {str(tmp_path / 's')!r}])
+code = main(['run', {str(HELLO)!r}, '--dry-run', '-i', 'x', '--state-dir', {str(tmp_path / "s")!r}])
 names = sorted(s.name for s in memory.get_finished_spans())
 print(trace.get_tracer_provider() is mine, code, names)
 """
@@ -150,7 +153,7 @@ def test_tool_calls_are_spans_under_their_activation(tmp_path: Path) -> None:
     tools = [s for s in spans if s["name"] == "execute_tool read_file"]
     assert sorted(s["attributes"]["gen_ai.tool.call.id"] for s in tools) == ["call_0", "call_1"]
     assert all(s["parent_id"] == agent["context"]["span_id"] for s in tools)
-    refused = [s for s in tools if s["attributes"]["gen_ai.tool.call.id"] == "call_1"][0]
+    refused = next(s for s in tools if s["attributes"]["gen_ai.tool.call.id"] == "call_1")
     assert refused["status"]["status_code"] == "ERROR"  # the path out of the workspace
     chats = [s for s in spans if s["name"] == "chat m"]
     assert len(chats) == 2 and all(s["attributes"]["gen_ai.system"] == "openai" for s in chats)

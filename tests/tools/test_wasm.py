@@ -305,3 +305,35 @@ def test_the_stdin_file_fallback_holds_the_arguments() -> None:
     data = json.dumps({"text": "x" * 100_000}).encode()
     with wasm._stdin_file(data) as path:
         assert Path(path).read_bytes() == data
+
+
+def test_workers_are_kept_between_calls_and_a_cancelled_call_is_dropped(tmp_path: Path) -> None:
+    """Calls one after another reuse one worker thread; a call cancelled while its module spins
+    (the agent's own timeout) leaves that worker busy until the call's limit, the next call
+    gets another worker and works, and the spun-out worker is taken again afterwards."""
+    import threading
+
+    echo = tool(tmp_path, "echo", ECHO_WAT)
+    spin = tool(tmp_path, "spin", SPIN, ToolLimits(fuel=10**15, memory_mb=4, timeout_ms=300))
+
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "axoc-wasm-call"}
+
+    async def main() -> tuple[set[threading.Thread], set[threading.Thread], ToolResult]:
+        for _ in range(5):
+            await echo.run({"text": "warm"})
+        before = workers()
+        for _ in range(20):
+            assert not (await echo.run({"text": "again"})).is_error
+        same = workers()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(spin.run({}), 0.05)
+        during = await echo.run({"text": "while it spins"})
+        await asyncio.sleep(0.5)  # the spin ends at its 300 ms deadline; its result is dropped
+        return before, same, during
+
+    before, same, during = asyncio.run(main())
+    assert same == before  # no new thread for sequential calls
+    assert not during.is_error and json.loads(during.content) == {
+        "echo": {"text": "while it spins"}
+    }
