@@ -6,12 +6,13 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
   agent lists that a run does not offer (all but `RUN_TOOLS` — `emit`, the file tools, the
-  memory tools —, the config's WASM `tools` once `axoc.tools.wasm` is installed, and
-  `web_search` / `fetch_url` when their top-level block configures them; otherwise the warning
-  names the block), an agent's `memory.recall` when it lists no recall tool, WASM `tools`
-  (until then), a `web_search:` block that cannot run (a provider axoc lacks, tavily without a
-  key), `mcp_servers`, `schedules`, proactive schedule triggers, and a coordinator's delegation
-  to its workers;
+  memory tools —, the config's WASM `tools` once `axoc.tools.wasm` is installed, `web_search` /
+  `fetch_url` when their top-level block configures them — otherwise the warning names the
+  block —, and MCP tools when the config has `mcp_servers`: `mcp__<server>__<tool>` and bare
+  names that are no built-in), an agent's `memory.recall` when it lists no recall tool, WASM
+  `tools` (until then), a `web_search:` block that cannot run (a provider axoc lacks, tavily
+  without a key), `schedules`, proactive schedule triggers, and a coordinator's delegation to
+  its workers;
 - AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
@@ -24,7 +25,13 @@ import importlib.util
 from collections.abc import Iterable
 
 from axoc.checks import coordinators
-from axoc.config import UNSUPPORTED_AXOCOATL_KEYS, Config
+from axoc.config import (
+    AXOCOATL_TOOLS,
+    BUILTIN_TOOLS,
+    MCP_TOOL_PREFIX,
+    UNSUPPORTED_AXOCOATL_KEYS,
+    Config,
+)
 from axoc.diagnostics import Diagnostic, Path, warning
 from axoc.providers import registry
 from axoc.wording import listing
@@ -82,7 +89,11 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
                 f"'{name}:' block ({_WEB_BLOCKS[name]}): it runs without it"
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
-        missing = [n for n in agent.tools if n not in runs and n not in unconfigured]
+        missing = [
+            n
+            for n in agent.tools
+            if n not in runs and n not in unconfigured and not _mcp_runs(n, config)
+        ]
         if missing:
             them = "it" if len(missing) == 1 else "them"
             msg = (
@@ -146,6 +157,18 @@ def _web_search_block(doc: Document, config: Config) -> list[Diagnostic]:
     return [_warn(doc, NOT_EXECUTED, path, msg, key=True)]
 
 
+def _mcp_runs(name: str, config: Config) -> bool:
+    """Whether `axoc run` offers `name` from an MCP server: the config has servers, and the name
+    is `mcp__<server>__<tool>` or a bare name that is no built-in and no `tools[]` id (a name
+    no server provides refuses the run, so none runs without it in silence)."""
+    if not config.mcp_servers:
+        return False
+    if name.startswith(MCP_TOOL_PREFIX):
+        return True
+    builtin = {*BUILTIN_TOOLS, *AXOCOATL_TOOLS} | {t.id for t in config.tools}
+    return name not in builtin
+
+
 def wasm_runs() -> bool:
     """Whether axoc run can load WASM tools: `axoc.tools.wasm` is installed."""
     return importlib.util.find_spec("axoc.tools.wasm") is not None
@@ -153,7 +176,6 @@ def wasm_runs() -> bool:
 
 _SECTIONS = {
     "tools": "WASM tools are not run by axoc run yet",
-    "mcp_servers": "MCP servers are not started by axoc run yet",
     "schedules": "schedules do not fire: axoc run starts one run by hand",
 }
 

@@ -43,6 +43,7 @@ from axoc.kernel.table import (
     AgentSpec,
     Budget,
     CoreBlock,
+    McpServerSpec,
     Memory,
     ProactiveSpec,
     ProviderSpec,
@@ -58,6 +59,7 @@ from axoc.kernel.table import (
     WorkflowSpec,
 )
 from axoc.providers import registry
+from axoc.providers.urls import HIDDEN as REDACTED
 from axoc.providers.urls import for_plan
 from axoc.wording import Names
 from axoc.yamlload import Document
@@ -154,6 +156,7 @@ class _Lowering:
             tools=tuple(sorted((self.tool_spec(t) for t in self.config.tools), key=_id)),
             units=tuple(sorted(self.units, key=_unit_key)),
             routes=tuple(sorted(self.routes, key=_route_key)),
+            mcp_servers=self.mcp_servers(),
         )
 
     def add(self, unit: Unit, routes: list[tuple[str, str | None, float]], origin: Path) -> None:
@@ -426,6 +429,28 @@ class _Lowering:
             )
         return tuple(specs)
 
+    def mcp_servers(self) -> tuple[McpServerSpec, ...]:
+        """The configured MCP servers, secrets as their `${VAR}` (`McpServerSpec`)."""
+        raw = self.doc.data.get("mcp_servers")
+        raw = raw if isinstance(raw, list) else []
+        specs = []
+        for i, server in enumerate(self.config.mcp_servers):
+            entry = raw[i] if i < len(raw) and isinstance(raw[i], dict) else {}
+            transport = "streamable_http" if server.transport == "http" else server.transport
+            url = server.url
+            specs.append(
+                McpServerSpec(
+                    name=server.name,
+                    transport=transport,
+                    command=server.command,
+                    args=tuple(server.args),
+                    env=_as_written(server.env, entry.get("env")),
+                    url=for_plan(url, entry.get("url")) if url else url,
+                    headers=_as_written(server.headers, entry.get("headers")),
+                )
+            )
+        return tuple(sorted(specs, key=operator.attrgetter("name")))
+
     def agent_spec(self, agent: Agent) -> AgentSpec:
         provider = self.provider_settings(agent.provider)
         model = agent.model or getattr(provider, "model", None) or agent.provider
@@ -505,6 +530,18 @@ def _sampling(sampling: SamplingSettings) -> Sampling:
 
 def _supervision(supervision: SupervisionSettings) -> Supervision:
     return Supervision(supervision.max_restarts, supervision.within, supervision.backoff)
+
+
+def _as_written(values: dict[str, str], written: Any) -> dict[str, str]:
+    """`env` or `headers` of an MCP server as a plan keeps them: a value written with a
+    `${VAR}` as written, any other value `(redacted)` (its value reaches the run through
+    `Runnable.mcp_values`)."""
+    written = written if isinstance(written, dict) else {}
+    kept = {}
+    for key in sorted(values):
+        text = written.get(key)
+        kept[key] = text if isinstance(text, str) and "${" in text else REDACTED
+    return kept
 
 
 def _memory(memory: AgentMemory) -> Memory:

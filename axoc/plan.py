@@ -259,6 +259,7 @@ def diff(old: SignalTable, new: SignalTable) -> list[str]:
     out += _diff_records("tool", old.tools, new.tools, lambda t: t.id)
     out += _diff_records("schedule", old.schedules, new.schedules, lambda s: s.id)
     out += _diff_records("proactive", old.proactive, new.proactive, lambda p: p.id)
+    out += _diff_records("MCP server", old.mcp_servers, new.mcp_servers, lambda s: s.name)
     for event in sorted(set(old.event_weights) | set(new.event_weights)):
         before, after = old.event_weights.get(event), new.event_weights.get(event)
         if before != after:

@@ -12,6 +12,10 @@ workflow's problem never stops another's run). Every `${VAR}` the run uses is se
 run executes (schedules, tools, MCP servers, webhooks, ...) are not needed; a real run needs
 those of its agents, the providers they use, its workflow, every skill and trigger (they
 are live in every run), and the `web_search` / `fetch_url` blocks of the tools its agents list.
+run executes (schedules, webhooks, ...) are not needed (an MCP server's are resolved when it
+starts: `axoc.tools.mcp`); a real run needs
+those of its agents, the providers they use, its workflow, and every skill and trigger (they
+are live in every run).
 """
 
 from __future__ import annotations
@@ -78,6 +82,9 @@ class Runnable:
     web_search: WebSearch | None = None
     fetch_url: FetchUrl | None = None
     memory: SemanticMemory | None = None  # the config's `memory:` (None: from a saved plan)
+    # MCP server name → its `env`, `headers` and `url` as the config sets them (never printed;
+    # the table keeps a value written without a `${VAR}` as `(redacted)`)
+    mcp_values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -137,6 +144,10 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         for name, settings in configured
         if isinstance(url := getattr(settings, "base_url", None), str)
     }
+    mcp_values = {
+        server.name: {"env": server.env, "headers": server.headers, "url": server.url}
+        for server in unit.config.mcp_servers
+    }
     return Runnable(
         table,
         target,
@@ -148,6 +159,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         unit.config.web_search,
         unit.config.fetch_url,
         unit.config.memory,
+        mcp_values,
     )
 
 

@@ -59,7 +59,9 @@ def run_command(
         if as_json:
             emit({"t": 0.0, "event": "run", "run_id": run.run_id, "target": loaded.target.name,
                   "resumed": run.replay is not None})  # fmt: skip
-        result = execute(driver, built, live)
+        result = execute(driver, built, live, run)
+    except RunRefused as refused:  # an MCP server that does not start, a tool that changed
+        return refuse(str(refused), as_json, refused.code)
     except KeyboardInterrupt:
         return interrupted(driver, run.run_id, console, "by Ctrl-C")
     except asyncio.CancelledError:  # the main task, cancelled by SIGTERM

@@ -59,6 +59,7 @@ def problems(table: SignalTable) -> Iterator[str]:
     yield from _unique(table.schedules, "schedules")
     triggers = yield from _unique(table.proactive, "proactive")
     yield from _unique(table.tools, "tools")
+    yield from _unique(table.mcp_servers, "mcp_servers", "name")
     units = yield from _unique(table.units, "units")
     for event, weight in table.event_weights.items():
         if not 0 < weight < _INF:

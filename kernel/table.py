@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from axoc.kernel.canonical import Writer, added, public_fields
+from axoc.kernel.canonical import Writer, added, added_fields, public_fields
 from axoc.kernel.consistency import problems
 from axoc.kernel.typed import Mistyped, loader, recorded
 
@@ -142,6 +142,22 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class McpServerSpec:
+    """An MCP server the run starts when an agent lists one of its tools. `env` and `headers`
+    hold each value as the config wrote it when it names variables (`${TOKEN}`, resolved only
+    when the server starts), else `(redacted)`: a plan never holds a secret's value. `url` keeps
+    its credentials and query values as their `${VAR}` (`axoc.providers.urls.for_plan`)."""
+
+    name: str
+    transport: str  # "stdio" | "streamable_http" (its alias "http" is lowered to it)
+    command: str | None
+    args: tuple[str, ...]
+    env: Mapping[str, str]
+    url: str | None
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowSpec:
     id: str
     name: str
@@ -229,6 +245,7 @@ class SignalTable:
     tools: tuple[ToolSpec, ...]
     units: tuple[Unit, ...]
     routes: tuple[Route, ...]
+    mcp_servers: tuple[McpServerSpec, ...] = added(())
     format: str = FORMAT
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -360,7 +377,12 @@ def _collector_paused() -> Iterator[None]:
 
 def _body_lines(table: SignalTable) -> list[str]:
     """Every field but `format` and `digest`, a list element per line, closing the object."""
-    names = public_fields(SignalTable)
+    optional = dict(added_fields(SignalTable))
+    names = [
+        name
+        for name in public_fields(SignalTable)
+        if name not in optional or getattr(table, name) != optional[name]
+    ]
     writer = Writer()
     lines = []
     for n, name in enumerate(names):

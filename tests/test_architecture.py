@@ -17,7 +17,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.helpers import axoc
 
-HEAVY = ("httpx", "onnxruntime", "tokenizers", "usearch", "wasmtime")
+HEAVY = ("httpx", "onnxruntime", "tokenizers", "usearch", "wasmtime", "mcp", "mcp_types")
 
 
 def modules_after(code: str) -> set[str]:

@@ -68,7 +68,7 @@ def test_mcp_tools_of_a_configured_server(tmp_path: Path) -> None:
     text = "agents:\n  - {id: a, provider: echo, tools: [mcp__filesystem__read_file]}\n" + MCP
     found = diagnostics(tmp_path, text)
     assert errors(found) == []
-    assert sorted(codes(found)) == ["AX208", "AX208"]  # tools, and MCP servers, not run yet
+    assert codes(found) == []  # axoc run starts the server and offers its tool (no AX208)
 
 
 def test_mcp_tool_of_an_unknown_server(tmp_path: Path) -> None:
@@ -349,9 +349,8 @@ def test_every_unexecuted_feature_is_named(tmp_path: Path) -> None:
         for d in found
         if d.code == "AX208"
     )
-    assert named == [
-        "mcp_servers",
-        "memory",  # a's memory.recall: a lists no recall tool (the top-level memory is kept)
+    assert named == [  # mcp_servers run (axoc.tools.mcp); the top-level memory is kept
+        "memory",  # a's memory.recall: a lists no recall tool
         "proactive",
         "schedules",
         "tools",  # web_search (without its block); the WASM tool t runs

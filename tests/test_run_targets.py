@@ -221,7 +221,6 @@ def test_the_run_says_what_it_does_not_execute(tmp_path: Path) -> None:
     ("extra", "feature"),
     [
         ("schedules:\n  - {id: s, workflow: w, every: 1h}\n", "schedules"),
-        ("mcp_servers:\n  - {name: fs, transport: stdio, command: npx}\n", "mcp_servers"),
         ("server: {port: 8080}\n", "Axocoatl keys (server)"),
     ],
 )

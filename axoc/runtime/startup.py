@@ -41,6 +41,7 @@ from axoc.memory.tools import memory_tools
 from axoc.plan import diff
 from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime.providers import providers
+from axoc.tools.mcp import REDACTED
 from axoc.tools.toolbox import Toolbox, ToolsError, for_run
 
 
@@ -61,6 +62,8 @@ class Started:
     memory: RunMemory | None = None  # when an agent has memory (axoc.memory.setup)
     # the conversation an entry activation continues (`axoc chat`), recorded in the header
     history: tuple[Message, ...] = ()
+    # of the MCP tools, as the journal's last `tools` record has them (None: a new run, or none)
+    tool_digests: dict[str, str] | None = None
 
 
 def new_run(
@@ -124,13 +127,14 @@ def make_toolbox(
     loaded: Runnable, path: str, workspace: Path, dry_run: bool, memory: RunMemory | None = None
 ) -> Toolbox:
     """The run's toolbox (with the memory tools, if it has memory); a WASM tool that does not
-    load refuses the run (`tool`)."""
+    load refuses the run (`tool`). Its MCP servers start with the run (`axoc.runtime.execution`)."""
     extra = memory_tools(memory) if memory is not None else []
     base = Path(path).resolve().parent
     try:
         return for_run(
             loaded.table, workspace, base, dry_run=dry_run, extra=extra,
             web_search=loaded.web_search, fetch_url=loaded.fetch_url,
+            mcp_values=loaded.mcp_values, environ=os.environ,
         )  # fmt: skip
     except ToolsError as exc:
         raise RunRefused(str(exc), "tool") from None
@@ -215,7 +219,9 @@ def resume(
         if wanted.agent is not None:
             wanted = Target(agent=wanted.agent)
         # not compiled again when nothing it was compiled from changed (docs/durability.md)
-        loaded = saved(folder, header, path, dry_run) or prepare(path, wanted, dry_run, os.environ)
+        loaded = saved(folder, header, path, dry_run)
+        if loaded is None or _keeps_values(loaded):
+            loaded = prepare(path, wanted, dry_run, os.environ)
         for warning in contents.warnings:
             print(f"axoc run: warning: {warning}", file=sys.stderr)
         if header.get("digest") != loaded.table.digest and not allow_drift:
@@ -256,7 +262,7 @@ def resume(
     started = Started(
         run_id, header.get("workflow"), header.get("skill"), str(header.get("input", "")),
         writer, lock, store, seed, Replay.of(contents.records, (store, shared), run_id), toolbox,
-        memory, recorded_history(header),
+        memory, recorded_history(header), _recorded_digests(contents.records),
     )  # fmt: skip
     return loaded, started, built
 
@@ -271,3 +277,21 @@ def recorded_history(header: dict[str, Any]) -> tuple[Message, ...]:
         for m in found
         if isinstance(m, dict) and m.get("role") in ("user", "assistant") and "content" in m
     )
+
+
+def _keeps_values(loaded: Runnable) -> bool:
+    """Whether the table's MCP servers have values only the config holds (written without a
+    `${VAR}`): then the run's plan alone cannot start them, and the config is compiled again."""
+    return any(
+        REDACTED in (*s.env.values(), *s.headers.values()) or REDACTED in (s.url or "")
+        for s in loaded.table.mcp_servers
+    )
+
+
+def _recorded_digests(records: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The MCP tools' digests of the journal's last `tools` record."""
+    for entry in reversed(records):
+        digests = entry.get("digests")
+        if entry.get("k") == "tools" and isinstance(digests, dict):
+            return {str(k): str(v) for k, v in digests.items()}
+    return None

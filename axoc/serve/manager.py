@@ -38,10 +38,10 @@ from axoc.kernel.checkpoint import Checkpointer, CheckpointError
 from axoc.kernel.driver import Driver
 from axoc.kernel.durable import ReplayMismatch
 from axoc.kernel.ports import Provider
-from axoc.runnable import Runnable, Target, prepare
+from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.runtime import startup
-from axoc.runtime.execution import make_driver
-from axoc.runtime.outcome import EXIT_INTERRUPTED
+from axoc.runtime.execution import make_driver, start_tools
+from axoc.runtime.outcome import EXIT_INTERRUPTED, EXIT_USAGE
 from axoc.runtime.providers import providers
 from axoc.serve.lattice import board
 
@@ -232,12 +232,18 @@ class RunManager:
                 live.driver = driver
                 live.add({"t": 0.0, "event": "run", "run_id": live.run_id,
                           "target": live.target, "resumed": resumed})  # fmt: skip
+                if started.toolbox is not None:  # MCP servers start with the run
+                    await start_tools(started.toolbox, started)
                 result = await driver.run()
             live.add({"event": "output", "run_id": live.run_id, "stop_reason": result.stop_reason,
                       "exit_code": result.exit_code, "outputs": dict(result.outputs)})  # fmt: skip
             live.finish(result.stop_reason, result.exit_code)
         except asyncio.CancelledError:
             self._stopped(live, started, driver)
+        except RunRefused as refused:  # an MCP server that does not start, a changed tool
+            live.add({"event": "error", "code": refused.code, "message": str(refused)})
+            live.finish("refused", EXIT_USAGE)
+            _log(f"run {live.run_id}: refused: {refused}")
         except (ReplayMismatch, CheckpointError, OSError) as exc:
             why = str(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
             message = f"stopped, the run could not go on: {why}; what was recorded is kept"
@@ -245,6 +251,8 @@ class RunManager:
             live.finish("interrupted", EXIT_INTERRUPTED)
             _log(f"run {live.run_id}: {message}")
         finally:
+            if started.toolbox is not None:
+                await started.toolbox.aclose()
             _close(started, checkpointer)
             if live.driver is not None:
                 live.final = board(live.driver.state, live.tokens)

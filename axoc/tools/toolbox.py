@@ -4,8 +4,10 @@ In: the tools (`axoc.tools.base.Tool`), by name; for a run, `for_run` gathers th
 tools over the workspace (`axoc.tools.files`), the WASM `tools[]` that an agent lists (loaded
 through `axoc.tools.wasm` when that module is installed; until then they stay unoffered), and
 the web tools (`axoc.tools.web`) the config's `web_search:` / `fetch_url:` blocks configure.
-Out: `definitions(agent)` — the tools of the agent's allow-list this toolbox has; `call(agent,
-call)` — one call's `ToolResult`.
+The MCP servers' tools an agent lists (`axoc.tools.mcp`) exist once `start()` started their
+servers. Out: `start()` — the MCP tools' digests, name → sha256 of its definition;
+`definitions(agent)` — the tools of the agent's allow-list this toolbox has; `call(agent,
+call)` — one call's `ToolResult`; `aclose()` — every MCP server stopped.
 
 Guarantees: `call` never raises for a tool's failure. Arguments that are not a JSON object or do
 not match the tool's `parameters` (validated with jsonschema) are an error result naming the
@@ -19,7 +21,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,21 +35,44 @@ from axoc.tools.files import file_tools
 
 if TYPE_CHECKING:
     from axoc.config import FetchUrl, WebSearch
+    from axoc.tools.mcp import Servers
 
 MAX_RESULT_CHARS = 100_000
 
 
 class ToolsError(Exception):
     """A tool the run needs cannot be made: a WASM module that does not load, `parameters` that
-    are not a JSON schema."""
+    are not a JSON schema, an MCP server that does not start or lacks a listed tool."""
 
 
 class Toolbox:
     """Named tools; safe to call concurrently (it keeps no state per call)."""
 
-    def __init__(self, tools: Iterable[Tool]) -> None:
+    def __init__(self, tools: Iterable[Tool], servers: Servers | None = None) -> None:
         self.tools: dict[str, Tool] = {}
         self._validators: dict[str, Any] = {}
+        self.servers = servers
+        self._add(tools)
+
+    async def start(self) -> dict[str, str]:
+        """Start the MCP servers and add their offered tools; their digests (none without
+        servers). Raises `ToolsError` when a server cannot be used (all are stopped then)."""
+        if self.servers is None:
+            return {}
+        from axoc.tools.mcp import McpError
+
+        try:
+            self._add(await self.servers.start())
+        except McpError as exc:
+            raise ToolsError(str(exc)) from None
+        return self.servers.digests()
+
+    async def aclose(self) -> None:
+        """Stop the MCP servers."""
+        if self.servers is not None:
+            await self.servers.aclose()
+
+    def _add(self, tools: Iterable[Tool]) -> None:
         for tool in tools:
             name = tool.definition.name
             if name in self.tools:
@@ -114,17 +139,39 @@ def for_run(
     table: SignalTable, workspace: Path, base_dir: Path, *, dry_run: bool,
     extra: Iterable[Tool] = (),
     web_search: WebSearch | None = None, fetch_url: FetchUrl | None = None,
+    mcp_values: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Toolbox:  # fmt: skip
     """The toolbox of a run of `table`: the WASM tools an agent lists (modules relative to
     `base_dir`, the config's directory), then `extra` (the memory tools), then the file tools
     over `workspace`, then the web tools the config configures (`web_search`, `fetch_url`) and
-    an agent lists."""
+    an agent lists, then — once `start()` is awaited — the MCP tools an agent lists: every
+    listed name no other tool provides that is neither a built-in nor Axocoatl's (those stay
+    unoffered: AX208). `mcp_values`, `environ`: what the servers' settings are resolved from
+    (`axoc.tools.mcp.settings`)."""
     listed = {name for agent in table.agents for name in agent.tools}
     tools: list[Tool] = list(_wasm(table, listed, base_dir))
     tools.extend(extra)
     tools.extend(file_tools(workspace, dry_run=dry_run))
     tools.extend(_web(listed, web_search, fetch_url, dry_run))
-    return Toolbox(tools)
+    servers = None
+    if table.mcp_servers:
+        from axoc.config import AXOCOATL_TOOLS, BUILTIN_TOOLS
+        from axoc.tools.mcp import McpError, Servers
+
+        known = {t.definition.name for t in tools} | {t.id for t in table.tools}
+        known |= {*BUILTIN_TOOLS, *AXOCOATL_TOOLS}
+        wanted = frozenset(name for name in listed if name not in known)
+        if wanted:
+            servers = Servers(
+                table.mcp_servers, wanted, mcp_values or {}, environ or {},
+                dry_run=dry_run, cwd=str(base_dir),
+            )  # fmt: skip
+            try:
+                servers.prepare()  # refused before the run's record exists
+            except McpError as exc:
+                raise ToolsError(str(exc)) from None
+    return Toolbox(tools, servers)
 
 
 def _web(

@@ -33,3 +33,16 @@ def test_a_field_set_is_written_and_read_back(tmp_path: Path) -> None:
     for back in (SignalTable.from_json(text), SignalTable.from_recorded(text, changed.digest)):
         assert back.agents[0].emits == ("Ready",) and back.agents[0].max_tool_rounds == 3
         assert back.to_json() == text
+
+
+def test_mcp_servers_are_written_only_when_there_are_some(tmp_path: Path) -> None:
+    from axoc.kernel.table import McpServerSpec
+
+    t = table(tmp_path, "agents: [{id: a, provider: echo}]\nworkflows: [{id: w, agents: [a]}]\n")
+    assert "mcp_servers" not in t.to_json()
+    server = McpServerSpec("s", "stdio", "x", ("-v",), {"K": "${K}"}, None, {})
+    changed = t.derived(mcp_servers=(server,))
+    text = changed.to_json()
+    assert '"mcp_servers": [\n{"name":"s","transport":"stdio","command":"x"' in text
+    for back in (SignalTable.from_json(text), SignalTable.from_recorded(text, changed.digest)):
+        assert back.mcp_servers == (server,) and back.to_json() == text
