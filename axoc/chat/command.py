@@ -114,16 +114,22 @@ class _Chat:
         checkpointer = Checkpointer(run.store)
         driver = make_driver(self.loaded.table, built, run, lambda record: None, checkpointer)
         try:
-            result = execute(driver, built, None)
+            result = execute(driver, built, None, run)  # its MCP servers too
         except KeyboardInterrupt:
             self.say_error("interrupted", f"the reply was stopped; resume it with axoc run "
                            f"{self.path} --resume {run.run_id}", run.run_id)  # fmt: skip
+            return
+        except RunRefused as refused:  # an MCP server that does not start, a changed tool
+            self.say_error(refused.code, str(refused).splitlines()[0], run.run_id)
             return
         finally:
             with contextlib.suppress(OSError):
                 checkpointer.close()
                 run.writer.close()
                 run.lock.release()
+            if run.memory is not None:  # its memories stored, its semantic indexes saved
+                for warning in run.memory.close():
+                    print(f"axoc chat: warning: {warning}", file=sys.stderr)
         outputs = dict(result.outputs)
         answer = outputs.get(self.agent)
         if result.exit_code != 0 or answer is None:
