@@ -176,21 +176,31 @@ def wasm_runs() -> bool:
 
 _SECTIONS = {
     "tools": "WASM tools are not run by axoc run yet",
-    "schedules": "schedules do not fire: axoc run starts one run by hand",
 }
 
 
 def _sections(doc: Document, config: Config) -> list[Diagnostic]:
-    out = [
+    return [
         _warn(doc, NOT_EXECUTED, (key,), msg, key=True)
         for key, msg in _SECTIONS.items()
         if doc.data.get(key) not in (None, [], {}) and not (key == "tools" and wasm_runs())
     ]
-    for i, item in enumerate(config.proactive):
-        if item.trigger.type == "schedule" and item.enabled:
-            msg = f"proactive '{item.id}' fires on a schedule, which axoc run does not keep"
-            out.append(_warn(doc, NOT_EXECUTED, ("proactive", i, "trigger"), msg, key=True))
-    return out
+
+
+def scheduled(doc: Document) -> list[str]:
+    """What fires on a clock — `schedules` and proactive schedule triggers, enabled —: `axoc
+    serve` fires them; `axoc run`, one run started by hand, does not, and says so (`run_note`).
+    Not a warning of `axoc check`: the config language's schedules are executed (by serve)."""
+    found = []
+    for item in doc.data.get("schedules") or []:
+        if isinstance(item, dict) and item.get("enabled", True) is not False:
+            found.append(f"schedule {item.get('id')}")
+    for item in doc.data.get("proactive") or []:
+        trigger = item.get("trigger") if isinstance(item, dict) else None
+        on_clock = isinstance(trigger, dict) and trigger.get("type") == "schedule"
+        if on_clock and item.get("enabled", True) is not False:
+            found.append(f"proactive {item.get('id')}")
+    return found
 
 
 def _coordinators(doc: Document, config: Config) -> list[Diagnostic]:
@@ -222,10 +232,18 @@ def run_note(doc: Document, diagnostics: Iterable[Diagnostic]) -> str | None:
             subjects = groups.setdefault(feature, [])
             if subject is not None and subject not in subjects:
                 subjects.append(subject)
-    if not groups:
-        return None
     parts = [f"{f} ({', '.join(s)})" if s else f for f, s in groups.items()]
-    return "not executed by axoc run yet: " + "; ".join(parts) + " (axoc check names each)"
+    clocked = scheduled(doc)
+    if not parts and not clocked:
+        return None
+    said = []
+    if parts:
+        said.append(
+            "not executed by axoc run yet: " + "; ".join(parts) + " (axoc check names each)"
+        )
+    if clocked:
+        said.append(f"{', '.join(clocked)} fire only under axoc serve: axoc run starts one run")
+    return "; ".join(said)
 
 
 def _feature(doc: Document, d: Diagnostic) -> tuple[str, str | None]:

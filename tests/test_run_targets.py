@@ -220,7 +220,10 @@ def test_the_run_says_what_it_does_not_execute(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "feature"),
     [
-        ("schedules:\n  - {id: s, workflow: w, every: 1h}\n", "schedules"),
+        (
+            "schedules:\n  - {id: s, workflow: w, every: 1h}\n",
+            "schedule s fire only under axoc serve",
+        ),
         ("server: {port: 8080}\n", "Axocoatl keys (server)"),
     ],
 )
