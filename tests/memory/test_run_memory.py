@@ -17,24 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 FACT = "The user's name is Ada and she prefers metric units."
 
 
-class Model:
+class Model(ScriptedModel):
     """Stores `text` in block `block` with core_memory_append when offered the tool and its
     system prompt does not hold FACT yet; otherwise answers with the tool results it got."""
 
     def __init__(self, block: str = "human", text: str = FACT) -> None:
         self.block, self.text = block, text
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
+        body, _ = self.record(received)
         system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
         results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
         offered = [t["function"]["name"] for t in body.get("tools", [])]
@@ -46,11 +43,7 @@ class Model:
             finish = "tool_calls"
         else:
             message, finish = {"role": "assistant", "content": f"done: {results}"}, "stop"
-        return Reply(200, {
-            "id": "chatcmpl-mem", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
 
 def config(folder: Path, url: str, limit: int = 2000) -> Path:

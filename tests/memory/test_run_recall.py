@@ -10,30 +10,26 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 CODE = "The launch code word is PERIWINKLE."
 
 
-class Model:
+class Model(ScriptedModel):
     """With `calls`, calls each (name, arguments) once before answering; answers `answer`, or
     the tool results it got."""
 
     def __init__(self, answer: str = "", calls: tuple[tuple[str, dict[str, Any]], ...] = ()):
         self.answer, self.calls = answer, calls
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
+        body, _ = self.record(received)
         results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
         if self.calls and not results:
             calls = [
@@ -46,11 +42,7 @@ class Model:
         else:
             message = {"role": "assistant", "content": self.answer or " || ".join(results)}
             finish = "stop"
-        return Reply(200, {
-            "id": "chatcmpl-recall", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
 
 def config(folder: Path, url: str) -> Path:

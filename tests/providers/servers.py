@@ -297,6 +297,31 @@ class _Handler(BaseHTTPRequestHandler):
                 return
 
 
+class ScriptedModel:
+    """The base of a scripted model behind a `FakeServer` (`server.respond = model`): keeps every
+    request's body, in order, for the test to read (`requests`)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def record(self, received: Received) -> tuple[dict[str, Any], int]:
+        """The request's body, kept, and its number (from 1)."""
+        body = received.json()
+        with self.lock:
+            self.requests.append(body)
+            return body, len(self.requests)
+
+
+def openai_reply(model: str, message: dict[str, Any], finish: str) -> Reply:
+    """An OpenAI chat completion whose one choice is `message` (40 prompt, 12 completion tokens)."""
+    return Reply(200, {
+        "id": "chatcmpl-scripted", "object": "chat.completion", "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
+    })  # fmt: skip
+
+
 def unused_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as probe:

@@ -18,25 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 SECRET = "the secret outside the workspace"
 CONTENT = "lattice notes: theta is 0.5\n"
 
 
-class Model:
+class Model(ScriptedModel):
     """Calls read_file twice when offered it and no result came back yet — once inside the
     workspace, once out of it — then answers with what the results said."""
 
     def __init__(self, paths: tuple[str, str] = ("notes.txt", "../outside.txt")) -> None:
         self.paths = paths
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
+        body, _ = self.record(received)
         tools = [t["function"]["name"] for t in body.get("tools", [])]
         results = [m for m in body["messages"] if m["role"] == "tool"]
         if "read_file" in tools and not results:
@@ -50,11 +47,7 @@ class Model:
         else:
             said = " | ".join(f"{m['tool_call_id']}: {m['content']}" for m in results)
             message, finish = {"role": "assistant", "content": f"read: {said}"}, "stop"
-        return Reply(200, {
-            "id": "chatcmpl-ft", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
 
 def config(folder: Path, url: str, workspace: str | None = None) -> Path:
@@ -209,11 +202,7 @@ class Resumable:
             )
         else:
             message, finish = {"role": "assistant", "content": "done"}, "stop"
-        return Reply(200, {
-            "id": "chatcmpl-ft", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
 
 def test_a_resumed_run_keeps_the_workspace_it_started_with(tmp_path: Path) -> None:

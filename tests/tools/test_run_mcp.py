@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 HERE = Path(__file__).parent
 SERVER = str(HERE / "mcp_test_server.py")
@@ -31,21 +30,17 @@ SECRET = "sk-mcp-secret-7781"
 Turn = list[tuple[str, dict[str, Any]]]  # the calls of one model turn: (tool, arguments)
 
 
-class Model:
+class Model(ScriptedModel):
     """Makes the scripted turns of tool calls, one a request, then answers with every result it
     was sent. `hang_at`: the request number (from 1) that hangs instead (the run is killed)."""
 
     def __init__(self, turns: list[Turn], hang_at: int | None = None) -> None:
         self.turns = turns
         self.hang_at = hang_at
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
-            count = len(self.requests)
+        body, count = self.record(received)
         if count == self.hang_at:
             return Reply(200, b"", hang=60)
         results = [m for m in body["messages"] if m["role"] == "tool"]
@@ -64,11 +59,7 @@ class Model:
         else:
             said = " | ".join(f"{m['tool_call_id']}: {m['content']}" for m in results)
             message, finish = {"role": "assistant", "content": f"results: {said}"}, "stop"
-        return Reply(200, {
-            "id": "chatcmpl-mcp", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
     def results(self, request: int = -1) -> dict[str, str]:
         messages = self.requests[request]["messages"]

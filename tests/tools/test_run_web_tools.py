@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +18,22 @@ import pytest
 from axoc.diagnostics import Diagnostic
 from axoc.pipeline import compile_file
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 KEY = "tvly-run-SECRET-9f8e7d6c5b4a"
 VAR = "AXOC_TEST_TAVILY_KEY"
 PAGE = b"<html><body><h1>Lattices</h1><p>The join of a and b is their least upper bound.</p>"
 
 
-class Model:
+class Model(ScriptedModel):
     """web_search first; with its result, fetch_url on the first URL it lists; with that, the
     answer: the page's text."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
+        body, _ = self.record(received)
         results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
         message: dict[str, Any]
         if len(results) < 2:
@@ -54,11 +50,7 @@ class Model:
             )
         else:
             message, finish = {"role": "assistant", "content": f"found: {results[1]}"}, "stop"
-        return Reply(200, {
-            "id": "chatcmpl-web", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
 
 def write_config(folder: Path, model: str, search: str, site: str) -> Path:

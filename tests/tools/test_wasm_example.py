@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +20,22 @@ from axoc.kernel.table import ToolLimits, ToolSpec
 from axoc.tools import wasm
 from tests.conftest import ROOT
 from tests.helpers import axoc_process
-from tests.providers.servers import FakeServer, Received, Reply
+from tests.providers.servers import FakeServer, Received, Reply, ScriptedModel, openai_reply
 
 EXAMPLE = ROOT / "examples" / "tools" / "wasm-emit.axoc.yaml"
 WAT = ROOT / "examples" / "tools" / "word_count.wat"
 TEXT = "the quick brown fox jumps over the lazy dog"
 
 
-class Model:
+class Model(ScriptedModel):
     """The counter (offered tools): word_count, then emit with its result, then an answer.
     The reporter (no tools): an answer quoting what it was handed."""
 
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
 
     def __call__(self, received: Received) -> Reply:
-        body = received.json()
-        with self.lock:
-            self.requests.append(body)
+        body, _ = self.record(received)
         results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "tool_calls"
@@ -53,11 +49,7 @@ class Model:
             message["tool_calls"] = [self.call("emit", payload)]
         else:
             message["content"], finish = f"counted: {results[0]}", "stop"
-        return Reply(200, {
-            "id": "chatcmpl-wc", "object": "chat.completion", "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
-        })  # fmt: skip
+        return openai_reply(body["model"], message, finish)
 
     def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         n = len(self.requests)
