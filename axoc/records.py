@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from axoc import runs
 from axoc.kernel.journal import JournalError
@@ -27,13 +28,11 @@ def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
         return EXIT_USAGE
     for warning in summary.warnings:
         print(f"axoc tokens report: warning: {warning}", file=sys.stderr)
-    usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
-    totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
+    document = usage_document(summary)
     if fmt == "json":
-        document = {"run_id": summary.run_id, "target": summary.target, "status": summary.status,
-                    "usage": usage, "totals": totals}  # fmt: skip
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return EXIT_OK
+    usage, totals = document["usage"], document["totals"]
     width = max([5, *map(len, usage)])
     print(f"run {summary.run_id} ({summary.target}): {summary.status}")
     print(f"{'agent':<{width}}  {'input':>9}  {'output':>9}  {'total':>9}")
@@ -41,6 +40,15 @@ def tokens_report(run_id: str | None, fmt: str, state: str | None) -> int:
         print(f"{agent:<{width}}  {u['input']:>9}  {u['output']:>9}  {u['total']:>9}")
     print(f"{'total':<{width}}  {totals['input']:>9}  {totals['output']:>9}  {totals['total']:>9}")
     return EXIT_OK
+
+
+def usage_document(summary: runs.Summary) -> dict[str, Any]:
+    """A run's tokens per agent (input, output, total) and their totals: what `axoc tokens
+    report --format json` prints and `axoc serve` answers."""
+    usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
+    totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
+    return {"run_id": summary.run_id, "target": summary.target, "status": summary.status,
+            "usage": usage, "totals": totals}  # fmt: skip
 
 
 def runs_list(state: str | None) -> int:

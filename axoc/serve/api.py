@@ -47,7 +47,9 @@ from starlette.staticfiles import StaticFiles
 from axoc import runs
 from axoc.kernel.driver import EXIT_CODES
 from axoc.kernel.journal import JournalError
+from axoc.records import usage_document
 from axoc.runnable import RunRefused, Target
+from axoc.runtime.outcome import refusal
 from axoc.serve.daemon import Daemon
 from axoc.serve.lattice import drawing
 from axoc.serve.manager import CANCELLED, EXIT_CANCELLED, LiveRun, RunManager
@@ -237,7 +239,7 @@ class _Api:
             return summary
         described = _described(summary, known)
         described["outputs"] = dict(summary.outputs)
-        described["usage"] = _usage(summary)["usage"]
+        described["usage"] = usage_document(summary)["usage"]
         return JSONResponse(described)
 
     async def events(self, request: Request) -> Response:
@@ -279,7 +281,7 @@ class _Api:
         summary = await self._summary(run_id)
         if isinstance(summary, Response):
             return summary
-        return JSONResponse(_usage(summary))
+        return JSONResponse(usage_document(summary))
 
     async def schedules(self, request: Request) -> Response:
         timetable = self.daemon.timetable
@@ -289,11 +291,7 @@ class _Api:
     async def reload(self, request: Request) -> Response:
         refused = await self.daemon.reload()
         if refused is not None:
-            first, *rest = refused.splitlines()
-            return JSONResponse(
-                {"error": {"code": "reload_refused", "message": first, "details": rest}},
-                status_code=422,
-            )
+            return _refused("reload_refused", refused)
         return JSONResponse({"reloaded": self.daemon.config})
 
     async def openapi(self, request: Request) -> Response:
@@ -367,18 +365,11 @@ def _submission_problem(body: dict[str, Any]) -> str | None:
 
 
 def _refused(code: str, message: str) -> JSONResponse:
-    first, *rest = message.splitlines() or [""]
-    detail: dict[str, Any] = {"code": code, "message": first.rstrip(":")}
-    if rest:
-        detail["details"] = rest
+    """A refusal as `axoc run --json` words it (`outcome.refusal`: its first line the message,
+    the others its details), as an API error."""
+    record = refusal(code, message)
+    detail = {key: record[key] for key in ("code", "message", "details") if key in record}
     return JSONResponse({"error": detail}, status_code=422)
-
-
-def _usage(summary: runs.Summary) -> dict[str, Any]:
-    usage = {a: {"input": i, "output": o, "total": i + o} for a, (i, o) in summary.usage.items()}
-    totals = {k: sum(u[k] for u in usage.values()) for k in ("input", "output", "total")}
-    return {"run_id": summary.run_id, "target": summary.target, "status": summary.status,
-            "usage": usage, "totals": totals}  # fmt: skip
 
 
 def _last_event_id(header: str | None) -> int:
