@@ -3,7 +3,8 @@
 - The kernel imports the standard library only: never the compiler or an adapter.
 - `axoc check` loads none of the heavy run-time dependencies, and a clean config not even networkx.
 - Running a saved plan loads no part of the compiler: not pydantic, not the YAML loader (a
-  resume whose config did not change runs its saved plan: tests/test_resume_saved_plan.py).
+  resume whose config did not change runs its saved plan: tests/test_resume_saved_plan.py);
+  and a run offering no tool not jsonschema.
 """
 
 from __future__ import annotations
@@ -92,3 +93,4 @@ def test_a_saved_plan_runs_without_the_compiler(tmp_path: Path) -> None:
     tops = {m.split(".")[0] for m in loaded}
     assert not tops & {"pydantic", "pydantic_core", "yaml", "lark", "networkx", *HEAVY}
     assert not {"axoc.pipeline", "axoc.config", "axoc.yamlload"} & loaded
+    assert "jsonschema" not in tops, "a run offering no tool should not load jsonschema"

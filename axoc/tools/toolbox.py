@@ -13,7 +13,8 @@ Guarantees: `call` never raises for a tool's failure. Arguments that are not a J
 not match the tool's `parameters` (validated with jsonschema) are an error result naming the
 problem and the tool does not run; a tool that raises is an error result naming the exception
 (never a traceback); a tool the agent does not list is refused. A result's text is cut at
-`MAX_RESULT_CHARS` characters, with a note saying so.
+`MAX_RESULT_CHARS` characters, with a note saying so. jsonschema is imported when the first
+tool is added: a run offering none (most dry runs, a resumed 10,000-agent run) never pays for it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import jsonschema
-from jsonschema.exceptions import best_match
 
 from axoc.kernel.ports import ToolCall, ToolDefinition, ToolResult
 from axoc.kernel.table import AgentSpec, SignalTable
@@ -77,9 +75,11 @@ class Toolbox:
             name = tool.definition.name
             if name in self.tools:
                 continue  # the first of a name wins (for_run puts the config's tools first)
+            from jsonschema import SchemaError  # a run offering no tool never imports it
+
             try:
                 validator = _validator(json.dumps(tool.definition.parameters, sort_keys=True))
-            except jsonschema.SchemaError as exc:
+            except SchemaError as exc:
                 bad = f"tool '{name}': its parameters are not a valid JSON schema: {exc.message}"
                 raise ToolsError(bad) from None
             self.tools[name] = tool
@@ -99,6 +99,8 @@ class Toolbox:
             return ToolResult(f"the arguments of '{name}' are not JSON: {exc}", True)
         if not isinstance(arguments, dict):
             return ToolResult(f"the arguments of '{name}' are not a JSON object", True)
+        from jsonschema.exceptions import best_match  # imported by `_add` already
+
         error = best_match(self._validators[name].iter_errors(arguments))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path)
@@ -121,6 +123,8 @@ def _validator(schema_json: str) -> Any:
     """The validator of a `parameters` schema, checked once per process: checking a schema
     against its metaschema costs about 10 ms, and every run of a daemon (`axoc serve`) makes a
     toolbox of the same tools. Validators keep no state between calls, so one is shared."""
+    import jsonschema.validators
+
     schema = json.loads(schema_json)
     kind = jsonschema.validators.validator_for(schema)
     kind.check_schema(schema)
@@ -147,8 +151,8 @@ def for_run(
     over `workspace`, then the web tools the config configures (`web_search`, `fetch_url`) and
     an agent lists, then — once `start()` is awaited — the MCP tools an agent lists: every
     listed name no other tool provides that is neither a built-in nor Axocoatl's (those stay
-    unoffered: AX208). `mcp_values`, `environ`: what the servers' settings are resolved from
-    (`axoc.tools.mcp.settings`)."""
+    unoffered: AX208). Of the others, only those an agent lists are kept. `mcp_values`,
+    `environ`: what the servers' settings are resolved from (`axoc.tools.mcp.settings`)."""
     listed = {name for agent in table.agents for name in agent.tools}
     tools: list[Tool] = list(_wasm(table, listed, base_dir))
     tools.extend(extra)
@@ -171,7 +175,8 @@ def for_run(
                 servers.prepare()  # refused before the run's record exists
             except McpError as exc:
                 raise ToolsError(str(exc)) from None
-    return Toolbox(tools, servers)
+    # A tool no agent lists is never offered nor run: it is left out, its schema unchecked.
+    return Toolbox([t for t in tools if t.definition.name in listed], servers)
 
 
 def _web(
