@@ -28,7 +28,7 @@ from typing import Any
 
 from axoc.kernel.canonical import Writer, added, added_fields, public_fields
 from axoc.kernel.consistency import problems
-from axoc.kernel.typed import Mistyped, loader, recorded
+from axoc.kernel.typed import Mistyped, loader, recorded, shareable
 
 FORMAT = "axoc.signal-table/1"
 
@@ -52,6 +52,7 @@ class TableError(ValueError):
     that does not match, or content that does not hold together (`axoc.kernel.consistency`)."""
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class Budget:
     per_call: int
@@ -59,6 +60,7 @@ class Budget:
     overflow_policy: str  # "abort" | "warn"
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class Sampling:
     temperature: float | None = None
@@ -67,6 +69,7 @@ class Sampling:
     response_format: str | None = None
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class Supervision:
     max_restarts: int = 3
@@ -74,6 +77,7 @@ class Supervision:
     backoff: float = 1.0
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class CoreBlock:
     label: str
@@ -84,6 +88,7 @@ class CoreBlock:
     read_only: bool = added(False)  # the core_memory_* tools refuse to change it
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class Memory:
     passive_inject: bool
@@ -124,6 +129,7 @@ class ProviderSpec:
     requests_per_minute: float | None = added(None)  # requests started per minute, evenly spaced
 
 
+@shareable
 @dataclass(frozen=True, slots=True)
 class ToolLimits:
     fuel: int

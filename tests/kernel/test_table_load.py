@@ -28,7 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axoc.kernel.consistency import problems
-from axoc.kernel.table import FORMAT, SignalTable, TableError
+from axoc.kernel.table import FORMAT, Budget, SignalTable, TableError
+from axoc.kernel.typed import recorded
 from axoc.pipeline import compile_file
 from tests.conftest import ROOT
 
@@ -260,6 +261,28 @@ def test_a_recorded_plan_of_every_section_reads_back(every_section: SignalTable)
     again = SignalTable.from_recorded(every_section.to_json(), every_section.digest)
     assert again == every_section and again.tools[0].parameters == every_section.tools[0].parameters
     assert reference_from_dict(json.loads(again.to_json())) == again
+
+
+def test_a_recorded_plan_builds_equal_settings_once(tmp_path: Path) -> None:
+    path = tmp_path / "layered.axoc.yaml"
+    path.write_text(layered_yaml(50), encoding="utf-8")
+    table = compiled(path)
+    again = SignalTable.from_recorded(table.to_json(), table.digest)
+    assert again == table
+    for setting in ("budget", "sampling", "supervision", "memory"):
+        assert len({id(getattr(agent, setting)) for agent in again.agents}) == 1, setting
+    assert len({id(unit) for unit in again.units}) == len(again.units)  # records stay apart
+
+
+def test_shared_settings_keep_the_types_they_were_written_with() -> None:
+    read = recorded(tuple[Budget, ...])
+    plain = [{"per_call": 1, "per_execution": None, "overflow_policy": "warn"} for _ in range(3)]
+    plain[1]["per_call"] = True  # equal to 1 in Python: never the same value in a plan
+    plain[2]["per_call"] = 1.0
+    first, second, third = read(plain)
+    assert [type(b.per_call) for b in (first, second, third)] == [int, bool, float]
+    again = read([{"per_call": 1, "per_execution": None, "overflow_policy": "warn"}])
+    assert again[0] is first
 
 
 def test_a_recorded_plan_must_be_exactly_the_plan_recorded(every_section: SignalTable) -> None:
