@@ -50,6 +50,8 @@ FORMAT = 1
 SHARED = None  # the scope of shared blocks (an agent's own blocks: its id)
 Scope = str | None
 DEFAULT_LIMITS = {"persona": 2000, "human": 2000, "project": 3000}
+# The blocks an agent has when it configures none, as (label, value, limit, shared, description).
+_DEFAULT_BLOCKS = tuple((label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items())
 CORE_HEADER = "## Core Memory"
 
 
@@ -164,8 +166,9 @@ def uses_core(agent: AgentSpec) -> bool:
     if any(name.startswith("core_memory_") for name in agent.tools):
         return True
     blocks = agent.memory.blocks
-    defaults = tuple((label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items())
-    return tuple((b.label, b.value, b.limit, b.shared, b.description) for b in blocks) != defaults
+    return tuple((b.label, b.value, b.limit, b.shared, b.description) for b in blocks) != (
+        _DEFAULT_BLOCKS
+    )
 
 
 def check_limit(tool: str, block: CoreBlock | Block, new: str, old: str) -> None:
