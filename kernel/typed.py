@@ -214,6 +214,34 @@ def recorded(hint: Any) -> _Load:
     return read
 
 
+def recorded_part(kind: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The reader of a part of a recorded object of dataclass `kind`: the fields `data` holds
+    are read in place, as `recorded(kind)` reads them, and `data` is returned, for the caller
+    to build the object from it and its other parts."""
+    read = _PARTS.get(kind)
+    if read is None:
+        reads = _field_reads(kind)
+
+        def read_part(data: dict[str, Any]) -> dict[str, Any]:
+            for name, read in reads:
+                if name in data:
+                    data[name] = read(data[name])
+            return data
+
+        read = _PARTS[kind] = read_part
+    return read
+
+
+_PARTS: dict[Any, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _field_reads(kind: Any) -> list[tuple[str, _Load]]:
+    """(name, reader) of the fields of `kind` whose values are not taken as they are."""
+    hints = typing.get_type_hints(kind)
+    reads = [(name, recorded(hints[name])) for name in public_fields(kind)]
+    return [(name, read) for name, read in reads if read is not _any]
+
+
 def _compose_reader(hint: Any) -> _Load:
     """The cases of `_compose`; `_any` for a value taken as it is."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -232,9 +260,7 @@ def _compose_reader(hint: Any) -> _Load:
 
 
 def _object_of(kind: Any) -> _Load:
-    hints = typing.get_type_hints(kind)
-    reads = [(name, recorded(hints[name])) for name in public_fields(kind)]
-    reads = [(name, read) for name, read in reads if read is not _any]
+    reads = _field_reads(kind)
     optional = frozenset(name for name, _ in added_fields(kind))  # absent: at their default
 
     def read_object(data: dict[str, Any]) -> Any:

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axoc.kernel.consistency import problems
-from axoc.kernel.table import FORMAT, Budget, SignalTable, TableError
+from axoc.kernel.table import FORMAT, AgentSpec, Budget, SignalTable, TableError
 from axoc.kernel.typed import recorded
 from axoc.pipeline import compile_file
 from tests.conftest import ROOT
@@ -272,6 +272,34 @@ def test_a_recorded_plan_builds_equal_settings_once(tmp_path: Path) -> None:
     for setting in ("budget", "sampling", "supervision", "memory"):
         assert len({id(getattr(agent, setting)) for agent in again.agents}) == 1, setting
     assert len({id(unit) for unit in again.units}) == len(again.units)  # records stay apart
+
+
+def test_an_agent_line_reads_back_whatever_its_own_fields_hold(tmp_path: Path) -> None:
+    path = tmp_path / "tricky.axoc.yaml"
+    path.write_text(
+        "agents:\n"
+        '  - {id: a, provider: echo, system_prompt: \'x ,"budget":{"per_call":1} \\\\ "q"\'}\n'
+        "  - {id: b, provider: echo, depends_on: [a], timeout: 30, sampling: {temperature: 1}}\n"
+        "  - {id: c, provider: echo, depends_on: [a], token_budget: {per_call: 500}}\n"
+        "workflows:\n  - {id: w, agents: [a, b, c]}\n",
+        encoding="utf-8",
+    )
+    table = compiled(path)
+    assert ',"budget":' in table.agents[0].system_prompt
+    text = table.to_json()
+    again = SignalTable.from_recorded(text, table.digest)
+    assert again == table and again.to_json() == text
+    assert [type(agent.timeout) for agent in again.agents] == [type(None), float, type(None)]
+    assert again.agents[0].budget is not again.agents[2].budget
+
+
+def test_an_agent_holds_no_object_before_its_budget() -> None:
+    """`SignalTable.from_recorded` reads an agent's settings from the first `,"budget":` of its
+    line on: no field written before it may hold an object, whose keys could say "budget"."""
+    hints = typing.get_type_hints(AgentSpec)
+    names = [f.name for f in dataclasses.fields(AgentSpec)]
+    before = names[: names.index("budget")]
+    assert before and all(hints[name] in (str, tuple[str, ...]) for name in before), before
 
 
 def test_shared_settings_keep_the_types_they_were_written_with() -> None:
