@@ -119,6 +119,13 @@ _check_event_ref = _matching(
 )
 
 
+def _empty_list() -> list[Any]:
+    """The default of a list field: a new empty list, as `list()` makes. pydantic reads the
+    signature of every default factory when it builds a model, and reading `list`'s, a
+    built-in's, costs 0.2-0.3 ms (its text signature is parsed): 6-8 ms of every axoc check."""
+    return []
+
+
 def _schema(**extra: Any) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", **extra})
 
@@ -295,7 +302,7 @@ class Agent(Model):
     )
     system_prompt: str = Field("", description="System prompt of every activation.")
     depends_on: list[Id] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Agents whose completion activates this one (all of them, unless activation).",
         examples=[["researcher"]],
     )
@@ -305,7 +312,7 @@ class Agent(Model):
         examples=["all(researcher, critic)", "any(a, b)", "AgentFailed(coder)"],
     )
     tools: list[ToolName] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description=(
             "Allow-list of tools this agent may call: tools[] ids, built-ins (emit, "
             "core_memory_*, recall_*, Axocoatl's read_file, grep, ...) and MCP tools "
@@ -314,7 +321,7 @@ class Agent(Model):
         examples=[["emit", "read_file", "mcp__filesystem__read_file"]],
     )
     emits: list[EventName] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description=(
             "Custom events this agent may publish with the emit tool (besides the emits of "
             "skills it holds); the emit tool refuses any other."
@@ -388,15 +395,16 @@ class Skill(Model):
     name: str | None = Field(None, description="Human-readable name.")
     description: str | None = Field(None, description="What the skill does.")
     emits: list[EventName] = Field(
-        default_factory=list, description="Events published when a holder completes the skill."
+        default_factory=_empty_list,
+        description="Events published when a holder completes the skill.",
     )
     reacts_to: list[EventRef] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Event patterns that trigger the skill: Name or Name(source).",
         examples=[["CodeReady", "AgentFailed(coder)"]],
     )
     agents: list[Id] = Field(
-        default_factory=list, description="Agents holding the skill (its holders)."
+        default_factory=_empty_list, description="Agents holding the skill (its holders)."
     )
     prompt: str = Field("", description="Prompt a holder runs when the skill triggers.")
     threshold: float | None = Field(
@@ -515,7 +523,7 @@ class McpServer(Model):
         description="stdio, streamable_http (or http, its alias).", examples=["stdio"]
     )
     command: str | None = Field(None, description="stdio: the program to start.", examples=["npx"])
-    args: list[str] = Field(default_factory=list, description="stdio: its arguments.")
+    args: list[str] = Field(default_factory=_empty_list, description="stdio: its arguments.")
     env: dict[str, str] = Field(
         default_factory=dict, description="stdio: its environment; write secrets as ${VAR}."
     )
@@ -533,7 +541,7 @@ class Webhook(Model):
 
     name: str = Field(description="Webhook name.")
     url: str = Field(description="http(s) URL to POST to.")
-    events: list[str] = Field(default_factory=list, description="Event names; empty: all.")
+    events: list[str] = Field(default_factory=_empty_list, description="Event names; empty: all.")
     secret: str | None = Field(None, description="HMAC-SHA256 signing secret; use ${VAR}.")
     headers: dict[str, str] = Field(default_factory=dict, description="Static headers.")
     enabled: bool = Field(True, description="Whether the webhook is active.")
@@ -544,8 +552,8 @@ class Hook(Model):
 
     name: str = Field(description="Hook name.")
     type: str = Field(description="Hook kind.")
-    phase: list[str] = Field(default_factory=list, description="Phases it runs in.")
-    tools: list[str] = Field(default_factory=list, description="Tools it applies to.")
+    phase: list[str] = Field(default_factory=_empty_list, description="Phases it runs in.")
+    tools: list[str] = Field(default_factory=_empty_list, description="Tools it applies to.")
     timeout_secs: Annotated[int, Field(ge=0)] = Field(30, description="Timeout in seconds.")
     url: str | None = Field(None, description="HTTP hooks: the URL.")
     agent_id: str | None = Field(None, description="Agent hooks: the agent.")
@@ -554,8 +562,12 @@ class Hook(Model):
 class ServerAuth(Model):
     """Axocoatl's API authentication."""
 
-    api_keys: list[str] = Field(default_factory=list, description="Accepted x-api-key values.")
-    bearer_tokens: list[str] = Field(default_factory=list, description="Accepted bearer tokens.")
+    api_keys: list[str] = Field(
+        default_factory=_empty_list, description="Accepted x-api-key values."
+    )
+    bearer_tokens: list[str] = Field(
+        default_factory=_empty_list, description="Accepted bearer tokens."
+    )
     allow_unauthenticated: bool = Field(False, description="Bind publicly without auth.")
 
 
@@ -573,7 +585,7 @@ class Server(Model):
     port: Annotated[int, Field(ge=0, le=65535)] = Field(8080, description="Port.")
     host: str = Field("127.0.0.1", description="Bind address.")
     auth: ServerAuth = Field(default=ServerAuth(), description="API authentication.")
-    cors_origins: list[str] = Field(default_factory=list, description="Allowed origins.")
+    cors_origins: list[str] = Field(default_factory=_empty_list, description="Allowed origins.")
     rate_limit: RateLimit = Field(default=RateLimit(), description="Per-IP rate limit.")
 
 
@@ -653,21 +665,25 @@ class Config(Model):
     """An axoc config: agents, how they are activated, and what they may use."""
 
     schema_: str | None = Field(None, alias="$schema", description="JSON schema URL (ignored).")
-    agents: list[Agent] = Field(default_factory=list, description="The agents.")
-    workflows: list[Workflow] = Field(default_factory=list, description="The workflows.")
-    skills: list[Skill] = Field(default_factory=list, description="Skills (emits / reacts_to).")
-    schedules: list[Schedule] = Field(default_factory=list, description="Scheduled workflows.")
+    agents: list[Agent] = Field(default_factory=_empty_list, description="The agents.")
+    workflows: list[Workflow] = Field(default_factory=_empty_list, description="The workflows.")
+    skills: list[Skill] = Field(
+        default_factory=_empty_list, description="Skills (emits / reacts_to)."
+    )
+    schedules: list[Schedule] = Field(
+        default_factory=_empty_list, description="Scheduled workflows."
+    )
     proactive: list[Proactive] = Field(
-        default_factory=list, description="Agents triggered by schedules or events."
+        default_factory=_empty_list, description="Agents triggered by schedules or events."
     )
     providers: Providers = Field(default=Providers(), description="Provider settings.")
-    tools: list[Tool] = Field(default_factory=list, description="WASM tools.")
+    tools: list[Tool] = Field(default_factory=_empty_list, description="WASM tools.")
     memory: SemanticMemory = Field(
         default=SemanticMemory(), description="Semantic memory settings."
     )
     lattice: Lattice = Field(default=Lattice(), description="Signal constants, e.g. event weights.")
     mcp_servers: list[McpServer] = Field(
-        default_factory=list, description="MCP servers whose tools agents may call."
+        default_factory=_empty_list, description="MCP servers whose tools agents may call."
     )
     workspace: str | None = Field(
         None, description="Directory file tools are confined to; default the config's directory."
