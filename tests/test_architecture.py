@@ -62,6 +62,7 @@ def test_check_loads_no_heavy_dependency() -> None:
     assert not tops & set(HEAVY)
     assert "networkx" not in tops, "a clean check should not pay for networkx"
     assert "lark" not in tops, "a config without activation expressions should not load lark"
+    assert "axoc.kernel.ports" not in loaded, "checking runs nothing: no provider port"
 
 
 def test_activation_expressions_load_lark() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from axoc.kernel.ports import Provider
+from typing import TYPE_CHECKING
+
 from axoc.providers.registry import Connection, ProviderKind
+
+if TYPE_CHECKING:  # the kernel's ports are not loaded to check a config
+    from axoc.kernel.ports import Provider
 
 
 def build(connection: Connection) -> Provider:

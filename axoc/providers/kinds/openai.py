@@ -3,8 +3,12 @@ every kind that speaks that wire format (Mistral, OpenRouter, named compatible s
 
 from __future__ import annotations
 
-from axoc.kernel.ports import Provider
+from typing import TYPE_CHECKING
+
 from axoc.providers.registry import Connection, ProviderKind
+
+if TYPE_CHECKING:  # the kernel's ports are not loaded to check a config
+    from axoc.kernel.ports import Provider
 
 
 def build(connection: Connection) -> Provider:
