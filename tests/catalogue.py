@@ -154,7 +154,7 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX205": (
         "A key that Axocoatl defines but axoc does not implement yet: the top-level sections "
-        "`webhooks`, `server`, `sandbox`, `consolidation` and `hooks`, a "
+        "`webhooks`, `server`, `sandbox` and `hooks`, a "
         "workflow's `htn_methods_file`, a provider's `fallback`. Every valid Axocoatl config is "
         "accepted, so this is a warning, and it names the key so that nothing is dropped "
         "silently. The sections are still checked against Axocoatl's own shape (a webhook needs "
@@ -377,7 +377,10 @@ EXPLANATIONS: dict[str, str] = {
         "A setting that the lowering cannot use. An `activation` expression replaces the "
         "implicit `all(depends_on)`, so a `depends_on` beside it does not make the agent wait "
         "(list the agents in the expression instead); a workflow's entry point starts on the "
-        "workflow's input, so its own `activation` is not used in that workflow."
+        "workflow's input, so its own `activation` is not used in that workflow. Also a "
+        "setting without effect in axoc: Axocoatl's `memory.max_session_messages` (each "
+        "activation starts a fresh session), and a `consolidation:` block when no agent has "
+        "both core memory and semantic memory, which consolidation needs."
     ),
 }
 

@@ -36,9 +36,11 @@ from pathlib import Path
 from typing import Protocol
 
 from axoc import runs, statedir
-from axoc.config import Config
+from axoc.config import Config, Consolidation
 from axoc.kernel.journal import JournalError, read
-from axoc.runnable import RunRefused
+from axoc.memory.consolidation import Pass, candidates, due, prepare, settings_of
+from axoc.memory.core import MemoryFileError
+from axoc.runnable import RunRefused, Target
 from axoc.serve.manager import RunManager
 from axoc.serve.schedules import FILE, Timetable, fires
 
@@ -100,6 +102,12 @@ class Daemon:
         self.workflows: list[str] = []  # of the config in use, for the dashboard's run form
         self._wake: asyncio.Event | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.consolidation: Consolidation | None = None  # of the config in use
+        self._first_agent: str | None = (
+            None  # the target the config is compiled for, to consolidate
+        )
+        self._consolidator: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()  # consolidation warnings given, once per config generation
 
     def compile(self) -> Config:
         """The config, compiled to check it can be served: `ServeRefused` with its errors when
@@ -142,6 +150,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._schedule(config)
         self._ticker = asyncio.create_task(self._fire_schedules())
+        self._consolidator = asyncio.create_task(self._consolidate())
         resumed = []
         for run_id, dry_run in self.in_flight():
             try:
@@ -167,6 +176,9 @@ class Daemon:
 
     def _schedule(self, config: Config) -> None:
         self.workflows = [w.id for w in config.workflows]
+        self.consolidation = config.consolidation
+        self._first_agent = config.agents[0].id if config.agents else None
+        self._warned.clear()
         self.timetable = Timetable(self.root / FILE, fires(config), self.clock.time())
         if self.timetable.warning is not None:
             _warn(self.timetable.warning)
@@ -200,13 +212,69 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
+    async def _consolidate(self) -> None:
+        """Sleep-time consolidation (`axoc.memory.consolidation`): every few seconds, a pass
+        for each consolidated agent that is due and that no run of this daemon may activate."""
+        while True:
+            settings = self.consolidation
+            on = settings is not None and settings.enabled and self._first_agent is not None
+            if on and self.dry_run:  # a dry run records no pass: the same one would recur
+                self._warn_once("memory consolidation is not done under --dry-run")
+            elif on and self._first_agent is not None:
+                try:
+                    found = await asyncio.to_thread(self._due_passes, self._first_agent)
+                except (RunRefused, runs.RunsError, MemoryFileError, OSError) as exc:
+                    self._warn_once(f"memory consolidation is not done: {_first_line(exc)}")
+                    found = []
+                for chosen in found:
+                    if self.manager.busy(chosen.agent.id):
+                        continue
+                    try:
+                        live = await self.manager.submit_pass(chosen, self.dry_run)
+                    except (RunRefused, runs.RunsError, ValueError) as refused:
+                        self._warn_once(f"agent {chosen.agent.id}'s memory consolidation did "
+                                        f"not start: {_first_line(refused)}")  # fmt: skip
+                    else:
+                        _log(f"consolidating the memory of agent {chosen.agent.id}: run "
+                             f"{live.run_id}")  # fmt: skip
+            await asyncio.sleep(_poll(settings))
+
+    def _due_passes(self, agent: str) -> list[Pass]:
+        """The passes due now, of the config in use (compiled once per generation)."""
+        loaded, _ = self.manager.generation.compiled(Target(agent=agent), self.dry_run)
+        settings = settings_of(loaded)
+        now = self.clock.time()
+        found = []
+        for spec in candidates(loaded):
+            wanted = due(self.root, spec.id, settings, now)
+            if wanted.memories:
+                found.append(prepare(loaded, spec.id, wanted.memories))
+        return found
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            _warn(text)
+
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        for task in (self._ticker, self._consolidator):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.manager.stop()
         self.lock.release()
+
+
+def _poll(settings: Consolidation | None) -> float:
+    """Seconds between two looks for idle agents: a quarter of the idle threshold, 1 to 30."""
+    if settings is None or not settings.enabled:
+        return 30.0
+    return min(30.0, max(1.0, settings.idle_threshold_secs / 4))
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _warn(text: str) -> None:
