@@ -22,9 +22,9 @@ called every minute.
 
 The run is an ordinary run (journaled, budgeted, retried, in `axoc runs list` and the tokens
 report, origin `consolidation`); the agent's budgets, sampling, timeout and provider apply. Its
-system prompt is `INSTRUCTIONS` then the agent's `## Core Memory` section, as the agent sees it;
-its input lists the memories. An interrupted consolidation is not resumed: the next pass reads
-its memories again.
+system prompt is `INSTRUCTIONS` then the agent's `## Core Memory` section, as the agent sees it
+when the pass is prepared; its input lists the memories. An interrupted consolidation is not
+resumed: the next pass reads its memories again.
 """
 
 from __future__ import annotations
@@ -40,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 from axoc.kernel.files import ensure_dir
 from axoc.kernel.table import AgentSpec
-from axoc.memory.core import CoreMemory, EditRefused, MemoryFileError, uses_core
+from axoc.memory.core import (
+    DEFAULT_BLOCKS,
+    CoreMemory,
+    CoreStore,
+    EditRefused,
+    MemoryFileError,
+    uses_core,
+)
 from axoc.memory.run import uses_recall
 from axoc.memory.stored import Recollection, recollections
 from axoc.runnable import Runnable, Target
@@ -226,13 +233,17 @@ class Pass:
         return report
 
 
-def prepare(loaded: Runnable, agent: str, memories: tuple[Recollection, ...]) -> Pass:
+def prepare(root: Path, loaded: Runnable, agent: str, memories: tuple[Recollection, ...]) -> Pass:
     """The consolidation run of `agent` (of `loaded`, compiled from the config) reading
-    `memories`."""
+    `memories`, with the agent's core memory (in the state directory `root`) as it is now."""
     from axoc.lower import solo
 
     spec = loaded.table.by_id("agents")[agent]
-    alone = replace(spec, system_prompt=INSTRUCTIONS, tools=(), emits=(), depends_on=())
+    # The blocks are in the system prompt already; the run's agent has no memory of its own
+    # (its run makes no memory port: axoc.memory.setup), so the session adds nothing to it.
+    system = f"{INSTRUCTIONS}\n\n{CoreMemory(CoreStore(root)).render(spec)}"
+    none = replace(spec.memory, blocks=DEFAULT_BLOCKS, passive_inject=False)
+    alone = replace(spec, system_prompt=system, tools=(), emits=(), depends_on=(), memory=none)
     provider = [p for p in loaded.table.providers if p.name == spec.provider]
     bare = loaded.table.derived(
         providers=tuple(provider), agents=(alone,), workflows=(), skills=(), schedules=(),

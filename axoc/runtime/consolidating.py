@@ -22,6 +22,7 @@ from axoc.kernel.checkpoint import Checkpointer
 from axoc.kernel.driver import RunResult
 from axoc.kernel.ports import Provider
 from axoc.memory.consolidation import ORIGIN, Pass, Report, due, prepare, settings_of
+from axoc.memory.core import CoreMemory, CoreStore
 from axoc.runnable import Runnable
 from axoc.runtime import startup
 from axoc.runtime.execution import execute, make_driver
@@ -37,15 +38,15 @@ def open_pass(
     )
 
 
-def conclude(root: Path, chosen: Pass, run: startup.Started, result: RunResult) -> Report:
-    """The pass concluded from its run's result: the answer's edits applied through the run's
-    core memory (a dry run's stay in the process), the pass recorded."""
+def conclude(
+    root: Path, chosen: Pass, run: startup.Started, result: RunResult, dry_run: bool
+) -> Report:
+    """The pass concluded from its run's result: the answer's edits applied to the agent's
+    core memory (a dry run changes nothing), the pass recorded."""
     answer = dict(result.outputs).get(chosen.agent.id) if result.exit_code == 0 else None
-    assert run.memory is not None  # the agent has core memory: the run has a RunMemory
     error = "; ".join(result.errors.values()) if answer is None else ""
-    return chosen.finish(
-        root, run.memory.core, run.run_id, result.stop_reason, answer, time.time(), error
-    )
+    core = CoreMemory(CoreStore(root), dry_run=dry_run)
+    return chosen.finish(root, core, run.run_id, result.stop_reason, answer, time.time(), error)
 
 
 def run_pass(root: Path, path: str, chosen: Pass, reads: Reads, dry_run: bool) -> Report:
@@ -56,13 +57,11 @@ def run_pass(root: Path, path: str, chosen: Pass, reads: Reads, dry_run: bool) -
     try:
         driver = make_driver(chosen.runnable.table, built, run, lambda record: None, checkpointer)
         result = execute(driver, built, None, run)
-        return conclude(root, chosen, run, result)
+        return conclude(root, chosen, run, result, dry_run)
     finally:
         for step in (checkpointer.close, run.writer.close, run.lock.release):
             with contextlib.suppress(OSError):
                 step()
-        if run.memory is not None:
-            run.memory.close()
 
 
 def run_due(
@@ -78,5 +77,6 @@ def run_due(
         if not found.memories:
             done.append((agent, found.why))
             continue
-        done.append(run_pass(root, path, prepare(loaded, agent, found.memories), reads, dry_run))
+        chosen = prepare(root, loaded, agent, found.memories)
+        done.append(run_pass(root, path, chosen, reads, dry_run))
     return done

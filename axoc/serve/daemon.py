@@ -248,7 +248,7 @@ class Daemon:
         for spec in candidates(loaded):
             wanted = due(self.root, spec.id, settings, now)
             if wanted.memories:
-                found.append(prepare(loaded, spec.id, wanted.memories))
+                found.append(prepare(self.root, loaded, spec.id, wanted.memories))
         return found
 
     def _warn_once(self, text: str) -> None:

@@ -187,7 +187,7 @@ class RunManager:
 
         def then(result: RunResult) -> dict[str, Any]:
             try:
-                report = conclude(self.root, chosen, started, result)
+                report = conclude(self.root, chosen, started, result, dry_run)
             except MemoryFileError as exc:  # the record of passes cannot be written
                 _log(f"run {started.run_id}: consolidation not recorded: {exc}")
                 return {"event": "consolidation", "agent": chosen.agent.id,

@@ -231,6 +231,37 @@ def test_the_daemon_consolidates_an_agent_once_it_is_idle(tmp_path: Path) -> Non
     assert Passes(state).last("keeper")["status"] == "consolidated"
 
 
+def test_an_agent_with_the_default_blocks_is_consolidated_too(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    path = tmp_path / "plain.axoc.yaml"
+    with FakeServer() as server:
+        path.write_text(
+            f"""\
+providers:
+  local: {{kind: openai_compatible, base_url: '{server.url}/v1'}}
+consolidation: {{idle_threshold_secs: 3600}}
+agents:
+  - {{id: keeper, provider: local, model: m1, tools: [core_memory_set, recall_timeframe]}}
+""",
+            encoding="utf-8",
+        )
+        server.respond = Model(f"Noted: {FACT}")
+        done = axoc_process("run", str(path), "--agent", "keeper", "-i", "Note this.",
+                            "--state-dir", str(state), timeout=120)  # fmt: skip
+        assert done.code == 0, done.err
+        model = Model(edits({"op": "append", "block": "human", "text": FACT}))
+        server.respond = model
+        code, report, err = consolidate(path, state)  # idle for less than an hour: not due
+        assert code == 0 and "not idle" in report["passes"][0]["why"], err
+        assert model.requests == []
+        code, report, err = consolidate(path, state, "--now")
+        assert code == 0 and report["passes"][0]["status"] == "consolidated", err
+    system = model.requests[0]["messages"][0]["content"]
+    assert system.count("## Core Memory\n") == 1
+    assert "<persona 0/2000 characters>" in system and "<project 0/3000 characters>" in system
+    assert blocks(state)["human"] == FACT
+
+
 # --- the pieces, in process ----------------------------------------------------------------------
 
 
