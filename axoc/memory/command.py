@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from axoc import runs
 from axoc.fingerprint import Reads
 from axoc.kernel.table import AgentSpec, CoreBlock
-from axoc.memory.consolidation import PASS_STATUSES, Report, candidates, settings_of
+from axoc.memory.consolidation import PASS_STATUSES, Passes, Report, candidates, settings_of
 from axoc.memory.core import (
     DEFAULT_LIMITS,
     SHARED,
@@ -190,6 +191,7 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
     store = CoreStore(root)
     agents = _agents(config)
     counts = _semantic_counts(root)
+    passes = Passes(root).read()
     if agents is not None:
         memory = CoreMemory(store)
         for spec in _chosen(agents, agent):
@@ -199,6 +201,8 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
                 print(_indented(value))
             if spec.id in counts:
                 print(f"  semantic memories: {counts[spec.id]}")
+            if spec.id in passes:
+                print(_last_pass(passes[spec.id]))
         return EXIT_OK
     scopes = _stored_scopes(store, agent)
     if not scopes and not counts:
@@ -211,10 +215,28 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
             print(_indented(b.value))
         if scope is not SHARED and scope in counts:
             print(f"  semantic memories: {counts[scope]}")
+        if scope is not SHARED and scope in passes:
+            print(_last_pass(passes[scope]))
     for name in sorted(set(counts) - set(scopes)):
         if agent in (None, name):
             print(f"agent {name}:\n  semantic memories: {counts[name]}")
     return EXIT_OK
+
+
+def _last_pass(entry: dict[str, Any]) -> str:
+    """An agent's last consolidation, as `show` prints it."""
+    attempted = entry.get("attempted")
+    when = (
+        time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(attempted))
+        if isinstance(attempted, int | float)
+        else "?"
+    )
+    refused = entry.get("refused")
+    count = len(refused) if isinstance(refused, list) else 0
+    return (
+        f"  last consolidation: {when}, {entry.get('status')} ({entry.get('applied', 0)} "
+        f"edit(s) applied, {count} refused; run {entry.get('run_id')})"
+    )
 
 
 def _block_line(label: str, value: str, limit: int, read_only: bool, shared: bool) -> str:

@@ -142,6 +142,8 @@ def test_an_idle_agents_memories_become_core_edits_through_one_call(tmp_path: Pa
     assert reported["target"] == "consolidate:keeper" and reported["totals"]["total"] == 52
     shown = axoc_process("memory", "show", str(path), "--state-dir", str(state))
     assert FACT in shown.out
+    assert "last consolidation: " in shown.out
+    assert f"consolidated (1 edit(s) applied, 4 refused; run {run_id})" in shown.out
 
 
 def test_a_budget_that_cannot_hold_the_call_sends_nothing_and_keeps_the_memories(
