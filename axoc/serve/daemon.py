@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +40,7 @@ from axoc.kernel.journal import JournalError, read
 from axoc.memory.consolidation import Pass, candidates, due, prepare, settings_of
 from axoc.memory.core import MemoryFileError
 from axoc.runnable import RunRefused, Target
+from axoc.serve import log
 from axoc.serve.manager import RunManager
 from axoc.serve.schedules import FILE, Timetable, fires
 
@@ -123,7 +123,7 @@ class Daemon:
             shown = render_text(errors, 1, sources).rstrip()
             raise ServeRefused(f"{self.config} cannot be served:\n{shown}")
         if errors:
-            _warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
+            log.warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
                   "are refused (axoc check shows them)")  # fmt: skip
         return unit.config
 
@@ -157,7 +157,7 @@ class Daemon:
                 await self.manager.resume(run_id, dry_run)
             except (RunRefused, runs.RunsError) as refused:
                 first = str(refused).splitlines()[0]
-                _warn(f"run {run_id} is not resumed: {first}")
+                log.warn(f"run {run_id} is not resumed: {first}")
                 continue
             resumed.append(run_id)
         return resumed
@@ -181,10 +181,10 @@ class Daemon:
         self._warned.clear()
         self.timetable = Timetable(self.root / FILE, fires(config), self.clock.time())
         if self.timetable.warning is not None:
-            _warn(self.timetable.warning)
+            log.warn(self.timetable.warning)
         for fire_id, missed in self.timetable.skipped.items():
             if missed:
-                _warn(f"{fire_id}: {missed} fire(s) missed while no daemon ran were skipped")
+                log.warn(f"{fire_id}: {missed} fire(s) missed while no daemon ran were skipped")
         self.wake()
 
     def wake(self) -> None:
@@ -202,9 +202,9 @@ class Daemon:
                 try:
                     live = await self.manager.submit(fire.target, fire.input, self.dry_run)
                 except (RunRefused, runs.RunsError, ValueError) as refused:
-                    _warn(f"{fire.id} did not start a run: {str(refused).splitlines()[0]}")
+                    log.warn(f"{fire.id} did not start a run: {str(refused).splitlines()[0]}")
                 else:
-                    _log(f"{fire.id} started run {live.run_id}")
+                    log.say(f"{fire.id} started run {live.run_id}")
                 timetable.fired(fire, now)
             self._wake.clear()
             wake_at = timetable.wake_at()
@@ -235,7 +235,7 @@ class Daemon:
                         self._warn_once(f"agent {chosen.agent.id}'s memory consolidation did "
                                         f"not start: {_first_line(refused)}")  # fmt: skip
                     else:
-                        _log(f"consolidating the memory of agent {chosen.agent.id}: run "
+                        log.say(f"consolidating the memory of agent {chosen.agent.id}: run "
                              f"{live.run_id}")  # fmt: skip
             await asyncio.sleep(_poll(settings))
 
@@ -254,7 +254,7 @@ class Daemon:
     def _warn_once(self, text: str) -> None:
         if text not in self._warned:
             self._warned.add(text)
-            _warn(text)
+            log.warn(text)
 
     async def stop(self) -> None:
         for task in (self._ticker, self._consolidator):
@@ -275,11 +275,3 @@ def _poll(settings: Consolidation | None) -> float:
 
 def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
-
-
-def _warn(text: str) -> None:
-    print(f"axoc serve: warning: {text}", file=sys.stderr, flush=True)
-
-
-def _log(text: str) -> None:
-    print(f"axoc serve: {text}", file=sys.stderr, flush=True)

@@ -26,7 +26,6 @@ import asyncio
 import collections
 import contextlib
 import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from axoc.runtime.consolidating import conclude, open_pass
 from axoc.runtime.execution import make_driver, start_tools
 from axoc.runtime.outcome import EXIT_INTERRUPTED, EXIT_USAGE
 from axoc.runtime.providers import providers
+from axoc.serve import log
 from axoc.serve.lattice import board
 
 MAX_EVENTS = 20_000
@@ -189,7 +189,7 @@ class RunManager:
             try:
                 report = conclude(self.root, chosen, started, result, dry_run)
             except MemoryFileError as exc:  # the record of passes cannot be written
-                _log(f"run {started.run_id}: consolidation not recorded: {exc}")
+                log.say(f"run {started.run_id}: consolidation not recorded: {exc}")
                 return {"event": "consolidation", "agent": chosen.agent.id,
                         "status": "not_recorded", "error": str(exc)}  # fmt: skip
             return {"event": "consolidation", **report.as_dict()}
@@ -276,13 +276,13 @@ class RunManager:
         except RunRefused as refused:  # an MCP server that does not start, a changed tool
             live.add({"event": "error", "code": refused.code, "message": str(refused)})
             live.finish("refused", EXIT_USAGE)
-            _log(f"run {live.run_id}: refused: {refused}")
+            log.say(f"run {live.run_id}: refused: {refused}")
         except (ReplayMismatch, CheckpointError, OSError) as exc:
             why = str(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
             message = f"stopped, the run could not go on: {why}; what was recorded is kept"
             live.add({"event": "error", "code": "state", "message": message})
             live.finish("interrupted", EXIT_INTERRUPTED)
-            _log(f"run {live.run_id}: {message}")
+            log.say(f"run {live.run_id}: {message}")
         finally:
             if started.toolbox is not None:
                 await started.toolbox.aclose()
@@ -334,8 +334,4 @@ def _close(started: startup.Started, checkpointer: Checkpointer) -> None:
             step()
     if started.memory is not None:  # its memories stored, its semantic indexes saved
         for warning in started.memory.close():
-            _log(f"run {started.run_id}: warning: {warning}")
-
-
-def _log(text: str) -> None:
-    print(f"axoc serve: {text}", file=sys.stderr, flush=True)
+            log.say(f"run {started.run_id}: warning: {warning}")
