@@ -273,6 +273,15 @@ EXPLANATIONS: dict[str, str] = {
         "not be checked before a call: for example `required` given as a string instead of a "
         "list, or a `type` that is not a JSON type. The message names the place in the schema."
     ),
+    "AX409": (
+        "An agent lists a tool whose name its provider's API refuses, so the agent's first call "
+        "would fail: OpenAI, Anthropic, Mistral and OpenRouter take letters, digits, `_` and "
+        "`-`, at most 64 characters; Gemini also `.` and `:`, starting with a letter or `_`. "
+        "MCP tools named `mcp__<server>__<tool>` run over the length most often: list the tool "
+        "by its bare name (it resolves to the one server providing it), or give the server a "
+        "shorter name. Ollama and OpenAI-compatible servers state no rule, so nothing is "
+        "checked for them."
+    ),
     "AX501": (
         "An `activation` expression does not parse. The language has agent ids (a bare id "
         "means that agent's TaskCompleted), event atoms such as `AgentFailed(coder)`, `and`, "
