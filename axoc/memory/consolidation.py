@@ -160,6 +160,40 @@ class Passes:
             os.close(lock)
 
 
+class Claim:
+    """One process's exclusive hold on consolidating one agent — a `flock` on
+    `<state>/memory/consolidation-<agent>.lock` — so a daemon and `axoc memory consolidate`
+    never consolidate one agent at once (each would apply the same edits). The kernel lets go of
+    it when its process dies."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    @classmethod
+    def take(cls, root: Path, agent: str) -> Claim | None:
+        """The claim, or None when another process holds it; `MemoryFileError` when the lock
+        file cannot be made."""
+        path = root / "memory" / f"consolidation-{agent}.lock"
+        try:
+            ensure_dir(path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise MemoryFileError(f"{path}: cannot be made: {exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return cls(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # lets go of the flock
+            self._fd = None
+
+
+BUSY = "another process is consolidating it now"
+
 # --- when ----------------------------------------------------------------------------------------
 
 

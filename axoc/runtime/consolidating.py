@@ -21,7 +21,16 @@ from axoc.fingerprint import Reads
 from axoc.kernel.checkpoint import Checkpointer
 from axoc.kernel.driver import RunResult
 from axoc.kernel.ports import Provider
-from axoc.memory.consolidation import ORIGIN, Pass, Report, due, prepare, settings_of
+from axoc.memory.consolidation import (
+    BUSY,
+    ORIGIN,
+    Claim,
+    Pass,
+    Report,
+    due,
+    prepare,
+    settings_of,
+)
 from axoc.memory.core import CoreMemory, CoreStore
 from axoc.runnable import Runnable
 from axoc.runtime import startup
@@ -73,10 +82,17 @@ def run_due(
     settings = settings_of(loaded)
     done: list[Report | tuple[str, str]] = []
     for agent in agents:
-        found = due(root, agent, settings, time.time(), force=force)
-        if not found.memories:
-            done.append((agent, found.why))
+        claim = Claim.take(root, agent)
+        if claim is None:
+            done.append((agent, BUSY))
             continue
-        chosen = prepare(root, loaded, agent, found.memories)
-        done.append(run_pass(root, path, chosen, reads, dry_run))
+        try:
+            found = due(root, agent, settings, time.time(), force=force)
+            if not found.memories:
+                done.append((agent, found.why))
+                continue
+            chosen = prepare(root, loaded, agent, found.memories)
+            done.append(run_pass(root, path, chosen, reads, dry_run))
+        finally:
+            claim.release()
     return done

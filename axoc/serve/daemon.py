@@ -37,7 +37,7 @@ from typing import Protocol
 from axoc import runs, statedir
 from axoc.config import Config, Consolidation
 from axoc.kernel.journal import JournalError, read
-from axoc.memory.consolidation import Pass, candidates, due, prepare, settings_of
+from axoc.memory.consolidation import Claim, Pass, candidates, due, prepare, settings_of
 from axoc.memory.core import MemoryFileError
 from axoc.runnable import RunRefused, Target
 from axoc.serve import log
@@ -226,12 +226,14 @@ class Daemon:
                 except (RunRefused, runs.RunsError, MemoryFileError, OSError) as exc:
                     self._warn_once(f"memory consolidation is not done: {_first_line(exc)}")
                     found = []
-                for chosen in found:
+                for chosen, claim in found:
                     if self.manager.busy(chosen.agent.id):
+                        claim.release()
                         continue
-                    try:
-                        live = await self.manager.submit_pass(chosen, self.dry_run)
+                    try:  # the manager lets go of the claim when the pass's run ends
+                        live = await self.manager.submit_pass(chosen, claim, self.dry_run)
                     except (RunRefused, runs.RunsError, ValueError) as refused:
+                        claim.release()
                         self._warn_once(f"agent {chosen.agent.id}'s memory consolidation did "
                                         f"not start: {_first_line(refused)}")  # fmt: skip
                     else:
@@ -239,16 +241,26 @@ class Daemon:
                              f"{live.run_id}")  # fmt: skip
             await asyncio.sleep(_poll(settings))
 
-    def _due_passes(self, agent: str) -> list[Pass]:
-        """The passes due now, of the config in use (compiled once per generation)."""
+    def _due_passes(self, agent: str) -> list[tuple[Pass, Claim]]:
+        """The passes due now, of the config in use (compiled once per generation), each with
+        the claim on its agent (an agent another process consolidates now is left out)."""
         loaded, _ = self.manager.generation.compiled(Target(agent=agent), self.dry_run)
         settings = settings_of(loaded)
         now = self.clock.time()
         found = []
         for spec in candidates(loaded):
-            wanted = due(self.root, spec.id, settings, now)
+            claim = Claim.take(self.root, spec.id)
+            if claim is None:
+                continue
+            try:
+                wanted = due(self.root, spec.id, settings, now)
+            except MemoryFileError:
+                claim.release()
+                raise
             if wanted.memories:
-                found.append(prepare(self.root, loaded, spec.id, wanted.memories))
+                found.append((prepare(self.root, loaded, spec.id, wanted.memories), claim))
+            else:
+                claim.release()
         return found
 
     def _warn_once(self, text: str) -> None:

@@ -37,7 +37,7 @@ from axoc.kernel.checkpoint import Checkpointer, CheckpointError
 from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import ReplayMismatch
 from axoc.kernel.ports import Provider
-from axoc.memory.consolidation import Pass
+from axoc.memory.consolidation import Claim, Pass
 from axoc.memory.core import MemoryFileError
 from axoc.runnable import Runnable, RunRefused, Target, live_agents, prepare
 from axoc.runtime import startup
@@ -175,10 +175,11 @@ class RunManager:
         )
         return self._launch(loaded, started, built, resumed=False)
 
-    async def submit_pass(self, chosen: Pass, dry_run: bool) -> LiveRun:
+    async def submit_pass(self, chosen: Pass, claim: Claim, dry_run: bool) -> LiveRun:
         """A consolidation pass (`axoc.memory.consolidation`), recorded and queued like any run;
         when its run ends, its edits are applied and a `consolidation` record (the pass's
-        report) goes to its readers before the `output` record."""
+        report) goes to its readers before the `output` record; `claim` is let go of when the
+        run ends, however it ends (the caller's, when it does not start)."""
         generation = self.generation
         loaded, started, built = await asyncio.to_thread(
             open_pass, self.root, self.config, chosen, Reads(os.environ), dry_run,
@@ -194,7 +195,10 @@ class RunManager:
                         "status": "not_recorded", "error": str(exc)}  # fmt: skip
             return {"event": "consolidation", **report.as_dict()}
 
-        return self._launch(loaded, started, built, resumed=False, then=then)
+        live = self._launch(loaded, started, built, resumed=False, then=then)
+        assert live.task is not None
+        live.task.add_done_callback(lambda _: claim.release())
+        return live
 
     def busy(self, agent: str) -> bool:
         """Whether a run of this daemon that has not ended may activate `agent`."""

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from axoc.kernel.table import AgentSpec
-from axoc.memory.consolidation import INSTRUCTIONS, MAX_EDITS, Passes, apply, due, proposed
+from axoc.memory.consolidation import BUSY, INSTRUCTIONS, MAX_EDITS, Passes, apply, due, proposed
 from axoc.memory.core import CoreMemory, CoreStore
 from axoc.memory.stored import Recollection
 from tests.helpers import axoc_process
@@ -184,6 +184,10 @@ def test_a_pass_killed_mid_call_changes_nothing_and_is_not_resumed(tmp_path: Pat
         while not hanging.requests and time.monotonic() < deadline:
             time.sleep(0.05)
         assert hanging.requests, "the pass never called the model"
+        # while it runs, no other process consolidates the agent
+        code, report, err = consolidate(path, state, "--now")
+        assert code == 0 and report["passes"][0]["why"] == BUSY, err
+        assert len(hanging.requests) == 1
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         assert not (state / "memory" / "agents" / "keeper.json").exists()
