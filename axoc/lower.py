@@ -447,6 +447,8 @@ class _Lowering:
                     env=_as_written(server.env, entry.get("env")),
                     url=for_plan(url, entry.get("url")) if url else url,
                     headers=_as_written(server.headers, entry.get("headers")),
+                    call_timeout=server.timeout_s,
+                    start_timeout=server.start_timeout_s,
                 )
             )
         return tuple(sorted(specs, key=operator.attrgetter("name")))
@@ -559,11 +561,12 @@ _id = operator.attrgetter("id")
 SOLO_PREFIX = "agent:"  # the workflow of one agent run alone: ':' is in no id, so none clashes
 
 
-def solo(table: SignalTable, agent: str) -> SignalTable:
-    """`table` with a workflow that runs `agent` alone on the input (`axoc run --agent`): the
-    agent is its entry and its sink; the reactive units (skills, triggers) stay live, as in
-    every run. Canonical like any lowered table, so a resumed run derives the same digest."""
-    flow_id = f"{SOLO_PREFIX}{agent}"
+def solo(table: SignalTable, agent: str, prefix: str = SOLO_PREFIX) -> SignalTable:
+    """`table` with a workflow that runs `agent` alone on the input (`axoc run --agent`), named
+    `<prefix><agent>`: the agent is its entry and its sink; the reactive units (skills,
+    triggers) stay live, as in every run. Canonical like any lowered table, so a resumed run
+    derives the same digest."""
+    flow_id = f"{prefix}{agent}"
     spec = table.by_id("agents")[agent]
     flow = WorkflowSpec(
         id=flow_id, name=spec.name, description=f"{agent} alone", agents=(agent,),

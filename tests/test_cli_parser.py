@@ -12,7 +12,7 @@ import pytest
 from axoc import cli
 
 SUBCOMMANDS = {"runs": ["list", "show", "prune"], "tokens": ["report"],
-               "memory": ["show", "edit", "export"]}  # fmt: skip
+               "memory": ["show", "edit", "export", "consolidate"]}  # fmt: skip
 
 
 def printed(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str, str]:

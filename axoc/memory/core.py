@@ -50,8 +50,14 @@ FORMAT = 1
 SHARED = None  # the scope of shared blocks (an agent's own blocks: its id)
 Scope = str | None
 DEFAULT_LIMITS = {"persona": 2000, "human": 2000, "project": 3000}
-# The blocks an agent has when it configures none, as (label, value, limit, shared, description).
-_DEFAULT_BLOCKS = tuple((label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items())
+# the blocks of an agent that configures none (`axoc.lower`)
+DEFAULT_BLOCKS = tuple(
+    CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items()
+)
+# Their fields as uses_core compares them, made once (it is asked of every agent of a run).
+_DEFAULT_FIELDS = tuple(
+    (b.label, b.value, b.limit, b.shared, b.description) for b in DEFAULT_BLOCKS
+)
 CORE_HEADER = "## Core Memory"
 
 
@@ -167,7 +173,7 @@ def uses_core(agent: AgentSpec) -> bool:
         return True
     blocks = agent.memory.blocks
     return tuple((b.label, b.value, b.limit, b.shared, b.description) for b in blocks) != (
-        _DEFAULT_BLOCKS
+        _DEFAULT_FIELDS
     )
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from axoc.providers.registry import Connection, ProviderKind
+from axoc.providers.registry import (
+    OPENAI_TOOL_NAMES,
+    OPENAI_TOOL_NAMES_SAID,
+    Connection,
+    ProviderKind,
+)
 
 if TYPE_CHECKING:  # the kernel's ports are not loaded to check a config
     from axoc.kernel.ports import Provider
@@ -25,4 +30,6 @@ KIND = ProviderKind(
     default_base_url="https://api.anthropic.com",
     key="required",
     key_env="ANTHROPIC_API_KEY",
+    tool_names=OPENAI_TOOL_NAMES,
+    tool_names_said=OPENAI_TOOL_NAMES_SAID,
 )

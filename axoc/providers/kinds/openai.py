@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from axoc.providers.registry import Connection, ProviderKind
+from axoc.providers.registry import (
+    OPENAI_TOOL_NAMES,
+    OPENAI_TOOL_NAMES_SAID,
+    Connection,
+    ProviderKind,
+)
 
 if TYPE_CHECKING:  # the kernel's ports are not loaded to check a config
     from axoc.kernel.ports import Provider
@@ -26,4 +31,6 @@ KIND = ProviderKind(
     default_base_url="https://api.openai.com/v1",
     key="required",
     key_env="OPENAI_API_KEY",
+    tool_names=OPENAI_TOOL_NAMES,
+    tool_names_said=OPENAI_TOOL_NAMES_SAID,
 )
