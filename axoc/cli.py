@@ -456,5 +456,4 @@ def entry() -> None:
     process.one_shot()
     code = main()
     process.finish()
-    sys.stdout.flush()
-    sys.exit(code)
+    process.end(code)

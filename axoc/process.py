@@ -9,13 +9,22 @@ of the collector's view, still freed by reference counting — and the collector
 so the run collects its own garbage without one big pass over the config first (0.37 s instead
 of 1.0-1.5 s for 10,000 agents). Library code never calls either: a process hosting the
 compiler keeps its own collector settings (tests/test_compile_memory.py).
+
+`keep(value)` is for a command that is done with what it compiled (`check`, `plan`): in a
+one-shot process the value stays alive, and `end()` then ends the process without freeing
+it object by object (60-80 ms for a 10,000-agent config: a million objects, whose memory the
+operating system takes back at once), after flushing the output. Elsewhere it does nothing.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
+from typing import Any, NoReturn
 
 _one_shot = False
+_kept: list[Any] = []
 
 
 def one_shot() -> None:
@@ -36,3 +45,20 @@ def finish() -> None:
     """At the end of a one-shot command: freeze what is alive, so exiting does not pass over it."""
     if _one_shot:
         gc.freeze()
+
+
+def keep(value: Any) -> None:
+    """In a one-shot process, keep `value` until `end()`, which then skips freeing it."""
+    if _one_shot:
+        _kept.append(value)
+
+
+def end(code: int) -> NoReturn:
+    """End the command with exit status `code`, its output flushed: at once when something was
+    kept (no object is freed, no exit handler runs: `check` and `plan` register none), else
+    through `sys.exit`."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if _kept:
+        os._exit(code)
+    sys.exit(code)
