@@ -554,7 +554,7 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 self.check_tag(node, "seq")
-                return [self.child(item, depth + 1) for item in node.value]
+                return self.items(node, depth + 1)
             assert isinstance(node, MappingNode)
             self.check_tag(node, "map")
             return self.mapping(node, depth)
@@ -579,6 +579,26 @@ class _Builder:
             return text
         return self.plain(node, text)
 
+    def items(self, node: SequenceNode, depth: int) -> list[Any]:
+        """`[self.child(item, depth) for item in node.value]`, with `child`'s common case inline:
+        a list of ids costs no call per item (`_aliasing` holds while the items are converted:
+        converting one restores it)."""
+        if self._aliasing:
+            return [self.convert(item, depth) for item in node.value]
+        out = []
+        for item in node.value:
+            if type(item) is ScalarNode and item.tag == _AUTO:
+                text: str = item.value
+                left = self._chars_left - len(text)
+                if left >= 0 and (
+                    item.style or (text[:1] not in _NUMERIC_START and text not in _WORDS)
+                ):
+                    self._chars_left = left
+                    out.append(text)
+                    continue
+            out.append(self.child(item, depth))
+        return out
+
     def check_tag(self, node: Node, kind: str) -> None:
         if node.tag not in (_AUTO, _STD + kind, "!"):
             raise _Abort(
@@ -590,8 +610,10 @@ class _Builder:
             )
 
     def mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+        """With `child`'s common case inline, as in `items`."""
         out: dict[str, Any] = {}
         first: dict[str, Node] = {}
+        aliasing = self._aliasing
         for key_node, value_node in node.value:
             if type(key_node) is ScalarNode and not key_node.style:
                 key = key_node.value
@@ -608,6 +630,15 @@ class _Builder:
                 self.report(error("AX102", msg, self.positions.span(key_node)), key_node)
                 continue
             first[key] = key_node
+            if type(value_node) is ScalarNode and not aliasing and value_node.tag == _AUTO:
+                text: str = value_node.value
+                left = self._chars_left - len(text)
+                if left >= 0 and (
+                    value_node.style or (text[:1] not in _NUMERIC_START and text not in _WORDS)
+                ):
+                    self._chars_left = left
+                    out[key] = text
+                    continue
             out[key] = self.child(value_node, depth + 1)
         return out
 
