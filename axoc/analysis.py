@@ -90,20 +90,23 @@ class _Producers:
     """What each agent can publish. Computed once per table."""
 
     def __init__(self, table: SignalTable) -> None:
-        self.tools = {a.id: bool(a.tools) for a in table.agents}
-        self.emit_tool = {a.id: a.emits for a in table.agents if a.emits}
-        self.skills_of: dict[str, list[str]] = defaultdict(list)
+        # What an agent publishes besides AgentActivated, TaskCompleted and AgentFailed: ToolResult
+        # with tools, its skills' emits, with the emit tool its declared events. Most publish none.
+        self.more: dict[str, list[str]] = {}
+        for a in table.agents:
+            if a.tools or a.emits:
+                self.more[a.id] = (["ToolResult"] if a.tools else []) + list(a.emits)
         for skill in table.skills:
             for holder in skill.holders:
-                self.skills_of[holder] += skill.emits
+                self.more.setdefault(holder, []).extend(skill.emits)
 
     def events(self, agent: str) -> set[Event]:
-        found: set[Event] = {("TaskCompleted", agent), ("AgentFailed", agent)}
-        found.add(("AgentActivated", agent))
-        if self.tools.get(agent):
-            found.add(("ToolResult", agent))
-        found |= {(name, agent) for name in self.skills_of.get(agent, ())}
-        found |= {(name, agent) for name in self.emit_tool.get(agent, ())}  # with the emit tool
+        found: set[Event] = {
+            ("TaskCompleted", agent), ("AgentFailed", agent), ("AgentActivated", agent)
+        }
+        more = self.more.get(agent)
+        if more:
+            found.update([(name, agent) for name in more])
         return found
 
 
@@ -163,8 +166,10 @@ def _reachable(
                 matched = matched + any_source
         for route in matched:
             unit = unit_of[route.unit]
-            total = gained[unit.id] = gained[unit.id] + route.weight
-            if (total >= unit.threshold - 1e-9 or not unit.latch) and unit.agent not in fired:
+            if unit.agent in fired:
+                continue  # what its units gain no longer matters
+            total = gained[route.unit] = gained[route.unit] + route.weight
+            if total >= unit.threshold - 1e-9 or not unit.latch:
                 fired.add(unit.agent)
                 pending += producers.events(unit.agent)
     return fired, _Published(events, any_source_taken)  # every name taken is a name published
