@@ -458,24 +458,23 @@ class _Lowering:
         return tuple(sorted(specs, key=operator.attrgetter("name")))
 
     def agent_spec(self, agent: Agent) -> AgentSpec:
-        provider = self.provider_settings(agent.provider)
-        model = agent.model or getattr(provider, "model", None) or agent.provider
+        model = agent.model or getattr(self.provider_settings(agent.provider), "model", None)
         budget, sampling, supervision = agent.token_budget, agent.sampling, agent.supervision
         return AgentSpec(
             id=agent.id,
             name=agent.name or agent.id,
             provider=agent.provider,
-            model=model,
+            model=model or agent.provider,
             system_prompt=agent.system_prompt,
             depends_on=tuple(dict.fromkeys(agent.depends_on)),
-            tools=tuple(dict.fromkeys(agent.tools)),
+            tools=tuple(dict.fromkeys(agent.tools)) if agent.tools else (),
             role=agent.role,
             budget=self.shared(budget, _budget),
             sampling=self.shared(sampling, _sampling),
             supervision=self.shared(supervision, _supervision),
             memory=self.shared(agent.memory, _memory),
             timeout=agent.timeout,
-            emits=self.emit_events(agent),
+            emits=self.emit_events(agent) if agent.tools else (),  # () without the emit tool
             max_tool_rounds=agent.max_tool_rounds,
         )
 
