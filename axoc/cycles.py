@@ -22,26 +22,27 @@ if TYPE_CHECKING:
 
 
 def dependency_cycles(doc: Document, config: Config) -> list[Diagnostic]:
+    if _defined_first(config):
+        return []
     index: dict[str, int] = {}
     for i, agent in enumerate(config.agents):
         index.setdefault(agent.id, i)  # a duplicate id is AX301; its first definition counts
-    if _defined_first(index, config):
-        return []
     graph = {a: [d for d in config.agents[i].depends_on if d in index] for a, i in index.items()}
     if topological_order(graph) is None:
         return _report(doc, index, graph)
     return []
 
 
-def _defined_first(index: dict[str, int], config: Config) -> bool:
-    """Whether every agent depends only on agents defined before it (as configs are mostly
-    written): then every arrow points up the file and none can close a cycle. One lookup per
-    dependency, without building the graph or ordering it."""
-    agents = config.agents
-    for i in index.values():
-        for dep in agents[i].depends_on:
-            if index.get(dep, -1) >= i:
-                return False
+def _defined_first(config: Config) -> bool:
+    """Whether every agent depends only on agents defined above it (as configs are mostly
+    written): then every arrow points up the file and none can close a cycle. One set lookup
+    per dependency, in C, without building the graph or ordering it. An unknown dependency (an
+    error of its own) or a repeated definition may answer False: the graph then decides."""
+    above: set[str] = set()
+    for agent in config.agents:
+        if not above.issuperset(agent.depends_on):
+            return False
+        above.add(agent.id)
     return True
 
 
