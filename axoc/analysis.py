@@ -102,7 +102,9 @@ class _Producers:
 
     def events(self, agent: str) -> set[Event]:
         found: set[Event] = {
-            ("TaskCompleted", agent), ("AgentFailed", agent), ("AgentActivated", agent)
+            ("TaskCompleted", agent),
+            ("AgentFailed", agent),
+            ("AgentActivated", agent),
         }
         more = self.more.get(agent)
         if more:
@@ -179,7 +181,8 @@ def _most(routes: list[Route], once_only: set[str]) -> float:
     """The most weight these routes can add in one run: an agent that runs at most once
     completes or fails, never both."""
     total = 0.0
-    exclusive: dict[str | None, list[float]] = {}  # source → [completed, failed], in _EXCLUSIVE order
+    # source → [completed, failed] (the order of _EXCLUSIVE)
+    exclusive: dict[str | None, list[float]] = {}
     for route in routes:
         if route.event in _EXCLUSIVE and route.source in once_only:
             pair = exclusive.get(route.source)

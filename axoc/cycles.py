@@ -10,7 +10,7 @@ the file, so output is stable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from axoc.config import Config
@@ -46,7 +46,7 @@ def _defined_first(config: Config) -> bool:
     return True
 
 
-def topological_order(depends_on: Mapping[str, Sequence[str]]) -> list[str] | None:
+def topological_order(depends_on: Mapping[str, Iterable[str]]) -> list[str] | None:
     """Nodes with every dependency before its dependents, ties in the mapping's order; None when
     there is a cycle. Dependencies that are not keys of the mapping are ignored."""
     waiting: dict[str, int] = {}  # node → how many of its dependencies are not ordered yet

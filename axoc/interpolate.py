@@ -4,9 +4,9 @@ Syntax: `${NAME}` is the variable's value; `${NAME:-default}` falls back to `def
 unset or empty; `$$` is a literal `$`. A plain (unquoted) scalar is typed again after substitution,
 as Axocoatl substitutes before parsing: `per_execution: ${BUDGET}` with BUDGET=5000 is the number
 5000, `"${BUDGET}"` the string '5000'. In: a `Document`'s data and the environment. Out: new data
-(the document's own when no value can hold a `$`), plus diagnostics: an unset variable without default is a warning at check time (AX303) — `run`
-refuses it before any request — and a malformed reference is an error (AX304). Values of secrets
-are never put into diagnostics.
+(the document's own when no value can hold a `$`), plus diagnostics: an unset variable without
+default is a warning at check time (AX303) — `run` refuses it before any request — and a
+malformed reference is an error (AX304). Values of secrets are never put into diagnostics.
 """
 
 from __future__ import annotations
