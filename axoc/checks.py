@@ -38,6 +38,7 @@ def check(doc: Document, config: Config) -> list[Diagnostic]:
     out += duplicate_ids(doc, "mcp_servers", [s.name for s in config.mcp_servers], key="name")
     out += references(doc, config)
     out += tools(doc, config)
+    out += tool_names(doc, config)
     out += emits(doc, config)
     out += mcp_servers(doc, config)
     out += webhooks(doc, config)
@@ -155,6 +156,33 @@ def tools(doc: Document, config: Config) -> list[Diagnostic]:
             if name not in defined:
                 path: Path = ("agents", i, "tools", j)
                 out += _mcp_tool(doc, path, agent, name, tool_names, server_names)
+    return out
+
+
+def tool_names(doc: Document, config: Config) -> list[Diagnostic]:
+    """Every tool an agent lists has a name its provider's API accepts (AX409): one it refuses
+    would fail the agent's first call that offers it."""
+    out = []
+    for i, agent in enumerate(config.agents):
+        kind = registry.kind_of(agent.provider, registry.entry(config.providers, agent.provider))
+        if kind is None or kind.tool_names is None:
+            continue
+        for j, name in enumerate(agent.tools):
+            if not kind.refuses_tool(name):
+                continue
+            path: Path = ("agents", i, "tools", j)
+            msg = (
+                f"{kind.name} refuses the tool name '{name}' ({len(name)} characters) of agent "
+                f"'{agent.id}': its tool names are {kind.tool_names_said}"
+            )
+            bare = name.removeprefix(MCP_TOOL_PREFIX).partition("__")[2]
+            if name.startswith(MCP_TOOL_PREFIX) and bare and not kind.refuses_tool(bare):
+                hint = f"list it by its bare name, {bare}: it resolves to the server providing it"
+            elif name.startswith(MCP_TOOL_PREFIX):
+                hint = "give the MCP server a shorter name"
+            else:
+                hint = None
+            out.append(error("AX409", msg, doc.span(path), path, hint))
     return out
 
 

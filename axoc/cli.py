@@ -346,15 +346,19 @@ def _positive(text: str) -> int:
 
 
 def add_memory_commands(commands: Any) -> None:
-    """`axoc memory show|edit|export` (axoc.memory.command)."""
-    memory = commands.add_parser("memory", help="show, edit or export what agents remember")
+    """`axoc memory show|edit|export|consolidate` (axoc.memory.command)."""
+    memory = commands.add_parser(
+        "memory", help="show, edit, export or consolidate what agents remember"
+    )
     memory_commands = memory.add_subparsers(
-        dest="memory_command", metavar="show|edit|export", required=True
+        dest="memory_command", metavar="show|edit|export|consolidate", required=True
     )
     helps = {
         "show": "each agent's core memory blocks (and how many semantic memories it has)",
         "edit": "set one core memory block (its limit enforced; exit 1 if over it)",
         "export": "core blocks and semantic memories as one JSON object",
+        "consolidate": "turn idle agents' recent memories into core-memory edits (one model "
+        "call each; exit 1 if one fails)",
     }
     for name, text in helps.items():
         parser = memory_commands.add_parser(name, help=text)
@@ -368,6 +372,18 @@ def add_memory_commands(commands: Any) -> None:
             parser.add_argument("--value", metavar="TEXT", help="the block's new text")
             parser.add_argument("--file", dest="value_file", metavar="PATH",
                                 help="read the new text from PATH (- for stdin)")  # fmt: skip
+        if name == "consolidate":
+            parser.add_argument(
+                "--now",
+                action="store_true",
+                help="do not wait for the idle threshold and the interval",
+            )
+            parser.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="the echo provider: nothing is sent, no block changes",
+            )
+            parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
         parser.add_argument("--state-dir", metavar="DIR", help="state directory (default .axoc/)")
         parser.set_defaults(handler=run_memory, command_parser=parser)
 
@@ -380,6 +396,10 @@ def run_memory(args: argparse.Namespace) -> int:
             args.file, args.agent, args.shared, args.block, args.value, args.value_file,
             args.state_dir,
         )  # fmt: skip
+    if args.memory_command == "consolidate":
+        return command.consolidate(
+            args.file, args.agent, args.now, args.dry_run, args.json, args.state_dir
+        )
     act = command.show if args.memory_command == "show" else command.export
     return act(args.file, args.agent, args.state_dir)
 

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "AX406": "emit tool without events it may publish, or an event it may not",
     "AX407": "WASM tool module missing or not valid WebAssembly",
     "AX408": "tool parameters not a valid JSON schema",
+    "AX409": "tool name the agent's provider refuses",
     # AX5xx: events, activation expressions and lattice analysis
     "AX501": "activation expression syntax error",
     "AX502": "activation expression cannot be lowered",

@@ -2,8 +2,7 @@
 
 In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at once —
 - AX205: Axocoatl keys axoc accepts and ignores: the top-level sections `webhooks`, `server`,
-  `sandbox`, `consolidation`, `hooks`; a workflow's `htn_methods_file`; a provider's
-  `fallback`;
+  `sandbox`, `hooks`; a workflow's `htn_methods_file`; a provider's `fallback`;
 - AX208: what the config language has and `axoc run` does not execute yet: the tools an
   agent lists that a run does not offer (all but `RUN_TOOLS` — `emit`, the file tools, the
   memory tools —, the config's WASM `tools` once `axoc.tools.wasm` is installed, `web_search` /
@@ -13,7 +12,8 @@ In: the `Document` (for positions) and a valid `Config`. Out: warnings, all at o
   `tools` (until then), a `web_search:` block that cannot run (a provider axoc lacks, tavily
   without a key), `schedules`, proactive schedule triggers, and a coordinator's delegation to
   its workers;
-- AX511: Axocoatl settings without effect in axoc (`memory.max_session_messages`).
+- AX511: settings without effect in axoc: `memory.max_session_messages` (Axocoatl's), and a
+  `consolidation:` block when no agent has both core and semantic memory.
 
 `run_note` turns these into the one line `axoc run` prints before it starts, so a run never
 completes in silence while something it was configured to do did not happen.
@@ -56,6 +56,7 @@ def warnings(doc: Document, config: Config) -> list[Diagnostic]:
         *_sections(doc, config),
         *_web_search_block(doc, config),
         *_coordinators(doc, config),
+        *_consolidation(doc, config),
     ]
 
 
@@ -209,6 +210,29 @@ def _has_memory(raw: object) -> bool:
     return isinstance(raw, dict) and "memory" in raw
 
 
+def _consolidation(doc: Document, config: Config) -> list[Diagnostic]:
+    """A `consolidation:` block that serves no agent: none has both core memory and semantic
+    memory (`axoc.memory.consolidation.consolidates`, read here from the config)."""
+    settings = config.consolidation
+    if settings is None or not settings.enabled:
+        return []
+    if config.memory.enabled:
+        for agent in config.agents:
+            core = any(n.startswith("core_memory_") for n in agent.tools) or (
+                "blocks" in agent.memory.core.model_fields_set
+            )
+            blocks = agent.memory.core.blocks  # none: the three defaults, editable
+            editable = not blocks or any(not b.read_only for b in blocks)
+            if core and editable and any(n in RECALL_TOOLS for n in agent.tools):
+                return []
+    msg = (
+        "consolidation has no effect: no agent has both core memory (a core_memory_* tool or "
+        "blocks of its own, one not read-only) and semantic memory (recall_search or "
+        "recall_timeframe, with memory.enabled)"
+    )
+    return [_warn(doc, "AX511", ("consolidation",), msg, key=True)]
+
+
 def _coordinators(doc: Document, config: Config) -> list[Diagnostic]:
     led = coordinators(config)
     if not led:
@@ -242,7 +266,9 @@ def run_note(doc: Document, diagnostics: Iterable[Diagnostic]) -> str | None:
                 subjects.append(subject)
     parts = [f"{f} ({', '.join(s)})" if s else f for f, s in groups.items()]
     clocked = scheduled(doc)
-    if not parts and not clocked:
+    block = doc.data.get("consolidation")
+    sleeps = isinstance(block, dict) and block.get("enabled", True) is not False
+    if not parts and not clocked and not sleeps:
         return None
     said = []
     if parts:
@@ -251,6 +277,8 @@ def run_note(doc: Document, diagnostics: Iterable[Diagnostic]) -> str | None:
         )
     if clocked:
         said.append(f"{', '.join(clocked)} fire only under axoc serve: axoc run starts one run")
+    if sleeps:
+        said.append("memory consolidation runs under axoc serve and axoc memory consolidate")
     return "; ".join(said)
 
 

@@ -58,7 +58,6 @@ UNSUPPORTED_AXOCOATL_KEYS = (
     "webhooks",
     "server",
     "sandbox",
-    "consolidation",
     "hooks",
 )
 _ID = re.compile(ID_PATTERN)
@@ -586,14 +585,6 @@ class Sandbox(Model):
     require_resource_limits: bool = Field(False, description="Refuse uncapped sessions.")
 
 
-class Consolidation(Model):
-    """Axocoatl's sleep-time memory consolidation."""
-
-    enabled: bool = Field(True, description="Whether idle agents consolidate.")
-    idle_threshold_secs: Annotated[int, Field(ge=0)] = Field(120, description="Idle seconds.")
-    interval_secs: Annotated[int, Field(ge=0)] = Field(1800, description="Seconds between passes.")
-
-
 class WebSearch(Model):
     """The web_search tool's provider (Axocoatl's block, plus `url`)."""
 
@@ -639,6 +630,24 @@ class SemanticMemory(Model):
     tokenizer: str | None = Field(None, description="Path of the matching tokenizer.json.")
 
 
+class Consolidation(Model):
+    """Sleep-time memory consolidation (Axocoatl's block, plus `recent`): an agent with core
+    memory and semantic memory, idle for `idle_threshold_secs`, gets one budgeted model call
+    that proposes core-memory edits from its recent memories. Runs under `axoc serve` and
+    `axoc memory consolidate`."""
+
+    enabled: bool = Field(True, description="Whether idle agents consolidate.")
+    idle_threshold_secs: Annotated[int, Field(ge=0)] = Field(
+        120, description="Seconds since the agent's last memory before it is idle."
+    )
+    interval_secs: Annotated[int, Field(ge=0)] = Field(
+        1800, description="Least seconds between two consolidations of one agent."
+    )
+    recent: Annotated[int, Field(ge=1, le=100)] = Field(
+        20, description="Newest memories (not consolidated yet) one consolidation reads."
+    )
+
+
 class Lattice(Model):
     """Global signal constants."""
 
@@ -678,7 +687,7 @@ class Config(Model):
     server: Server | None = Field(None, description="Axocoatl key; not supported yet, ignored.")
     sandbox: Sandbox | None = Field(None, description="Axocoatl key; not supported yet, ignored.")
     consolidation: Consolidation | None = Field(
-        None, description="Axocoatl key; not supported yet, ignored."
+        None, description="Sleep-time memory consolidation; absent: off."
     )
     web_search: WebSearch | None = Field(
         None, description="The web_search tool's provider: {provider, api_key, url}."

@@ -51,6 +51,12 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
     return list(dict.fromkeys(files)), problems
 
 
+def configs_here() -> list[str]:
+    """The configs `axoc check .` finds in the current directory and below, as relative paths:
+    what `axoc chat` and `axoc doctor` take when no FILE is named (they want exactly one)."""
+    return [os.path.normpath(found) for found in discover(["."])[0]]
+
+
 def _walk(root: Path, unreadable: list[Diagnostic]) -> Iterable[str]:
     """Config files below `root`; an AX100 in `unreadable` for each directory that cannot be
     listed (os.walk would skip it without a word)."""

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from axoc.discover import discover
+from axoc.discover import configs_here
 from axoc.kernel.ports import ProviderError
 from axoc.kernel.table import ProviderSpec, SignalTable
 from axoc.pipeline import Compilation, compile_file
@@ -107,8 +107,7 @@ def _config_path(path: str | None) -> str | None:
         if not Path(path).is_file():
             raise Usage(f"{path}: no such file")
         return path
-    files, _ = discover(["."])
-    files = [os.path.normpath(f) for f in files]
+    files = configs_here()
     if len(files) > 1:
         raise Usage(f"several configs here ({', '.join(files)}): name one, axoc doctor FILE")
     return files[0] if files else None

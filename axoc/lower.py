@@ -564,11 +564,12 @@ _id = operator.attrgetter("id")
 SOLO_PREFIX = "agent:"  # the workflow of one agent run alone: ':' is in no id, so none clashes
 
 
-def solo(table: SignalTable, agent: str) -> SignalTable:
-    """`table` with a workflow that runs `agent` alone on the input (`axoc run --agent`): the
-    agent is its entry and its sink; the reactive units (skills, triggers) stay live, as in
-    every run. Canonical like any lowered table, so a resumed run derives the same digest."""
-    flow_id = f"{SOLO_PREFIX}{agent}"
+def solo(table: SignalTable, agent: str, prefix: str = SOLO_PREFIX) -> SignalTable:
+    """`table` with a workflow that runs `agent` alone on the input (`axoc run --agent`), named
+    `<prefix><agent>`: the agent is its entry and its sink; the reactive units (skills,
+    triggers) stay live, as in every run. Canonical like any lowered table, so a resumed run
+    derives the same digest."""
+    flow_id = f"{prefix}{agent}"
     spec = table.by_id("agents")[agent]
     flow = WorkflowSpec(
         id=flow_id, name=spec.name, description=f"{agent} alone", agents=(agent,),

@@ -32,7 +32,7 @@ from axoc.readfile import PlanError, read_plan
 from axoc.wording import unknown
 
 if TYPE_CHECKING:
-    from axoc.config import FetchUrl, SemanticMemory, WebSearch
+    from axoc.config import Consolidation, FetchUrl, SemanticMemory, WebSearch
 
 
 class RunRefused(Exception):
@@ -85,6 +85,8 @@ class Runnable:
     # MCP server name → its `env`, `headers` and `url` as the config sets them (never printed;
     # the table keeps a value written without a `${VAR}` as `(redacted)`)
     mcp_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the config's `consolidation:` (None: absent, or from a saved plan): axoc.memory.consolidation
+    consolidation: Consolidation | None = None
 
 
 # Sections a run executes; a `${VAR}` anywhere else feeds nothing a run does.
@@ -160,6 +162,7 @@ def _from_config(path: str, wanted: Target, dry_run: bool, env: Mapping[str, str
         unit.config.fetch_url,
         unit.config.memory,
         mcp_values,
+        unit.config.consolidation,
     )
 
 

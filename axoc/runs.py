@@ -206,13 +206,40 @@ def _output_agents(
 
 
 def all_runs(root: Path) -> list[Summary]:
-    found = []
-    for folder in runs(root):
-        try:
-            found.append(summarize(folder))
-        except JournalError:
-            continue  # not a run record: reported by `runs show` when asked for
-    return found
+    return Summaries().all(root)
+
+
+class Summaries:
+    """The summaries of every run, for a process that lists them again and again (`axoc serve`'s
+    `GET /runs`): a run that has ended is read once, and again only when its journal changes
+    (size or modification time) — what has not ended is read every time, as its status comes
+    from its lock as well as its journal. Callers must not change the summaries they get."""
+
+    def __init__(self) -> None:
+        self._ended: dict[Path, tuple[tuple[int, int], Summary]] = {}
+
+    def all(self, root: Path) -> list[Summary]:
+        found = []
+        kept: dict[Path, tuple[tuple[int, int], Summary]] = {}
+        for folder in runs(root):
+            try:
+                stat = (folder / "journal.jsonl").stat()
+            except OSError:
+                continue
+            version = (stat.st_size, stat.st_mtime_ns)
+            known = self._ended.get(folder)
+            if known is not None and known[0] == version:
+                summary = known[1]
+            else:
+                try:
+                    summary = summarize(folder)
+                except JournalError:
+                    continue  # not a run record: reported by `runs show` when asked for
+            if summary.status not in ("live", "interrupted", "unknown"):
+                kept[folder] = (version, summary)
+            found.append(summary)
+        self._ended = kept  # runs pruned since are let go
+        return found
 
 
 def _status(folder: Path, records: list[dict[str, Any]]) -> str:

@@ -154,7 +154,7 @@ EXPLANATIONS: dict[str, str] = {
     ),
     "AX205": (
         "A key that Axocoatl defines but axoc does not implement yet: the top-level sections "
-        "`webhooks`, `server`, `sandbox`, `consolidation` and `hooks`, a "
+        "`webhooks`, `server`, `sandbox` and `hooks`, a "
         "workflow's `htn_methods_file`, a provider's `fallback`. Every valid Axocoatl config is "
         "accepted, so this is a warning, and it names the key so that nothing is dropped "
         "silently. The sections are still checked against Axocoatl's own shape (a webhook needs "
@@ -273,6 +273,15 @@ EXPLANATIONS: dict[str, str] = {
         "not be checked before a call: for example `required` given as a string instead of a "
         "list, or a `type` that is not a JSON type. The message names the place in the schema."
     ),
+    "AX409": (
+        "An agent lists a tool whose name its provider's API refuses, so the agent's first call "
+        "would fail: OpenAI, Anthropic, Mistral and OpenRouter take letters, digits, `_` and "
+        "`-`, at most 64 characters; Gemini also `.` and `:`, starting with a letter or `_`. "
+        "MCP tools named `mcp__<server>__<tool>` run over the length most often: list the tool "
+        "by its bare name (it resolves to the one server providing it), or give the server a "
+        "shorter name. Ollama and OpenAI-compatible servers state no rule, so nothing is "
+        "checked for them."
+    ),
     "AX501": (
         "An `activation` expression does not parse. The language has agent ids (a bare id "
         "means that agent's TaskCompleted), event atoms such as `AgentFailed(coder)`, `and`, "
@@ -377,7 +386,10 @@ EXPLANATIONS: dict[str, str] = {
         "A setting that the lowering cannot use. An `activation` expression replaces the "
         "implicit `all(depends_on)`, so a `depends_on` beside it does not make the agent wait "
         "(list the agents in the expression instead); a workflow's entry point starts on the "
-        "workflow's input, so its own `activation` is not used in that workflow."
+        "workflow's input, so its own `activation` is not used in that workflow. Also a "
+        "setting without effect in axoc: Axocoatl's `memory.max_session_messages` (each "
+        "activation starts a fresh session), and a `consolidation:` block when no agent has "
+        "both core memory and semantic memory, which consolidation needs."
     ),
 }
 

@@ -42,9 +42,9 @@ def chat_command(
     path: str | None, agent: str, state: str | None, as_json: bool, dry_run: bool, new: bool
 ) -> int:
     if path is None:  # the one config of this directory
-        from axoc.discover import discover
+        from axoc.discover import configs_here
 
-        found = [os.path.normpath(f) for f in discover(["."])[0]]
+        found = configs_here()
         if len(found) != 1:
             why = "no config here" if not found else f"several configs here ({', '.join(found)})"
             print(f"axoc chat: {why}: name one, axoc chat -a {agent} FILE", file=sys.stderr)

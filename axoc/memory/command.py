@@ -17,10 +17,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from axoc import runs
+from axoc.fingerprint import Reads
 from axoc.kernel.table import AgentSpec, CoreBlock
+from axoc.memory.consolidation import PASS_STATUSES, Passes, Report, candidates, settings_of
 from axoc.memory.core import (
     DEFAULT_LIMITS,
     SHARED,
@@ -33,6 +37,8 @@ from axoc.memory.core import (
     scope_of,
     stored_block,
 )
+from axoc.memory.stored import agents_with_memories, recollections
+from axoc.runnable import Runnable, RunRefused, Target, prepare
 from axoc.statedir import state_dir
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -66,11 +72,79 @@ def export(config: str | None, agent: str | None, state: str | None) -> int:
     return _guarded("export", act)
 
 
+def consolidate(
+    config: str | None, agent: str | None, now: bool, dry_run: bool, as_json: bool,
+    state: str | None,
+) -> int:  # fmt: skip
+    def act() -> int:
+        from axoc.runtime.consolidating import run_due
+
+        if config is None:
+            raise Refused("name the config: axoc memory consolidate FILE")
+        root = state_dir(state)
+        reads = Reads(os.environ)
+        loaded, chosen = _consolidated(config, agent, dry_run, reads)
+        done = run_due(root, config, loaded, chosen, reads, force=now, dry_run=dry_run)
+        reports = [d for d in done if isinstance(d, Report)]
+        if as_json:
+            found = [d.as_dict() if isinstance(d, Report) else
+                     {"agent": d[0], "status": "not_due", "why": d[1]} for d in done]  # fmt: skip
+            sys.stdout.write(json.dumps({"passes": found, "dry_run": dry_run}) + "\n")
+        else:
+            for d in done:
+                sys.stdout.write(_pass_lines(d) if isinstance(d, Report) else
+                                 f"{d[0]}: not due: {d[1]}\n")  # fmt: skip
+        failed = [r for r in reports if r.status not in PASS_STATUSES]
+        return EXIT_REFUSED if failed else EXIT_OK
+
+    return _guarded("consolidate", act)
+
+
+def _consolidated(
+    config: str, agent: str | None, dry_run: bool, reads: Reads
+) -> tuple[Runnable, list[str]]:
+    """The compiled config and the agents to consolidate: `agent`, or every one that has core
+    and semantic memory."""
+    agents = _agents(config) or []
+    first = agent or (agents[0].id if agents else None)
+    if first is None:
+        raise Refused(f"{config} has no agents")
+    try:
+        loaded = prepare(config, Target(agent=first), dry_run, reads)
+    except RunRefused as refused:
+        raise Refused(str(refused)) from None
+    if not settings_of(loaded).enabled:
+        raise Refused(f"{config} turns consolidation off (consolidation.enabled: false)")
+    served = [a.id for a in candidates(loaded)]
+    if agent is not None and agent not in served:
+        raise Refused(f"agent '{agent}' is not consolidated: {NEEDS}")
+    if not served:
+        raise Refused(f"no agent of {config} is consolidated: {NEEDS}")
+    return loaded, [agent] if agent is not None else served
+
+
+NEEDS = (
+    "consolidation needs an agent with core memory (a core_memory_* tool or its own blocks, "
+    "one not read-only) and semantic memory (recall_search or recall_timeframe, with "
+    "memory.enabled)"
+)
+
+
+def _pass_lines(report: Report) -> str:
+    edits = f"{len(report.applied)} edit(s) applied, {len(report.refused)} refused"
+    lines = [f"{report.agent}: {report.status} ({report.memories} memories read; {edits}; "
+             f"run {report.run_id})"]  # fmt: skip
+    lines += [f"  applied {line}" for line in report.applied]
+    lines += [f"  refused {line}" for line in report.refused]
+    lines += [f"  error: {report.error}"] if report.error else []
+    return "\n".join(lines) + "\n"
+
+
 def _guarded(command: str, act: Any) -> int:
     try:
         code: int = act()
         return code
-    except (Refused, MemoryFileError) as exc:
+    except (Refused, MemoryFileError, RunRefused, runs.RunsError) as exc:
         print(f"axoc memory {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except EditRefused as exc:
@@ -117,6 +191,7 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
     store = CoreStore(root)
     agents = _agents(config)
     counts = _semantic_counts(root)
+    passes = Passes(root).read()
     if agents is not None:
         memory = CoreMemory(store)
         for spec in _chosen(agents, agent):
@@ -126,6 +201,8 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
                 print(_indented(value))
             if spec.id in counts:
                 print(f"  semantic memories: {counts[spec.id]}")
+            if spec.id in passes:
+                print(_last_pass(passes[spec.id]))
         return EXIT_OK
     scopes = _stored_scopes(store, agent)
     if not scopes and not counts:
@@ -138,10 +215,28 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
             print(_indented(b.value))
         if scope is not SHARED and scope in counts:
             print(f"  semantic memories: {counts[scope]}")
+        if scope is not SHARED and scope in passes:
+            print(_last_pass(passes[scope]))
     for name in sorted(set(counts) - set(scopes)):
         if agent in (None, name):
             print(f"agent {name}:\n  semantic memories: {counts[name]}")
     return EXIT_OK
+
+
+def _last_pass(entry: dict[str, Any]) -> str:
+    """An agent's last consolidation, as `show` prints it."""
+    attempted = entry.get("attempted")
+    when = (
+        time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(attempted))
+        if isinstance(attempted, int | float)
+        else "?"
+    )
+    refused = entry.get("refused")
+    count = len(refused) if isinstance(refused, list) else 0
+    return (
+        f"  last consolidation: {when}, {entry.get('status')} ({entry.get('applied', 0)} "
+        f"edit(s) applied, {count} refused; run {entry.get('run_id')})"
+    )
 
 
 def _block_line(label: str, value: str, limit: int, read_only: bool, shared: bool) -> str:
@@ -254,10 +349,6 @@ def _export(config: str | None, agent: str | None, root: Path) -> dict[str, Any]
     return document
 
 
-def _semantic_folder(root: Path) -> Path:
-    return root / "memory" / "semantic"
-
-
 def _semantic_counts(root: Path) -> dict[str, int]:
     return {name: len(found) for name, found in _semantic(root).items()}
 
@@ -265,21 +356,7 @@ def _semantic_counts(root: Path) -> dict[str, int]:
 def _semantic(root: Path) -> dict[str, list[dict[str, Any]]]:
     """Each agent's semantic memories, read from `memories.jsonl` (no model needed), oldest
     first; a torn or foreign line is left out."""
-    folder = _semantic_folder(root)
-    found: dict[str, list[dict[str, Any]]] = {}
-    if not folder.is_dir():
-        return found
-    for lines in sorted(folder.glob("*/memories.jsonl")):
-        memories = []
-        try:
-            text = lines.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise MemoryFileError(f"{lines}: cannot be read: {exc}") from None
-        for raw in text.splitlines():
-            try:
-                entry = json.loads(raw)
-                memories.append({"time": float(entry["time"]), "text": str(entry["text"])})
-            except (ValueError, KeyError, TypeError):
-                continue
-        found[lines.parent.name] = sorted(memories, key=lambda m: m["time"])
-    return found
+    return {
+        name: [{"time": r.time, "text": r.text} for r in recollections(root, name)]
+        for name in agents_with_memories(root)
+    }

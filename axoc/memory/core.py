@@ -50,6 +50,10 @@ FORMAT = 1
 SHARED = None  # the scope of shared blocks (an agent's own blocks: its id)
 Scope = str | None
 DEFAULT_LIMITS = {"persona": 2000, "human": 2000, "project": 3000}
+# the blocks of an agent that configures none (`axoc.lower`)
+DEFAULT_BLOCKS = tuple(
+    CoreBlock(label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items()
+)
 CORE_HEADER = "## Core Memory"
 
 
@@ -164,7 +168,7 @@ def uses_core(agent: AgentSpec) -> bool:
     if any(name.startswith("core_memory_") for name in agent.tools):
         return True
     blocks = agent.memory.blocks
-    defaults = tuple((label, "", limit, False, "") for label, limit in DEFAULT_LIMITS.items())
+    defaults = tuple((b.label, b.value, b.limit, b.shared, b.description) for b in DEFAULT_BLOCKS)
     return tuple((b.label, b.value, b.limit, b.shared, b.description) for b in blocks) != defaults
 
 

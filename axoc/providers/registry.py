@@ -44,6 +44,10 @@ KeyNeed = Literal["none", "optional", "required"]
 Wire = Literal["echo", "ollama", "openai", "anthropic", "gemini"]
 # `${VAR}` or `${VAR:-default}`, the whole value (spaces around it allowed)
 _ENV_REF = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}\s*")
+# the function names of OpenAI's chat completions and Anthropic's Messages API (Mistral and
+# OpenRouter speak OpenAI's); Gemini's also take '.' and ':', and start with a letter or '_'
+OPENAI_TOOL_NAMES = r"[A-Za-z0-9_-]{1,64}"
+OPENAI_TOOL_NAMES_SAID = "letters, digits, '_' and '-', at most 64 characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ class ProviderKind:
     `api_key: ${VAR}` (None: `<NAME>_API_KEY` of the entry's name). `build` imports its adapter
     and makes one; `wire` is the protocol it speaks, which says how `axoc doctor` lists its
     models when the adapter cannot; `unreachable` and `missing_model` are doctor's advice
-    (`{name}`, `{model}` are filled in)."""
+    (`{name}`, `{model}` are filled in); `tool_names` the names of tools its API accepts."""
 
     name: str
     summary: str
@@ -86,6 +90,13 @@ class ProviderKind:
     named: bool = False
     unreachable: str = "check providers.{name}.base_url"
     missing_model: str = "check the model name"
+    # the tool names its API accepts (a regular expression), and that rule in words; None: it
+    # states none (`axoc check` AX409 refuses a listed tool the kind's API would refuse)
+    tool_names: str | None = None
+    tool_names_said: str = ""
+
+    def refuses_tool(self, name: str) -> bool:
+        return self.tool_names is not None and re.fullmatch(self.tool_names, name) is None
 
     def settings_model(self) -> type[BaseModel]:
         """The model of this kind's `providers:` entry (a kind without one has none)."""

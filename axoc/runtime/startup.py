@@ -34,6 +34,7 @@ from axoc.kernel.driver import random_seed
 from axoc.kernel.durable import Replay
 from axoc.kernel.journal import Writer
 from axoc.kernel.ports import Message, Provider
+from axoc.memory.consolidation import ORIGIN as CONSOLIDATION
 from axoc.memory.run import RunMemory
 from axoc.memory.setup import MemoryUnavailable
 from axoc.memory.setup import for_run as memory_for_run
@@ -215,6 +216,13 @@ def resume(
     folder, contents, lock = runs.reopen(root, run_id)
     try:
         header = contents.header
+        if header.get("origin") == CONSOLIDATION:
+            raise RunRefused(
+                f"run {run_id} is a memory consolidation of agent '{header.get('agent')}', "
+                "which is not resumed: the next one reads its memories again (axoc memory "
+                "consolidate)",
+                "not_resumable",
+            )
         wanted = Target(header.get("workflow"), header.get("skill"), header.get("agent"))
         if wanted.agent is not None:
             wanted = Target(agent=wanted.agent)

@@ -150,6 +150,7 @@ class _Api:
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
         self.manager = daemon.manager
+        self.summaries = runs.Summaries()  # ended runs are read once
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
@@ -214,6 +215,10 @@ class _Api:
             dry_run = self.daemon.dry_run or body.get("dry_run", False)
             live = await self.manager.submit(wanted, body.get("input", ""), dry_run)
         except RunRefused as refused:
+            if refused.code == "no_target":  # worded for the API, not the command line
+                flows = ", ".join(self.daemon.workflows) or "none"
+                return _refused("no_target", "name what to run: 'workflow' (workflows: "
+                                f"{flows}), 'skill' or 'agent'")  # fmt: skip
             return _refused(refused.code, str(refused))
         except runs.RunsError as refused:
             return _refused(refused.code, str(refused))
@@ -227,7 +232,7 @@ class _Api:
 
     async def listing(self, request: Request) -> Response:
         known = self._known()
-        found = await asyncio.to_thread(runs.all_runs, self.daemon.root)
+        found = await asyncio.to_thread(self.summaries.all, self.daemon.root)
         listed = [_described(s, known.get(s.run_id)) for s in reversed(found)]
         return JSONResponse({"runs": listed})
 
@@ -274,7 +279,7 @@ class _Api:
     async def tokens(self, request: Request) -> Response:
         run_id = request.query_params.get("run")
         if run_id is None:
-            found = await asyncio.to_thread(runs.all_runs, self.daemon.root)
+            found = await asyncio.to_thread(self.summaries.all, self.daemon.root)
             if not found:
                 return error(404, "no_such_run", "the state directory has no runs yet")
             run_id = found[-1].run_id

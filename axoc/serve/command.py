@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from axoc import process
+from axoc.serve import log
 from axoc.statedir import state_dir
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -96,17 +97,16 @@ def serve_command(
     for stopping in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping, _stopped)
     asyncio.run(uvicorn.Server(settings).serve(sockets=[listening]))
-    print("axoc serve: stopped; runs still going were left to resume", file=sys.stderr)
+    log.say("stopped; runs still going were left to resume")
     return EXIT_OK
 
 
 async def _reload(daemon: Any) -> None:
     refused = await daemon.reload()
     if refused is None:
-        print(f"axoc serve: reloaded {daemon.config}", file=sys.stderr, flush=True)
+        log.say(f"reloaded {daemon.config}")
     else:
-        print(f"axoc serve: reload refused, the config in use goes on: {refused}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        log.say(f"reload refused, the config in use goes on: {refused}")
 
 
 def _stopped(signum: int, frame: Any) -> None:
@@ -128,5 +128,5 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _refuse(message: str) -> int:
-    print(f"axoc serve: {message}", file=sys.stderr)
+    log.say(message)
     return EXIT_USAGE

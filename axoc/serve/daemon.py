@@ -30,15 +30,17 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Protocol
 
 from axoc import runs, statedir
-from axoc.config import Config
+from axoc.config import Config, Consolidation
 from axoc.kernel.journal import JournalError, read
-from axoc.runnable import RunRefused
+from axoc.memory.consolidation import Claim, Pass, candidates, due, prepare, settings_of
+from axoc.memory.core import MemoryFileError
+from axoc.runnable import RunRefused, Target
+from axoc.serve import log
 from axoc.serve.manager import RunManager
 from axoc.serve.schedules import FILE, Timetable, fires
 
@@ -100,6 +102,12 @@ class Daemon:
         self.workflows: list[str] = []  # of the config in use, for the dashboard's run form
         self._wake: asyncio.Event | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.consolidation: Consolidation | None = None  # of the config in use
+        self._first_agent: str | None = (
+            None  # the target the config is compiled for, to consolidate
+        )
+        self._consolidator: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()  # consolidation warnings given, once per config generation
 
     def compile(self) -> Config:
         """The config, compiled to check it can be served: `ServeRefused` with its errors when
@@ -115,7 +123,7 @@ class Daemon:
             shown = render_text(errors, 1, sources).rstrip()
             raise ServeRefused(f"{self.config} cannot be served:\n{shown}")
         if errors:
-            _warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
+            log.warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
                   "are refused (axoc check shows them)")  # fmt: skip
         return unit.config
 
@@ -142,13 +150,14 @@ class Daemon:
         self._wake = asyncio.Event()
         self._schedule(config)
         self._ticker = asyncio.create_task(self._fire_schedules())
+        self._consolidator = asyncio.create_task(self._consolidate())
         resumed = []
         for run_id, dry_run in self.in_flight():
             try:
                 await self.manager.resume(run_id, dry_run)
             except (RunRefused, runs.RunsError) as refused:
                 first = str(refused).splitlines()[0]
-                _warn(f"run {run_id} is not resumed: {first}")
+                log.warn(f"run {run_id} is not resumed: {first}")
                 continue
             resumed.append(run_id)
         return resumed
@@ -167,12 +176,15 @@ class Daemon:
 
     def _schedule(self, config: Config) -> None:
         self.workflows = [w.id for w in config.workflows]
+        self.consolidation = config.consolidation
+        self._first_agent = config.agents[0].id if config.agents else None
+        self._warned.clear()
         self.timetable = Timetable(self.root / FILE, fires(config), self.clock.time())
         if self.timetable.warning is not None:
-            _warn(self.timetable.warning)
+            log.warn(self.timetable.warning)
         for fire_id, missed in self.timetable.skipped.items():
             if missed:
-                _warn(f"{fire_id}: {missed} fire(s) missed while no daemon ran were skipped")
+                log.warn(f"{fire_id}: {missed} fire(s) missed while no daemon ran were skipped")
         self.wake()
 
     def wake(self) -> None:
@@ -190,9 +202,9 @@ class Daemon:
                 try:
                     live = await self.manager.submit(fire.target, fire.input, self.dry_run)
                 except (RunRefused, runs.RunsError, ValueError) as refused:
-                    _warn(f"{fire.id} did not start a run: {str(refused).splitlines()[0]}")
+                    log.warn(f"{fire.id} did not start a run: {str(refused).splitlines()[0]}")
                 else:
-                    _log(f"{fire.id} started run {live.run_id}")
+                    log.say(f"{fire.id} started run {live.run_id}")
                 timetable.fired(fire, now)
             self._wake.clear()
             wake_at = timetable.wake_at()
@@ -200,18 +212,78 @@ class Daemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
+    async def _consolidate(self) -> None:
+        """Sleep-time consolidation (`axoc.memory.consolidation`): every few seconds, a pass
+        for each consolidated agent that is due and that no run of this daemon may activate."""
+        while True:
+            settings = self.consolidation
+            on = settings is not None and settings.enabled and self._first_agent is not None
+            if on and self.dry_run:  # a dry run records no pass: the same one would recur
+                self._warn_once("memory consolidation is not done under --dry-run")
+            elif on and self._first_agent is not None:
+                try:
+                    found = await asyncio.to_thread(self._due_passes, self._first_agent)
+                except (RunRefused, runs.RunsError, MemoryFileError, OSError) as exc:
+                    self._warn_once(f"memory consolidation is not done: {_first_line(exc)}")
+                    found = []
+                for chosen, claim in found:
+                    if self.manager.busy(chosen.agent.id):
+                        claim.release()
+                        continue
+                    try:  # the manager lets go of the claim when the pass's run ends
+                        live = await self.manager.submit_pass(chosen, claim, self.dry_run)
+                    except (RunRefused, runs.RunsError, ValueError) as refused:
+                        claim.release()
+                        self._warn_once(f"agent {chosen.agent.id}'s memory consolidation did "
+                                        f"not start: {_first_line(refused)}")  # fmt: skip
+                    else:
+                        log.say(f"consolidating the memory of agent {chosen.agent.id}: run "
+                             f"{live.run_id}")  # fmt: skip
+            await asyncio.sleep(_poll(settings))
+
+    def _due_passes(self, agent: str) -> list[tuple[Pass, Claim]]:
+        """The passes due now, of the config in use (compiled once per generation), each with
+        the claim on its agent (an agent another process consolidates now is left out)."""
+        loaded, _ = self.manager.generation.compiled(Target(agent=agent), self.dry_run)
+        settings = settings_of(loaded)
+        now = self.clock.time()
+        found = []
+        for spec in candidates(loaded):
+            claim = Claim.take(self.root, spec.id)
+            if claim is None:
+                continue
+            try:
+                wanted = due(self.root, spec.id, settings, now)
+            except MemoryFileError:
+                claim.release()
+                raise
+            if wanted.memories:
+                found.append((prepare(self.root, loaded, spec.id, wanted.memories), claim))
+            else:
+                claim.release()
+        return found
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            log.warn(text)
+
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        for task in (self._ticker, self._consolidator):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.manager.stop()
         self.lock.release()
 
 
-def _warn(text: str) -> None:
-    print(f"axoc serve: warning: {text}", file=sys.stderr, flush=True)
+def _poll(settings: Consolidation | None) -> float:
+    """Seconds between two looks for idle agents: a quarter of the idle threshold, 1 to 30."""
+    if settings is None or not settings.enabled:
+        return 30.0
+    return min(30.0, max(1.0, settings.idle_threshold_secs / 4))
 
 
-def _log(text: str) -> None:
-    print(f"axoc serve: {text}", file=sys.stderr, flush=True)
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

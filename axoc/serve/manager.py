@@ -26,7 +26,6 @@ import asyncio
 import collections
 import contextlib
 import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -35,14 +34,18 @@ from typing import Any
 
 from axoc.fingerprint import Reads
 from axoc.kernel.checkpoint import Checkpointer, CheckpointError
-from axoc.kernel.driver import Driver
+from axoc.kernel.driver import Driver, RunResult
 from axoc.kernel.durable import ReplayMismatch
 from axoc.kernel.ports import Provider
-from axoc.runnable import Runnable, RunRefused, Target, prepare
+from axoc.memory.consolidation import Claim, Pass
+from axoc.memory.core import MemoryFileError
+from axoc.runnable import Runnable, RunRefused, Target, live_agents, prepare
 from axoc.runtime import startup
+from axoc.runtime.consolidating import conclude, open_pass
 from axoc.runtime.execution import make_driver, start_tools
 from axoc.runtime.outcome import EXIT_INTERRUPTED, EXIT_USAGE
 from axoc.runtime.providers import providers
+from axoc.serve import log
 from axoc.serve.lattice import board
 
 MAX_EVENTS = 20_000
@@ -68,6 +71,7 @@ class LiveRun:
     driver: Driver | None = None  # while it runs: its state is the dashboard's board
     final: dict[str, Any] | None = None  # the board when it ended (the driver is let go)
     tokens: dict[str, int] = field(default_factory=dict)  # per agent, from `usage` records
+    agents: frozenset[str] = frozenset()  # the agents it may activate (`runnable.live_agents`)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -171,6 +175,35 @@ class RunManager:
         )
         return self._launch(loaded, started, built, resumed=False)
 
+    async def submit_pass(self, chosen: Pass, claim: Claim, dry_run: bool) -> LiveRun:
+        """A consolidation pass (`axoc.memory.consolidation`), recorded and queued like any run;
+        when its run ends, its edits are applied and a `consolidation` record (the pass's
+        report) goes to its readers before the `output` record; `claim` is let go of when the
+        run ends, however it ends (the caller's, when it does not start)."""
+        generation = self.generation
+        loaded, started, built = await asyncio.to_thread(
+            open_pass, self.root, self.config, chosen, Reads(os.environ), dry_run,
+            generation.providers,
+        )  # fmt: skip
+
+        def then(result: RunResult) -> dict[str, Any]:
+            try:
+                report = conclude(self.root, chosen, started, result, dry_run)
+            except MemoryFileError as exc:  # the record of passes cannot be written
+                log.say(f"run {started.run_id}: consolidation not recorded: {exc}")
+                return {"event": "consolidation", "agent": chosen.agent.id,
+                        "status": "not_recorded", "error": str(exc)}  # fmt: skip
+            return {"event": "consolidation", **report.as_dict()}
+
+        live = self._launch(loaded, started, built, resumed=False, then=then)
+        assert live.task is not None
+        live.task.add_done_callback(lambda _: claim.release())
+        return live
+
+    def busy(self, agent: str) -> bool:
+        """Whether a run of this daemon that has not ended may activate `agent`."""
+        return any(agent in r.agents for r in self.runs.values() if not r.done)
+
     def _open(
         self, generation: Generation, wanted: Target, text: str, dry_run: bool
     ) -> tuple[Runnable, startup.Started, dict[str, Provider]]:
@@ -191,11 +224,12 @@ class RunManager:
 
     def _launch(
         self, loaded: Runnable, started: startup.Started, built: dict[str, Provider],
-        *, resumed: bool,
+        *, resumed: bool, then: Callable[[RunResult], dict[str, Any]] | None = None,
     ) -> LiveRun:  # fmt: skip
         live = LiveRun(started.run_id, loaded.target.name)
+        live.agents = frozenset(live_agents(loaded.table, loaded.target))
         self.runs[live.run_id] = live
-        live.task = asyncio.create_task(self._drive(live, loaded, started, built, resumed))
+        live.task = asyncio.create_task(self._drive(live, loaded, started, built, resumed, then))
         return live
 
     def cancel(self, live: LiveRun) -> None:
@@ -221,6 +255,7 @@ class RunManager:
     async def _drive(
         self, live: LiveRun, loaded: Runnable, started: startup.Started,
         built: dict[str, Provider], resumed: bool,
+        then: Callable[[RunResult], dict[str, Any]] | None,
     ) -> None:  # fmt: skip
         checkpointer = Checkpointer(started.store)
         driver: Driver | None = None
@@ -235,6 +270,8 @@ class RunManager:
                 if started.toolbox is not None:  # MCP servers start with the run
                     await start_tools(started.toolbox, started)
                 result = await driver.run()
+            if then is not None:  # blocks' files are locked and written: off the loop
+                live.add(await asyncio.to_thread(then, result))
             live.add({"event": "output", "run_id": live.run_id, "stop_reason": result.stop_reason,
                       "exit_code": result.exit_code, "outputs": dict(result.outputs)})  # fmt: skip
             live.finish(result.stop_reason, result.exit_code)
@@ -243,13 +280,13 @@ class RunManager:
         except RunRefused as refused:  # an MCP server that does not start, a changed tool
             live.add({"event": "error", "code": refused.code, "message": str(refused)})
             live.finish("refused", EXIT_USAGE)
-            _log(f"run {live.run_id}: refused: {refused}")
+            log.say(f"run {live.run_id}: refused: {refused}")
         except (ReplayMismatch, CheckpointError, OSError) as exc:
             why = str(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
             message = f"stopped, the run could not go on: {why}; what was recorded is kept"
             live.add({"event": "error", "code": "state", "message": message})
             live.finish("interrupted", EXIT_INTERRUPTED)
-            _log(f"run {live.run_id}: {message}")
+            log.say(f"run {live.run_id}: {message}")
         finally:
             if started.toolbox is not None:
                 await started.toolbox.aclose()
@@ -301,8 +338,4 @@ def _close(started: startup.Started, checkpointer: Checkpointer) -> None:
             step()
     if started.memory is not None:  # its memories stored, its semantic indexes saved
         for warning in started.memory.close():
-            _log(f"run {started.run_id}: warning: {warning}")
-
-
-def _log(text: str) -> None:
-    print(f"axoc serve: {text}", file=sys.stderr, flush=True)
+            log.say(f"run {started.run_id}: warning: {warning}")

@@ -378,3 +378,20 @@ def test_two_hundred_concurrent_runs_complete_within_the_provider_limit(tmp_path
     assert len(calls.answered) == 400
     assert calls.most <= 3
     assert peak_kib < 400 * 1024
+
+
+def test_a_run_with_no_target_is_refused_in_the_apis_words(tmp_path: Path) -> None:
+    config = tmp_path / "two.axoc.yaml"
+    config.write_text(
+        "agents:\n  - {id: a, provider: echo, model: m}\n"
+        "workflows:\n  - {id: one, agents: [a]}\n  - {id: two, agents: [a]}\n",
+        encoding="utf-8",
+    )
+    with Served(config, tmp_path / "state") as served:
+        answer = served.client.post("/runs", json={"input": "x"})
+        assert answer.status_code == 422
+        error = answer.json()["error"]
+        assert error["code"] == "no_target"
+        assert error["message"] == (
+            "name what to run: 'workflow' (workflows: one, two), 'skill' or 'agent'"
+        )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from axoc.kernel.ports import Provider
-from axoc.providers.registry import Connection, ProviderKind
+from axoc.providers.registry import (
+    OPENAI_TOOL_NAMES,
+    OPENAI_TOOL_NAMES_SAID,
+    Connection,
+    ProviderKind,
+)
 
 
 def build(connection: Connection) -> Provider:
@@ -21,4 +26,6 @@ KIND = ProviderKind(
     default_base_url="https://api.anthropic.com",
     key="required",
     key_env="ANTHROPIC_API_KEY",
+    tool_names=OPENAI_TOOL_NAMES,
+    tool_names_said=OPENAI_TOOL_NAMES_SAID,
 )

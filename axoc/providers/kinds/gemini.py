@@ -21,4 +21,7 @@ KIND = ProviderKind(
     default_base_url="https://generativelanguage.googleapis.com",
     key="required",
     key_env="GEMINI_API_KEY",
+    tool_names=r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}",
+    tool_names_said="letters, digits, '_', '.', ':' and '-', starting with a letter or '_', at "
+    "most 64 characters",
 )

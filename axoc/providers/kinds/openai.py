@@ -4,7 +4,12 @@ every kind that speaks that wire format (Mistral, OpenRouter, named compatible s
 from __future__ import annotations
 
 from axoc.kernel.ports import Provider
-from axoc.providers.registry import Connection, ProviderKind
+from axoc.providers.registry import (
+    OPENAI_TOOL_NAMES,
+    OPENAI_TOOL_NAMES_SAID,
+    Connection,
+    ProviderKind,
+)
 
 
 def build(connection: Connection) -> Provider:
@@ -22,4 +27,6 @@ KIND = ProviderKind(
     default_base_url="https://api.openai.com/v1",
     key="required",
     key_env="OPENAI_API_KEY",
+    tool_names=OPENAI_TOOL_NAMES,
+    tool_names_said=OPENAI_TOOL_NAMES_SAID,
 )
