@@ -164,6 +164,8 @@ def tool_names(doc: Document, config: Config) -> list[Diagnostic]:
     would fail the agent's first call that offers it."""
     out = []
     for i, agent in enumerate(config.agents):
+        if not agent.tools:
+            continue  # its provider is not looked up (a pydantic exception for most names)
         kind = registry.kind_of(agent.provider, registry.entry(config.providers, agent.provider))
         if kind is None or kind.tool_names is None:
             continue
