@@ -522,6 +522,12 @@ class McpServer(Model):
     headers: dict[str, str] = Field(
         default_factory=dict, description="HTTP: request headers; write secrets as ${VAR}."
     )
+    timeout_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = Field(
+        None, description="Seconds one tool call may take; default 60."
+    )
+    start_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] | None = Field(
+        None, description="Seconds to start the server and list its tools; default 30."
+    )
 
 
 # --- Axocoatl sections axoc accepts and ignores (AX205), typed so their mistakes are found -----

@@ -453,6 +453,8 @@ class _Lowering:
                     env=_as_written(server.env, entry.get("env")),
                     url=for_plan(url, entry.get("url")) if url else url,
                     headers=_as_written(server.headers, entry.get("headers")),
+                    call_timeout=server.timeout_s,
+                    start_timeout=server.start_timeout_s,
                 )
             )
         return tuple(sorted(specs, key=operator.attrgetter("name")))

@@ -155,6 +155,8 @@ class McpServerSpec:
     env: Mapping[str, str]
     url: str | None
     headers: Mapping[str, str]
+    call_timeout: float | None = added(None)  # seconds a tool call may take (None: 60)
+    start_timeout: float | None = added(None)  # seconds to start and list tools (None: 30)
 
 
 @dataclass(frozen=True, slots=True)

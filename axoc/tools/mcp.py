@@ -421,11 +421,14 @@ class Servers:
         """Start the needed servers (at once), list their tools, and make the offered ones;
         on any failure every started server is stopped and `McpError` raised."""
         for resolved in self.prepare():
-            self.connections[resolved.spec.name] = Connection(resolved, self.call_timeout, self.cwd)
+            spec = resolved.spec
+            call_timeout = spec.call_timeout or self.call_timeout
+            self.connections[spec.name] = Connection(resolved, call_timeout, self.cwd)
         started = await asyncio.gather(
-            *(c.start(self.start_timeout) for c in self.connections.values()),
+            *(c.start(c.settings.spec.start_timeout or self.start_timeout)
+              for c in self.connections.values()),
             return_exceptions=True,
-        )
+        )  # fmt: skip
         try:
             for outcome in started:
                 if isinstance(outcome, BaseException):

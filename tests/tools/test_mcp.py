@@ -9,6 +9,7 @@ start, an unset one refused; a real streamable-HTTP server on loopback, its head
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import subprocess
@@ -297,3 +298,50 @@ def test_the_plan_keeps_variables_and_redacts_literals_and_diffs_servers(tmp_pat
         "~ MCP server s: headers {'Authorization': 'Bearer ${TOKEN}', 'X-Literal': '(redacted)'} "
         "→ {'Authorization': 'Token ${TOKEN}', 'X-Literal': '(redacted)'}"
     ]
+
+
+def test_a_servers_own_timeouts_override_the_defaults(tmp_path: Path) -> None:
+    async def hang() -> tuple[Any, float]:
+        spec = dataclasses.replace(stdio("t", SERVER), call_timeout=0.5)
+        run = servers(spec, listed={"hang"}, timeout=60.0)
+        tools = await run.start()
+        started = time.monotonic()
+        try:
+            return await call(tools, "hang", text="x"), time.monotonic() - started
+        finally:
+            await run.aclose()
+
+    result, took = asyncio.run(hang())
+    assert result.content == "the MCP tool 'hang' (server 't') did not answer within 0.5 s"
+    assert 0.4 < took < 5.0
+    mute = dataclasses.replace(
+        stdio("mute", SERVER, "mute", env={"PID_FILE": str(tmp_path / "pid")}), start_timeout=1.5
+    )
+    run = Servers((mute,), frozenset({"mcp__mute__ok"}), {}, {}, start_timeout=60.0)
+    with pytest.raises(McpError, match=r"did not answer within 1\.5 s"):
+        asyncio.run(run.start())
+
+
+def test_a_configured_timeout_is_in_the_plan_and_an_unset_one_is_not(tmp_path: Path) -> None:
+    from axoc.pipeline import compile_file
+
+    config = tmp_path / "mcp.axoc.yaml"
+    config.write_text(
+        "mcp_servers:\n"
+        "  - {name: slow, transport: stdio, command: slow-mcp, timeout_s: 120, "
+        "start_timeout_s: 45}\n"
+        "  - {name: plain, transport: stdio, command: plain-mcp}\n"
+        "agents:\n  - {id: a, provider: echo, model: m, tools: [mcp__slow__x, mcp__plain__y]}\n",
+        encoding="utf-8",
+    )
+    unit = compile_file(str(config), {})
+    assert unit.lowered is not None and not unit.errors()
+    plan = unit.lowered.table.to_dict()
+    slow, plain = sorted(plan["mcp_servers"], key=lambda s: s["name"], reverse=True)
+    assert (slow["call_timeout"], slow["start_timeout"]) == (120.0, 45.0)
+    assert "call_timeout" not in plain and "start_timeout" not in plain
+    from axoc.kernel.table import SignalTable
+
+    again = SignalTable.from_json(unit.lowered.table.to_json())
+    assert again.digest == unit.lowered.table.digest
+    assert [s.call_timeout for s in again.mcp_servers] == [None, 120.0]
