@@ -131,11 +131,12 @@ def _can_arrive(route: Route, events: _Published) -> bool:
 
 def _reachable(
     units: list[Unit], routes: dict[str, list[Route]], producers: _Producers
-) -> tuple[set[str], _Published]:
-    """Agents that can fire in the run, and the events the run can produce: a worklist fixed
-    point, linear in units and routes. Each event is taken once, so the routes of one (event,
-    source) pair are counted once; the routes from any source of an event name are counted
-    when the first event of that name is taken (the hot spot of analysing a large workflow)."""
+) -> tuple[set[str], _Published, dict[str, int]]:
+    """Agents that can fire in the run, the events the run can produce, and how many of each
+    unit's routes those events arrive on: a worklist fixed point, linear in units and routes.
+    Each event is taken once, so the routes of one (event, source) pair are counted once; the
+    routes from any source of an event name are counted when the first event of that name is
+    taken (the hot spot of analysing a large workflow)."""
     by_event: dict[Event, list[Route]] = {}
     pending: list[Event] = [("UserInput", None)]
     for unit in units:
@@ -150,6 +151,7 @@ def _reachable(
                 pending.append(event)
     unit_of = {u.id: u for u in units}
     gained: dict[str, float] = dict.fromkeys(unit_of, 0.0)
+    arrived: dict[str, int] = dict.fromkeys(unit_of, 0)
     any_source_taken: set[str] = set()  # names whose any-source routes are counted
     fired: set[str] = set()
     events: set[Event] = set()
@@ -167,6 +169,7 @@ def _reachable(
             if any_source:
                 matched = matched + any_source
         for route in matched:
+            arrived[route.unit] += 1
             unit = unit_of[route.unit]
             if unit.agent in fired:
                 continue  # what its units gain no longer matters
@@ -174,7 +177,11 @@ def _reachable(
             if total >= unit.threshold - 1e-9 or not unit.latch:
                 fired.add(unit.agent)
                 pending += producers.events(unit.agent)
-    return fired, _Published(events, any_source_taken)  # every name taken is a name published
+    return fired, _Published(events, any_source_taken), arrived  # each name taken is published
+
+
+def _arriving(routes: list[Route], events: _Published) -> list[Route]:
+    return [r for r in routes if _can_arrive(r, events)]
 
 
 def _most(routes: list[Route], once_only: set[str]) -> float:
@@ -201,19 +208,15 @@ def _workflow(
     """`units`: the workflow's and the reactive ones (live in every run)."""
     table = lowered.table
     flow = table.workflow(flow_id)
-    fired, events = _reachable(units, routes, producers)
+    fired, events, arrived = _reachable(units, routes, producers)
     once_only = {m for m in flow.agents} - {u.agent for u in units if u.workflow is None}
     by_agent: dict[str, list[tuple[Unit, float, list[Route]]]] = defaultdict(list)
-    pairs, names = events.pairs, events.names
     for unit in units:
         if unit.workflow != flow_id or not unit.latch:
             continue
-        arriving = [  # `_can_arrive`, inline: the hot spot of analysing a large workflow
-            r
-            for r in routes[unit.id]
-            if r.event in _ALWAYS
-            or ((r.event, r.source) in pairs if r.source is not None else r.event in names)
-        ]
+        mine = routes[unit.id]
+        # Most units' routes all arrive (the fixed point counted them): no test of each.
+        arriving = mine if arrived[unit.id] == len(mine) else _arriving(mine, events)
         by_agent[unit.agent].append((unit, _most(arriving, once_only), arriving))
     idle = [m for m in flow.agents if m not in fired]  # members that never run in this workflow
     agents = table.by_id("agents")
