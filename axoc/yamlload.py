@@ -514,6 +514,8 @@ class _Builder:
         self.file = positions.file
         self.positions = positions
         self.found: list[tuple[Diagnostic, Node]] = []
+        # Without an `&` in the text there is no anchor, so no alias: no node is met twice.
+        self._anchored = "&" in positions.text
         self._done: set[int] = set()  # collections converted once; meeting one again is an alias
         self._active: set[int] = set()  # collections being converted: meeting one is recursion
         self._aliasing = 0
@@ -542,6 +544,8 @@ class _Builder:
         if depth > MAX_DEPTH:
             msg = f"nested deeper than {MAX_DEPTH} levels"
             raise _Abort(error("AX108", msg, self.positions.span(node)))
+        if not self._anchored:
+            return self.collection(node, depth)
         ident = id(node)
         if ident in self._active:
             msg = "recursive alias: a node contains itself"
@@ -552,16 +556,19 @@ class _Builder:
         self._aliasing += again
         self._active.add(ident)
         try:
-            if isinstance(node, SequenceNode):
-                self.check_tag(node, "seq")
-                return self.items(node, depth + 1)
-            assert isinstance(node, MappingNode)
-            self.check_tag(node, "map")
-            return self.mapping(node, depth)
+            return self.collection(node, depth)
         finally:
             self._active.discard(ident)
             self._done.add(ident)
             self._aliasing -= again
+
+    def collection(self, node: Node, depth: int) -> Any:
+        if isinstance(node, SequenceNode):
+            self.check_tag(node, "seq")
+            return self.items(node, depth + 1)
+        assert isinstance(node, MappingNode)
+        self.check_tag(node, "map")
+        return self.mapping(node, depth)
 
     def child(self, node: Node, depth: int) -> Any:
         """`convert(node, depth)`, with the common case done here: a scalar that is plain text
