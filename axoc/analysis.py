@@ -66,13 +66,15 @@ class _Places:
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self.agent_index: dict[str, int] = {}
-        for i, raw in enumerate(doc.data.get("agents") or []):
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-                self.agent_index.setdefault(raw["id"], i)
+        self._agent_index: dict[str, int] | None = None  # built on first use: few configs do
 
     def agent_key(self, agent: str, key: str, fallback: Path) -> Path:
-        path: Path = ("agents", self.agent_index.get(agent, -1), key)
+        if self._agent_index is None:
+            self._agent_index = {}
+            for i, raw in enumerate(self.doc.data.get("agents") or []):
+                if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    self._agent_index.setdefault(raw["id"], i)
+        path: Path = ("agents", self._agent_index.get(agent, -1), key)
         return path if self.doc.node(path) is not None else fallback
 
     def member(self, agent: str, flow_id: str) -> Path:
@@ -88,20 +90,25 @@ class _Producers:
     """What each agent can publish. Computed once per table."""
 
     def __init__(self, table: SignalTable) -> None:
-        self.tools = {a.id: bool(a.tools) for a in table.agents}
-        self.emit_tool = {a.id: a.emits for a in table.agents if a.emits}
-        self.skills_of: dict[str, list[str]] = defaultdict(list)
+        # What an agent publishes besides AgentActivated, TaskCompleted and AgentFailed: ToolResult
+        # with tools, its skills' emits, with the emit tool its declared events. Most publish none.
+        self.more: dict[str, list[str]] = {}
+        for a in table.agents:
+            if a.tools or a.emits:
+                self.more[a.id] = (["ToolResult"] if a.tools else []) + list(a.emits)
         for skill in table.skills:
             for holder in skill.holders:
-                self.skills_of[holder] += skill.emits
+                self.more.setdefault(holder, []).extend(skill.emits)
 
     def events(self, agent: str) -> set[Event]:
-        found: set[Event] = {("TaskCompleted", agent), ("AgentFailed", agent)}
-        found.add(("AgentActivated", agent))
-        if self.tools.get(agent):
-            found.add(("ToolResult", agent))
-        found |= {(name, agent) for name in self.skills_of.get(agent, ())}
-        found |= {(name, agent) for name in self.emit_tool.get(agent, ())}  # with the emit tool
+        found: set[Event] = {
+            ("TaskCompleted", agent),
+            ("AgentFailed", agent),
+            ("AgentActivated", agent),
+        }
+        more = self.more.get(agent)
+        if more:
+            found.update([(name, agent) for name in more])
         return found
 
 
@@ -109,9 +116,9 @@ class _Published:
     """The events a run can publish, as (name, source) pairs and by name alone: a route from any
     source is matched by name in constant time, not by a scan of every pair."""
 
-    def __init__(self, pairs: set[Event]) -> None:
+    def __init__(self, pairs: set[Event], names: set[str]) -> None:
         self.pairs = pairs
-        self.names = {name for name, _ in pairs}
+        self.names = names  # {name for name, _ in pairs}
 
 
 def _can_arrive(route: Route, events: _Published) -> bool:
@@ -124,22 +131,30 @@ def _can_arrive(route: Route, events: _Published) -> bool:
 
 def _reachable(
     units: list[Unit], routes: dict[str, list[Route]], producers: _Producers
-) -> tuple[set[str], _Published]:
-    """Agents that can fire in the run, and the events the run can produce: a worklist fixed
-    point, linear in units and routes. Each event is taken once, so the routes of one (event,
-    source) pair are counted once; the routes from any source of an event name are counted
-    when the first event of that name is taken (the hot spot of analysing a large workflow)."""
-    by_event: dict[Event, list[Route]] = defaultdict(list)
+) -> tuple[set[str], _Published, dict[str, int]]:
+    """Agents that can fire in the run, the events the run can produce, and how many of each
+    unit's routes those events arrive on: a worklist fixed point, linear in units and routes.
+    Each event is taken once, so the routes of one (event, source) pair are counted once; the
+    routes from any source of an event name are counted when the first event of that name is
+    taken (the hot spot of analysing a large workflow)."""
+    by_event: dict[Event, list[Route]] = {}
+    pending: list[Event] = [("UserInput", None)]
     for unit in units:
         for route in routes[unit.id]:
-            by_event[(route.event, route.source)].append(route)
+            event = (route.event, route.source)
+            found = by_event.get(event)
+            if found is None:
+                by_event[event] = [route]
+            else:
+                found.append(route)
+            if route.event in _ALWAYS:
+                pending.append(event)
     unit_of = {u.id: u for u in units}
     gained: dict[str, float] = dict.fromkeys(unit_of, 0.0)
+    arrived: dict[str, int] = dict.fromkeys(unit_of, 0)
     any_source_taken: set[str] = set()  # names whose any-source routes are counted
     fired: set[str] = set()
     events: set[Event] = set()
-    pending: list[Event] = [("UserInput", None)]
-    pending += [(r.event, r.source) for u in units for r in routes[u.id] if r.event in _ALWAYS]
     no_routes: list[Route] = []
     while pending:
         event = pending.pop()
@@ -154,28 +169,36 @@ def _reachable(
             if any_source:
                 matched = matched + any_source
         for route in matched:
+            arrived[route.unit] += 1
             unit = unit_of[route.unit]
-            total = gained[unit.id] = gained[unit.id] + route.weight
-            if (total >= unit.threshold - 1e-9 or not unit.latch) and unit.agent not in fired:
+            if unit.agent in fired:
+                continue  # what its units gain no longer matters
+            total = gained[route.unit] = gained[route.unit] + route.weight
+            if total >= unit.threshold - 1e-9 or not unit.latch:
                 fired.add(unit.agent)
                 pending += producers.events(unit.agent)
-    return fired, _Published(events)
+    return fired, _Published(events, any_source_taken), arrived  # each name taken is published
+
+
+def _arriving(routes: list[Route], events: _Published) -> list[Route]:
+    return [r for r in routes if _can_arrive(r, events)]
 
 
 def _most(routes: list[Route], once_only: set[str]) -> float:
     """The most weight these routes can add in one run: an agent that runs at most once
     completes or fails, never both."""
     total = 0.0
-    exclusive: dict[str | None, dict[str, float]] = {}
+    # source → [completed, failed] (the order of _EXCLUSIVE)
+    exclusive: dict[str | None, list[float]] = {}
     for route in routes:
         if route.event in _EXCLUSIVE and route.source in once_only:
             pair = exclusive.get(route.source)
             if pair is None:
-                pair = exclusive[route.source] = dict.fromkeys(_EXCLUSIVE, 0.0)
-            pair[route.event] += route.weight
+                pair = exclusive[route.source] = [0.0, 0.0]
+            pair[route.event == "AgentFailed"] += route.weight
         else:
             total += route.weight
-    return total + sum(max(pair.values()) for pair in exclusive.values())
+    return total + sum(map(max, exclusive.values()))
 
 
 def _workflow(
@@ -185,11 +208,15 @@ def _workflow(
     """`units`: the workflow's and the reactive ones (live in every run)."""
     table = lowered.table
     flow = table.workflow(flow_id)
-    fired, events = _reachable(units, routes, producers)
+    fired, events, arrived = _reachable(units, routes, producers)
     once_only = {m for m in flow.agents} - {u.agent for u in units if u.workflow is None}
     by_agent: dict[str, list[tuple[Unit, float, list[Route]]]] = defaultdict(list)
-    for unit in (u for u in units if u.workflow == flow_id and u.latch):
-        arriving = [r for r in routes[unit.id] if _can_arrive(r, events)]
+    for unit in units:
+        if unit.workflow != flow_id or not unit.latch:
+            continue
+        mine = routes[unit.id]
+        # Most units' routes all arrive (the fixed point counted them): no test of each.
+        arriving = mine if arrived[unit.id] == len(mine) else _arriving(mine, events)
         by_agent[unit.agent].append((unit, _most(arriving, once_only), arriving))
     idle = [m for m in flow.agents if m not in fired]  # members that never run in this workflow
     agents = table.by_id("agents")
@@ -213,7 +240,7 @@ def _workflow(
                 )
                 hint = "set activation_decay: 0 (completions are facts), or lower the threshold"
                 out.append(error("AX504", msg, places.doc.span(where), where, hint))
-    outside = _outside_only(table, flow.agents)
+    outside = _outside_only(table, flow.agents, idle)
     delegated = _workers(table, flow.entry, flow.agents)
     for member in idle:
         if member in by_agent or member in outside or member in delegated:
@@ -280,15 +307,15 @@ def _also(agents: list[str]) -> str:
     return f"; so {listing(agents, most=5)}, which {which} for it, cannot run there either"
 
 
-def _outside_only(table: SignalTable, members: tuple[str, ...]) -> set[str]:
-    """Members all of whose dependencies are outside the workflow: lowering reported each
-    (AX507), and gave them no unit there."""
+def _outside_only(table: SignalTable, members: tuple[str, ...], idle: list[str]) -> set[str]:
+    """The `idle` members all of whose dependencies are outside the workflow (`members`):
+    lowering reported each (AX507), and gave them no unit there."""
+    if not idle:
+        return set()
     inside = set(members)
     specs = table.by_id("agents")
     return {
-        m
-        for m in members
-        if specs[m].depends_on and not any(d in inside for d in specs[m].depends_on)
+        m for m in idle if specs[m].depends_on and not any(d in inside for d in specs[m].depends_on)
     }
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from axoc import pipeline, stdin, yamlload
+from axoc import pipeline, process, stdin, yamlload
 from axoc.diagnostics import Diagnostic, Severity, Span, error
 from axoc.discover import STDIN, discover
 from axoc.pipeline import Compilation, InternalError, compile_each, compile_file
@@ -35,6 +35,7 @@ def check_command(paths: list[str], fmt: str, strict: bool, stdin_name: str | No
             done, failed = compile_each([path], os.environ)
         units += done
         failures += failed
+    process.keep(units)  # freed by the process's end, not one object at a time
     diagnostics = problems + [d for unit in units for d in unit.diagnostics]
     sources = {unit.file: unit.text for unit in units if unit.text is not None}
     sys.stdout.write(REPORTERS[fmt](diagnostics, len(files), sources))

@@ -85,20 +85,22 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
     led = coordinators(config)
     out = []
     for i, agent in enumerate(config.agents):
-        for j, dep in enumerate(agent.depends_on):
-            if dep not in agents:
-                out.append(
-                    unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agent_names)
-                )
+        if not agents.issuperset(agent.depends_on):  # one C call for the common case
+            for j, dep in enumerate(agent.depends_on):
+                if dep not in agents:
+                    out.append(
+                        unresolved(doc, ("agents", i, "depends_on", j), "agent", dep, agent_names)
+                    )
         if agent.provider not in providers:
             path: Path = ("agents", i, "provider")
             out.append(unresolved(doc, path, "provider", agent.provider, provider_names))
     for i, flow in enumerate(config.workflows):
-        for j, member in enumerate(flow.agents):
-            if member not in agents:
-                out.append(
-                    unresolved(doc, ("workflows", i, "agents", j), "agent", member, agent_names)
-                )
+        if not agents.issuperset(flow.agents):
+            for j, member in enumerate(flow.agents):
+                if member not in agents:
+                    out.append(
+                        unresolved(doc, ("workflows", i, "agents", j), "agent", member, agent_names)
+                    )
         if flow.entry_point is not None and flow.entry_point not in flow.agents:
             if flow.id in led:
                 continue  # Axocoatl's layout: the coordinator leads, its workers are the agents
@@ -126,12 +128,19 @@ def references(doc: Document, config: Config) -> list[Diagnostic]:
 
 def coordinators(config: Config) -> dict[str, str]:
     """Workflow id → its coordinator, for workflows whose entry_point is a coordinator."""
-    role = {a.id: a.role for a in config.agents}
+    role = _entry_roles(config)
     return {
         f.id: f.entry_point
         for f in config.workflows
         if f.entry_point is not None and role.get(f.entry_point) == "coordinator"
     }
+
+
+def _entry_roles(config: Config) -> dict[str, str]:
+    """The role of each agent that is some workflow's entry_point (the last definition's, as a
+    mapping of every agent's would have)."""
+    entries = {f.entry_point for f in config.workflows if f.entry_point is not None}
+    return {a.id: a.role for a in config.agents if a.id in entries}
 
 
 def tools(doc: Document, config: Config) -> list[Diagnostic]:
@@ -155,6 +164,8 @@ def tool_names(doc: Document, config: Config) -> list[Diagnostic]:
     would fail the agent's first call that offers it."""
     out = []
     for i, agent in enumerate(config.agents):
+        if not agent.tools:
+            continue  # its provider is not looked up (a pydantic exception for most names)
         kind = registry.kind_of(agent.provider, registry.entry(config.providers, agent.provider))
         if kind is None or kind.tool_names is None:
             continue
@@ -216,10 +227,9 @@ def emits(doc: Document, config: Config) -> list[Diagnostic]:
                 msg = f"agent '{agent.id}' cannot emit '{event}': the kernel publishes it itself"
                 hint = "name a custom event, e.g. DraftReady"
                 out.append(error("AX406", msg, doc.span(path), path, hint))
-        custom = [
-            e for e in (*agent.emits, *skill_emits.get(agent.id, ())) if e not in RUNTIME_EVENTS
-        ]
-        if "emit" in agent.tools and not custom:
+        if "emit" in agent.tools and all(
+            e in RUNTIME_EVENTS for e in (*agent.emits, *skill_emits.get(agent.id, ()))
+        ):
             path = ("agents", i, "tools", agent.tools.index("emit"))
             msg = f"agent '{agent.id}' lists the emit tool but may publish no event"
             hint = "declare what it may publish: emits: [EventName]"
@@ -308,7 +318,7 @@ def workflows(doc: Document, config: Config) -> list[Diagnostic]:
 def roles(doc: Document, config: Config) -> list[Diagnostic]:
     """A worker has no depends_on and belongs to a coordinator-led workflow; a coordinator is
     some workflow's entry_point."""
-    role = {a.id: a.role for a in config.agents}
+    role = _entry_roles(config)
     entries = {w.entry_point for w in config.workflows}
     led = {
         m
@@ -373,8 +383,10 @@ def models(doc: Document, config: Config) -> list[Diagnostic]:
     provider kind without settings, such as echo, has no models)."""
     out = []
     for i, agent in enumerate(config.agents):
+        if agent.model is not None:
+            continue
         kind = registry.get(agent.provider)
-        if agent.model is not None or (kind is not None and kind.settings is None):
+        if kind is not None and kind.settings is None:
             continue
         settings = registry.entry(config.providers, agent.provider)
         if getattr(settings, "model", None) is None:

@@ -287,8 +287,6 @@ def _add_schema(commands: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from axoc.checking import check_command
 
-    process.nothing_at_exit()  # it compiles and prints
-
     if args.stdin_filename is not None and "-" not in args.paths:
         print(
             "axoc check: --stdin-filename names standard input: pass - as a PATH", file=sys.stderr
@@ -299,8 +297,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_plan(args: argparse.Namespace) -> int:
     from axoc.planning import plan_command
-
-    process.nothing_at_exit()  # it compiles and prints (or writes -o OUT)
 
     return plan_command(args.file, args.workflow, args.format, args.output, args.against)
 
@@ -521,4 +517,4 @@ def entry() -> None:
     process.one_shot()
     code = main()
     process.finish()
-    process.leave(code)
+    process.end(code)

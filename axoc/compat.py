@@ -83,6 +83,8 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
     runs = (RUN_TOOLS | {t.id for t in config.tools}) if wasm_runs() else RUN_TOOLS
     runs |= set(_web_runs(config))
     for i, agent in enumerate(config.agents):
+        if not agent.tools and not (i < len(written) and _has_memory(written[i])):
+            continue  # nothing below to say (most agents)
         unconfigured = [name for name in agent.tools if name in _WEB_BLOCKS and name not in runs]
         for name in unconfigured:
             msg = (
@@ -102,8 +104,7 @@ def _agents(doc: Document, config: Config) -> list[Diagnostic]:
                 f"to models yet: it runs without {them}"
             )
             out.append(_warn(doc, NOT_EXECUTED, ("agents", i, "tools"), msg, key=True))
-        raw = written[i] if i < len(written) else None
-        if not isinstance(raw, dict) or "memory" not in raw:  # as `doc.node`, without a walk
+        if not (i < len(written) and _has_memory(written[i])):
             continue
         if agent.memory.max_session_messages is not None:
             path: Path = ("agents", i, "memory", "max_session_messages")
@@ -204,6 +205,11 @@ def scheduled(doc: Document) -> list[str]:
     return found
 
 
+def _has_memory(raw: object) -> bool:
+    """Whether an agent as written sets `memory` (as `doc.node` would say, without a walk)."""
+    return isinstance(raw, dict) and "memory" in raw
+
+
 def _consolidation(doc: Document, config: Config) -> list[Diagnostic]:
     """A `consolidation:` block that serves no agent: none has both core memory and semantic
     memory (`axoc.memory.consolidation.consolidates`, read here from the config)."""
@@ -228,8 +234,10 @@ def _consolidation(doc: Document, config: Config) -> list[Diagnostic]:
 
 
 def _coordinators(doc: Document, config: Config) -> list[Diagnostic]:
-    role = {a.id: a.role for a in config.agents}
     led = coordinators(config)
+    if not led:
+        return []
+    role = {a.id: a.role for a in config.agents}
     out = []
     for i, flow in enumerate(config.workflows):
         lead = led.get(flow.id)

@@ -1,7 +1,8 @@
 """`depends_on` cycles, each reported as a path `a → b → c → a` at the edge that closes it.
 
-An arrow reads "depends on". Acyclic configs (the common case) are confirmed by `topological_order`,
-Kahn's algorithm, which lowering also uses for its stable order; only when there is a cycle is
+An arrow reads "depends on". Acyclic configs (the common case) are confirmed by one pass when
+every agent depends only on agents defined above it, else by `topological_order`, Kahn's
+algorithm, which lowering also uses for its stable order; only when there is a cycle is
 networkx imported to find every strongly connected component and one cycle in each, so a clean
 `axoc check` does not pay networkx's import time. Each cycle starts at its agent defined first in
 the file, so output is stable.
@@ -9,8 +10,7 @@ the file, so output is stable.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from axoc.config import Config
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 def dependency_cycles(doc: Document, config: Config) -> list[Diagnostic]:
+    if _defined_first(config):
+        return []
     index: dict[str, int] = {}
     for i, agent in enumerate(config.agents):
         index.setdefault(agent.id, i)  # a duplicate id is AX301; its first definition counts
@@ -31,25 +33,40 @@ def dependency_cycles(doc: Document, config: Config) -> list[Diagnostic]:
     return []
 
 
-def topological_order(depends_on: Mapping[str, Sequence[str]]) -> list[str] | None:
+def _defined_first(config: Config) -> bool:
+    """Whether every agent depends only on agents defined above it (as configs are mostly
+    written): then every arrow points up the file and none can close a cycle. One set lookup
+    per dependency, in C, without building the graph or ordering it. An unknown dependency (an
+    error of its own) or a repeated definition may answer False: the graph then decides."""
+    above: set[str] = set()
+    for agent in config.agents:
+        if not above.issuperset(agent.depends_on):
+            return False
+        above.add(agent.id)
+    return True
+
+
+def topological_order(depends_on: Mapping[str, Iterable[str]]) -> list[str] | None:
     """Nodes with every dependency before its dependents, ties in the mapping's order; None when
     there is a cycle. Dependencies that are not keys of the mapping are ignored."""
-    waiting = {node: 0 for node in depends_on}
+    waiting: dict[str, int] = {}  # node → how many of its dependencies are not ordered yet
     dependents: dict[str, list[str]] = {node: [] for node in depends_on}
     for node, deps in depends_on.items():
+        count = 0
         for dep in deps:
-            if dep in dependents:
-                dependents[dep].append(node)
-                waiting[node] += 1
-    ready = deque(node for node, count in waiting.items() if count == 0)
-    order: list[str] = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
+            found = dependents.get(dep)
+            if found is not None:
+                found.append(node)
+                count += 1
+        waiting[node] = count
+    # `order` is also the queue of Kahn's algorithm: read from the front as it grows at the end.
+    order = [node for node, count in waiting.items() if count == 0]
+    for node in order:
         for dependent in dependents[node]:
-            waiting[dependent] -= 1
-            if waiting[dependent] == 0:
-                ready.append(dependent)
+            left = waiting[dependent] - 1
+            waiting[dependent] = left
+            if left == 0:
+                order.append(dependent)
     return order if len(order) == len(waiting) else None
 
 

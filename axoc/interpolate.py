@@ -3,10 +3,10 @@
 Syntax: `${NAME}` is the variable's value; `${NAME:-default}` falls back to `default` when NAME is
 unset or empty; `$$` is a literal `$`. A plain (unquoted) scalar is typed again after substitution,
 as Axocoatl substitutes before parsing: `per_execution: ${BUDGET}` with BUDGET=5000 is the number
-5000, `"${BUDGET}"` the string '5000'. In: a `Document`'s data and the environment. Out: new data,
-plus diagnostics: an unset variable without default is a warning at check time (AX303) — `run`
-refuses it before any request — and a malformed reference is an error (AX304). Values of secrets
-are never put into diagnostics.
+5000, `"${BUDGET}"` the string '5000'. In: a `Document`'s data and the environment. Out: new data
+(the document's own when no value can hold a `$`), plus diagnostics: an unset variable without
+default is a warning at check time (AX303) — `run` refuses it before any request — and a
+malformed reference is an error (AX304). Values of secrets are never put into diagnostics.
 """
 
 from __future__ import annotations
@@ -24,9 +24,15 @@ _REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
 MAX_ADDED = 10 * 1024 * 1024  # characters substitution may add to a config, all values together
 _UNCHANGED = frozenset({int, float, bool, type(None)})  # values substitution never changes
+# How a `$` gets into a value without being in the text: an escape of a double-quoted scalar.
+_DOLLAR_ESCAPE = re.compile(r"\\(?:x24|u0024|U00000024)", re.IGNORECASE)
 
 
 def interpolate(doc: Document, env: Mapping[str, str]) -> tuple[Any, list[Diagnostic]]:
+    if "$" not in doc.text and _DOLLAR_ESCAPE.search(doc.text) is None:
+        # No value can hold a `$`: the data is as loaded, returned without a walk through it
+        # (not copied either: no stage changes the data it is given).
+        return doc.data, []
     diagnostics: list[Diagnostic] = []
     walk = _Walk(doc, env, diagnostics)
     return walk.value(doc.data, ()), diagnostics

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -184,7 +184,7 @@ class _Lowering:
                 if not self.agents[m].depends_on and self.agents[m].activation is None
             ]
         entry_set = set(entry)
-        waits: dict[str, set[str]] = {m: set() for m in members}
+        waits: dict[str, Set[str]] = dict.fromkeys(members, frozenset())  # agents each waits for
         started = set()  # members with a unit in this workflow
         for member in members:
             agent = self.agents[member]
@@ -204,10 +204,11 @@ class _Lowering:
                 waits[member] = self.deps_unit(flow, agent, where, inside)
             if (flow.id, member) in self.placed:
                 started.add(member)
-        graph = {m: sorted(waits[m] & inside) for m in sorted(members)}
-        order = topological_order(graph)
+        # The order of each member's dependencies does not change the order found; waits
+        # outside the workflow are no keys, so the order ignores them.
+        order = topological_order({m: waits[m] for m in sorted(members)})
         if order is None:
-            self.activation_cycles(graph)
+            self.activation_cycles({m: sorted(waits[m] & inside) for m in sorted(members)})
             order = sorted(members)
         waited_for = {d for m in members for d in waits[m]}
         return WorkflowSpec(
@@ -243,12 +244,17 @@ class _Lowering:
 
     def deps_unit(self, flow: Workflow, agent: Agent, where: Path, inside: set[str]) -> set[str]:
         # `inside` holds agents only; an unknown dependency is AX302, from the reference checks
-        deps = list(dict.fromkeys([dep for dep in agent.depends_on if dep in inside]))
-        outside = [
-            (j, dep)
-            for j, dep in enumerate(agent.depends_on)
-            if dep not in inside and dep in self.agents
-        ]
+        deps = [dep for dep in agent.depends_on if dep in inside]
+        outside = (
+            [
+                (j, dep)
+                for j, dep in enumerate(agent.depends_on)
+                if dep not in inside and dep in self.agents
+            ]
+            if len(deps) < len(agent.depends_on)
+            else []
+        )
+        deps = list(dict.fromkeys(deps))
         for j, dep in outside:
             path: Path = (*where, "depends_on", j)
             effect = (
@@ -454,24 +460,23 @@ class _Lowering:
         return tuple(sorted(specs, key=operator.attrgetter("name")))
 
     def agent_spec(self, agent: Agent) -> AgentSpec:
-        provider = self.provider_settings(agent.provider)
-        model = agent.model or getattr(provider, "model", None) or agent.provider
+        model = agent.model or getattr(self.provider_settings(agent.provider), "model", None)
         budget, sampling, supervision = agent.token_budget, agent.sampling, agent.supervision
         return AgentSpec(
             id=agent.id,
             name=agent.name or agent.id,
             provider=agent.provider,
-            model=model,
+            model=model or agent.provider,
             system_prompt=agent.system_prompt,
             depends_on=tuple(dict.fromkeys(agent.depends_on)),
-            tools=tuple(dict.fromkeys(agent.tools)),
+            tools=tuple(dict.fromkeys(agent.tools)) if agent.tools else (),
             role=agent.role,
             budget=self.shared(budget, _budget),
             sampling=self.shared(sampling, _sampling),
             supervision=self.shared(supervision, _supervision),
             memory=self.shared(agent.memory, _memory),
             timeout=agent.timeout,
-            emits=self.emit_events(agent),
+            emits=self.emit_events(agent) if agent.tools else (),  # () without the emit tool
             max_tool_rounds=agent.max_tool_rounds,
         )
 
@@ -589,5 +594,8 @@ def _unit_key(unit: Unit) -> tuple[str, str, str]:
     return (unit.workflow or "~", unit.agent, unit.id)
 
 
-def _route_key(route: Route) -> tuple[str, str, str, str]:
-    return (route.event, route.source or "", route.unit, "")
+def _route_key(route: Route) -> str:
+    """Routes sort by event, source (any source first), unit: as one string, which sorts as
+    the tuple of the three would (no event name, id or unit id holds a NUL, the lowest
+    character) in half the time, the hot spot of sorting 30,000 routes."""
+    return f"{route.event}\0{route.source or ''}\0{route.unit}"

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from axoc import process
 from axoc.kernel.table import SignalTable
 from axoc.pipeline import compile_file
 from axoc.readfile import PlanError, read_plan
@@ -31,6 +32,7 @@ def plan_command(
     path: str, workflow: str | None, fmt: str, output: str | None, against: str | None
 ) -> int:
     unit = compile_file(path, os.environ)
+    process.keep(unit)  # freed by the process's end, not one object at a time
     if unit.diagnostics:
         sources = {unit.file: unit.text} if unit.text is not None else {}
         sys.stderr.write(render_diagnostics(unit.diagnostics, 1, sources))

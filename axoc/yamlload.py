@@ -341,6 +341,7 @@ def _located(root: Node, found: list[tuple[Diagnostic, Node]]) -> list[Diagnosti
 
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_ASCII_NOT_BRACKET = dict.fromkeys(i for i in range(128) if chr(i) not in _BRACKET_STEP)
 
 
 def _flow_depth_guard(positions: Positions) -> Diagnostic | None:
@@ -351,7 +352,13 @@ def _flow_depth_guard(positions: Positions) -> Diagnostic | None:
     text = positions.text
     if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
         return None
-    steps = map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", text))
+    # The brackets alone: deleting the other ASCII characters is a table lookup in C, four
+    # times faster than a regex substitution over a large file; what is left besides
+    # brackets (non-ASCII text) is then a short string for the substitution.
+    brackets = text.translate(_ASCII_NOT_BRACKET)
+    if not brackets.isascii():
+        brackets = _NOT_BRACKET.sub("", brackets)
+    steps = map(_BRACKET_STEP.__getitem__, brackets)
     if max(itertools.accumulate(steps), default=0) <= MAX_FLOW_DEPTH:
         return None  # the deepest point, measured in C: only a refusal is located below
     depth = 0
@@ -372,7 +379,7 @@ def _block_depth_guard(
     file, the parser's events are counted (the parser keeps its state in a list, not on the call
     stack), stopping at the first collection too deep."""
     text = positions.text
-    if _DEEP_LINE.search(text) is None:
+    if _DEEP_LINE.search(text) is None and _DEEP_FIRST_LINE.match(text) is None:
         return None
     loader = loader_class(text)
     depth = 0
@@ -391,7 +398,10 @@ def _block_depth_guard(
     return None
 
 
-_DEEP_LINE = re.compile(rf"^[ \t?:-]{{{DEEP_COLUMN}}}", re.MULTILINE)
+# A deep line after the first, found from its line break: the regex engine skips from one break
+# to the next (with `^` and re.MULTILINE it tries every character, 6 times slower).
+_DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{DEEP_COLUMN}}}")
+_DEEP_FIRST_LINE = re.compile(rf"[ \t?:-]{{{DEEP_COLUMN}}}")
 
 
 def _size_guard(positions: Positions, loader_class: type[yaml.SafeLoader]) -> Diagnostic | None:
@@ -504,6 +514,8 @@ class _Builder:
         self.file = positions.file
         self.positions = positions
         self.found: list[tuple[Diagnostic, Node]] = []
+        # Without an `&` in the text there is no anchor, so no alias: no node is met twice.
+        self._anchored = "&" in positions.text
         self._done: set[int] = set()  # collections converted once; meeting one again is an alias
         self._active: set[int] = set()  # collections being converted: meeting one is recursion
         self._aliasing = 0
@@ -532,6 +544,8 @@ class _Builder:
         if depth > MAX_DEPTH:
             msg = f"nested deeper than {MAX_DEPTH} levels"
             raise _Abort(error("AX108", msg, self.positions.span(node)))
+        if not self._anchored:
+            return self.collection(node, depth)
         ident = id(node)
         if ident in self._active:
             msg = "recursive alias: a node contains itself"
@@ -542,16 +556,19 @@ class _Builder:
         self._aliasing += again
         self._active.add(ident)
         try:
-            if isinstance(node, SequenceNode):
-                self.check_tag(node, "seq")
-                return [self.child(item, depth + 1) for item in node.value]
-            assert isinstance(node, MappingNode)
-            self.check_tag(node, "map")
-            return self.mapping(node, depth)
+            return self.collection(node, depth)
         finally:
             self._active.discard(ident)
             self._done.add(ident)
             self._aliasing -= again
+
+    def collection(self, node: Node, depth: int) -> Any:
+        if isinstance(node, SequenceNode):
+            self.check_tag(node, "seq")
+            return self.items(node, depth + 1)
+        assert isinstance(node, MappingNode)
+        self.check_tag(node, "map")
+        return self.mapping(node, depth)
 
     def child(self, node: Node, depth: int) -> Any:
         """`convert(node, depth)`, with the common case done here: a scalar that is plain text
@@ -569,6 +586,26 @@ class _Builder:
             return text
         return self.plain(node, text)
 
+    def items(self, node: SequenceNode, depth: int) -> list[Any]:
+        """`[self.child(item, depth) for item in node.value]`, with `child`'s common case inline:
+        a list of ids costs no call per item (`_aliasing` holds while the items are converted:
+        converting one restores it)."""
+        if self._aliasing:
+            return [self.convert(item, depth) for item in node.value]
+        out = []
+        for item in node.value:
+            if type(item) is ScalarNode and item.tag == _AUTO:
+                text: str = item.value
+                left = self._chars_left - len(text)
+                if left >= 0 and (
+                    item.style or (text[:1] not in _NUMERIC_START and text not in _WORDS)
+                ):
+                    self._chars_left = left
+                    out.append(text)
+                    continue
+            out.append(self.child(item, depth))
+        return out
+
     def check_tag(self, node: Node, kind: str) -> None:
         if node.tag not in (_AUTO, _STD + kind, "!"):
             raise _Abort(
@@ -580,8 +617,10 @@ class _Builder:
             )
 
     def mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+        """With `child`'s common case inline, as in `items`."""
         out: dict[str, Any] = {}
         first: dict[str, Node] = {}
+        aliasing = self._aliasing
         for key_node, value_node in node.value:
             if type(key_node) is ScalarNode and not key_node.style:
                 key = key_node.value
@@ -598,6 +637,15 @@ class _Builder:
                 self.report(error("AX102", msg, self.positions.span(key_node)), key_node)
                 continue
             first[key] = key_node
+            if type(value_node) is ScalarNode and not aliasing and value_node.tag == _AUTO:
+                text: str = value_node.value
+                left = self._chars_left - len(text)
+                if left >= 0 and (
+                    value_node.style or (text[:1] not in _NUMERIC_START and text not in _WORDS)
+                ):
+                    self._chars_left = left
+                    out[key] = text
+                    continue
             out[key] = self.child(value_node, depth + 1)
         return out
 

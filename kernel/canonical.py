@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import operator
 from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
@@ -87,7 +86,7 @@ def plain(value: Any) -> Any:
 
 def _float(value: float) -> str:
     """As the encoder writes a float (`allow_nan`: NaN and the infinities as JavaScript does)."""
-    if math.isfinite(value):
+    if value - value == 0.0:  # finite (inf - inf and NaN - NaN are NaN): math.isfinite, inline
         return float.__repr__(value)
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
@@ -143,6 +142,8 @@ class Writer:
         return write_shared
 
     def _list(self, items: Any) -> str:
+        if not items:
+            return "[]"
         inner, learn = self._inner, self._inner_value
         return "[" + ",".join([(inner.get(type(v)) or learn)(v) for v in items]) + "]"
 

@@ -423,7 +423,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _body_lines(table: SignalTable) -> list[str]:
-    """Every field but `format` and `digest`, a list element per line, closing the object."""
+    """Every field but `format` and `digest`, a list element per line, closing the object (the
+    elements of a list are one item, their lines joined)."""
     optional = dict(added_fields(SignalTable))
     names = [
         name
@@ -436,11 +437,8 @@ def _body_lines(table: SignalTable) -> list[str]:
         value = getattr(table, name)
         comma = "," if n < len(names) - 1 else ""
         if (type(value) is tuple or type(value) is list) and value:
-            last = len(value) - 1
             lines.append(f'"{name}": [')
-            lines += [
-                writer.write(element) + ("," if i < last else "") for i, element in enumerate(value)
-            ]
+            lines.append(",\n".join([writer.write(element) for element in value]))  # its lines
             lines.append("]" + comma)
         else:
             lines.append(f'"{name}": {writer.write(value)}{comma}')

@@ -1,6 +1,6 @@
-"""How a one-shot command ends its process: `check` and `plan` skip the interpreter's teardown
-(`axoc.process.leave`), so these check in real processes that nothing they print or write is
-lost, and that their exit codes are kept."""
+"""How a one-shot command ends its process: `check` and `plan` end it at once, without the
+interpreter's teardown (`axoc.process.end`), so these check in real processes, their output
+buffered, that nothing they print or write is lost, and that their exit codes are kept."""
 
 from __future__ import annotations
 

@@ -191,7 +191,11 @@ def _show(config: str | None, agent: str | None, root: Path) -> int:
     store = CoreStore(root)
     agents = _agents(config)
     counts = _semantic_counts(root)
-    passes = Passes(root).read()
+    try:
+        passes = Passes(root).read()
+    except MemoryFileError as exc:  # blocks are shown all the same
+        print(f"axoc memory show: warning: {exc}", file=sys.stderr)
+        passes = {}
     if agents is not None:
         memory = CoreMemory(store)
         for spec in _chosen(agents, agent):

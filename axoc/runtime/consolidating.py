@@ -32,7 +32,7 @@ from axoc.memory.consolidation import (
     settings_of,
 )
 from axoc.memory.core import CoreMemory, CoreStore
-from axoc.runnable import Runnable
+from axoc.runnable import Runnable, RunRefused
 from axoc.runtime import startup
 from axoc.runtime.execution import execute, make_driver
 
@@ -41,10 +41,14 @@ def open_pass(
     root: Path, path: str, chosen: Pass, reads: Reads, dry_run: bool,
     pool: dict[str, Provider] | None = None,
 ) -> tuple[Runnable, startup.Started, dict[str, Provider]]:  # fmt: skip
-    """The pass's run, recorded and ready to drive (`startup.open_run`); `pool` as there."""
-    return startup.open_run(
-        root, path, chosen.runnable, reads, chosen.input, dry_run, origin=ORIGIN, pool=pool
-    )
+    """The pass's run, recorded and ready to drive (`startup.open_run`); `pool` as there. A
+    provider whose settings its adapter refuses (a malformed base_url) is `RunRefused`."""
+    try:
+        return startup.open_run(
+            root, path, chosen.runnable, reads, chosen.input, dry_run, origin=ORIGIN, pool=pool
+        )
+    except ValueError as invalid:
+        raise RunRefused(str(invalid), "provider") from None
 
 
 def conclude(

@@ -103,9 +103,8 @@ class Daemon:
         self._wake: asyncio.Event | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.consolidation: Consolidation | None = None  # of the config in use
-        self._first_agent: str | None = (
-            None  # the target the config is compiled for, to consolidate
-        )
+        # the target the config is compiled for to find the agents to consolidate
+        self._first_agent: str | None = None
         self._consolidator: asyncio.Task[None] | None = None
         self._warned: set[str] = set()  # consolidation warnings given, once per config generation
 
@@ -123,8 +122,8 @@ class Daemon:
             shown = render_text(errors, 1, sources).rstrip()
             raise ServeRefused(f"{self.config} cannot be served:\n{shown}")
         if errors:
-            log.warn(f"{self.config} has {len(errors)} error(s); runs of the targets they concern "
-                  "are refused (axoc check shows them)")  # fmt: skip
+            log.warn(f"{self.config} has {len(errors)} error(s); runs of the targets they "
+                     "concern are refused (axoc check shows them)")  # fmt: skip
         return unit.config
 
     def in_flight(self) -> list[tuple[str, bool]]:
@@ -216,13 +215,13 @@ class Daemon:
         """Sleep-time consolidation (`axoc.memory.consolidation`): every few seconds, a pass
         for each consolidated agent that is due and that no run of this daemon may activate."""
         while True:
-            settings = self.consolidation
-            on = settings is not None and settings.enabled and self._first_agent is not None
+            settings, first = self.consolidation, self._first_agent
+            on = settings is not None and settings.enabled and first is not None
             if on and self.dry_run:  # a dry run records no pass: the same one would recur
                 self._warn_once("memory consolidation is not done under --dry-run")
-            elif on and self._first_agent is not None:
+            elif on and first is not None:
                 try:
-                    found = await asyncio.to_thread(self._due_passes, self._first_agent)
+                    found = await asyncio.to_thread(self._due_passes, first)
                 except (RunRefused, runs.RunsError, MemoryFileError, OSError) as exc:
                     self._warn_once(f"memory consolidation is not done: {_first_line(exc)}")
                     found = []
@@ -237,8 +236,8 @@ class Daemon:
                         self._warn_once(f"agent {chosen.agent.id}'s memory consolidation did "
                                         f"not start: {_first_line(refused)}")  # fmt: skip
                     else:
-                        log.say(f"consolidating the memory of agent {chosen.agent.id}: run "
-                             f"{live.run_id}")  # fmt: skip
+                        log.say(f"consolidating the memory of agent {chosen.agent.id}: "
+                                f"run {live.run_id}")  # fmt: skip
             await asyncio.sleep(_poll(settings))
 
     def _due_passes(self, agent: str) -> list[tuple[Pass, Claim]]:

@@ -338,4 +338,4 @@ def _close(started: startup.Started, checkpointer: Checkpointer) -> None:
             step()
     if started.memory is not None:  # its memories stored, its semantic indexes saved
         for warning in started.memory.close():
-            log.say(f"run {started.run_id}: warning: {warning}")
+            log.warn(f"run {started.run_id}: {warning}")

@@ -333,3 +333,17 @@ def test_a_pass_is_due_when_idle_past_the_threshold_and_the_interval(tmp_path: P
     assert due(state, "keeper", settings, 2300.0).memories == (found.memories[1],)
     Passes(state).record("keeper", {"attempted": 500.0, "through": 300.0})
     assert "no new memories" in due(state, "keeper", settings, 9999.0, force=True).why
+
+
+def test_a_corrupt_record_of_passes_is_named_and_never_overwritten(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    path = config(tmp_path, "http://127.0.0.1:9")
+    write_memories(state, 100.0)
+    record = state / "memory" / "consolidation.json"
+    record.write_text("{not json", encoding="utf-8")
+    done = axoc_process("memory", "consolidate", str(path), "--now", "--state-dir", str(state))
+    assert done.code == 2 and "Traceback" not in done.err
+    assert f"{record}: not a consolidation record" in done.err
+    shown = axoc_process("memory", "show", "--state-dir", str(state))
+    assert shown.code == 0 and "warning:" in shown.err and "semantic memories: 1" in shown.out
+    assert record.read_text(encoding="utf-8") == "{not json"
