@@ -7,11 +7,14 @@ reader sees the old file or the new one, never a torn one.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from axoc.kernel.files import ensure_dir, fsync_dir
@@ -41,6 +44,20 @@ def new_run_id() -> str:
 def is_run_id(text: str) -> bool:
     """Whether `text` is a run id (the whole of it): never a path."""
     return RUN_ID.fullmatch(text) is not None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on `<path>.lock` (made, owner only, with its folder) while the block
+    runs: one process or thread at a time reads, changes and writes `path`. `OSError` when the
+    lock file cannot be made."""
+    ensure_dir(path.parent)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # lets go of the flock
 
 
 def write_text(path: Path, text: str, *, sync_dir: bool = True) -> None:

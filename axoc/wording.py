@@ -13,6 +13,11 @@ import difflib
 from collections.abc import Iterable
 
 
+def shortened(text: str, most: int) -> str:
+    """`text`, cut after `most` characters with "..." to say so."""
+    return text if len(text) <= most else text[:most] + "..."
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`count` and the noun, singular for exactly 1: `plural(1, "agent")` is "1 agent"."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"

@@ -51,7 +51,8 @@ from axoc.memory.core import (
 from axoc.memory.run import uses_recall
 from axoc.memory.stored import Recollection, recollections
 from axoc.runnable import Runnable, Target
-from axoc.statedir import write_text
+from axoc.statedir import locked, write_text
+from axoc.wording import shortened
 
 if TYPE_CHECKING:
     from axoc.config import Consolidation
@@ -144,20 +145,13 @@ class Passes:
     def record(self, agent: str, entry: dict[str, Any]) -> None:
         """`entry` as the agent's last pass; `MemoryFileError` when the file cannot be written."""
         try:
-            ensure_dir(self.path.parent)
-            lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            with locked(self.path):
+                agents = self.read()
+                agents[agent] = entry
+                document = {"format": 1, "agents": dict(sorted(agents.items()))}
+                write_text(self.path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
             raise MemoryFileError(f"{self.path}: cannot be written: {exc}") from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            agents = self.read()
-            agents[agent] = entry
-            document = {"format": 1, "agents": dict(sorted(agents.items()))}
-            write_text(self.path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            raise MemoryFileError(f"{self.path}: cannot be written: {exc}") from None
-        finally:
-            os.close(lock)
 
 
 class Claim:
@@ -203,6 +197,7 @@ class Due:
 
     memories: tuple[Recollection, ...] = ()
     why: str = ""
+    since: float = 0.0  # the newest memory the agent's last consolidation took in (0: none)
 
 
 def due(root: Path, agent: str, settings: Consolidation, now: float, *, force: bool = False) -> Due:
@@ -222,7 +217,7 @@ def due(root: Path, agent: str, settings: Consolidation, now: float, *, force: b
         if "attempted" in last and since < settings.interval_secs:
             return Due(why=f"consolidated {since:.0f} s ago; the interval is "
                            f"{settings.interval_secs} s")  # fmt: skip
-    return Due(tuple(new[-settings.recent :]))
+    return Due(tuple(new[-settings.recent :]), since=through)
 
 
 def _number(value: Any) -> float:
@@ -240,6 +235,7 @@ class Pass:
     memories: tuple[Recollection, ...]
     runnable: Runnable
     input: str
+    since: float  # the `through` of the agent's last pass, kept when this one does not answer
 
     @property
     def through(self) -> float:
@@ -255,21 +251,20 @@ class Pass:
             report = Report(self.agent.id, run_id, status, len(self.memories), error=error)
         else:
             report = apply(self.agent, core, answer, run_id, len(self.memories))
-        passes = Passes(root)
         entry = {
             "attempted": now, "run_id": run_id, "status": report.status,
             "applied": len(report.applied), "refused": report.refused, "error": report.error,
-            "through": self.through if answer is not None else passes.last(self.agent.id).get(
-                "through", 0.0),
+            "through": self.through if answer is not None else self.since,
         }  # fmt: skip
         if not core.dry_run:  # a dry run writes no memory, and no record of a pass
-            passes.record(self.agent.id, entry)
+            Passes(root).record(self.agent.id, entry)
         return report
 
 
-def prepare(root: Path, loaded: Runnable, agent: str, memories: tuple[Recollection, ...]) -> Pass:
-    """The consolidation run of `agent` (of `loaded`, compiled from the config) reading
-    `memories`, with the agent's core memory (in the state directory `root`) as it is now."""
+def prepare(root: Path, loaded: Runnable, agent: str, found: Due) -> Pass:
+    """The consolidation run of `agent` (of `loaded`, compiled from the config) reading the
+    memories `found`, with the agent's core memory (in the state directory `root`) as it is
+    now."""
     from axoc.lower import solo
 
     spec = loaded.table.by_id("agents")[agent]
@@ -289,24 +284,40 @@ def prepare(root: Path, loaded: Runnable, agent: str, memories: tuple[Recollecti
         target=Target(workflow=f"{PREFIX}{agent}", agent=agent),
         note=None, web_search=None, fetch_url=None, mcp_values={},
     )  # fmt: skip
-    return Pass(spec, memories, runnable, render_input(spec, memories))
+    return Pass(spec, found.memories, runnable, render_input(spec, found.memories), found.since)
 
 
 def render_input(agent: AgentSpec, memories: tuple[Recollection, ...]) -> str:
     lines = [
         f"The agent '{agent.id}' works to these instructions:",
-        _cut(agent.system_prompt, 2000) or "(none)",
+        shortened(agent.system_prompt, 2000) or "(none)",
         "",
         f"Its {len(memories)} most recent memories not consolidated yet, oldest first:",
     ]
     for memory in memories:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(memory.time))
-        lines.append(f"- [{when}] {_cut(' '.join(memory.text.split()), MAX_MEMORY)}")
+        lines.append(f"- [{when}] {shortened(' '.join(memory.text.split()), MAX_MEMORY)}")
     return "\n".join(lines)
 
 
-def _cut(text: str, most: int) -> str:
-    return text if len(text) <= most else text[:most] + "..."
+def claim_pass(
+    root: Path, loaded: Runnable, agent: str, now: float, *, force: bool = False
+) -> tuple[Pass, Claim] | str:
+    """The pass of `agent` that is due now, with the claim on the agent that the caller lets go
+    of when the pass ends; else why there is none (another process consolidates the agent, or
+    `due` says why). What `axoc memory consolidate` and `axoc serve` both start from."""
+    claim = Claim.take(root, agent)
+    if claim is None:
+        return BUSY
+    try:
+        found = due(root, agent, settings_of(loaded), now, force=force)
+        if found.memories:
+            return prepare(root, loaded, agent, found), claim
+    except BaseException:
+        claim.release()
+        raise
+    claim.release()
+    return found.why
 
 
 # --- the answer ----------------------------------------------------------------------------------
@@ -342,7 +353,7 @@ def apply(agent: AgentSpec, core: CoreMemory, answer: str, run_id: str, memories
         report.status = "unreadable_answer"
         report.refused.append(
             'the answer is not a JSON object {"edits": [...]}; nothing was changed: '
-            + json.dumps(_cut(answer.strip(), 200))
+            + json.dumps(shortened(answer.strip(), 200))
         )
         return report
     for number, edit in enumerate(edits, 1):
@@ -374,12 +385,11 @@ def _edit(agent: AgentSpec, core: CoreMemory, edit: Any) -> str:
     missing = [name for name in _FIELDS[op] if not isinstance(edit.get(name), str)]
     if missing:
         raise EditRefused(f"{op}: {', '.join(repr(m) for m in missing)} must be text")
-    values: list[str] = [edit[name] for name in _FIELDS[op]]
     if op == "append":
-        return core.append(agent, values[0], values[1])
+        return core.append(agent, edit["block"], edit["text"])
     if op == "replace":
-        return core.replace(agent, values[0], values[1], values[2])
-    return core.set(agent, values[0], values[1])
+        return core.replace(agent, edit["block"], edit["old"], edit["new"])
+    return core.set(agent, edit["block"], edit["value"])
 
 
 def proposed(answer: str) -> list[Any] | None:

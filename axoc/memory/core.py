@@ -32,9 +32,7 @@ Guarantees:
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,9 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from axoc.kernel.files import ensure_dir
 from axoc.kernel.table import AgentSpec, CoreBlock
-from axoc.statedir import write_text
+from axoc.statedir import locked, write_text
+from axoc.wording import shortened
 
 FORMAT = 1
 SHARED = None  # the scope of shared blocks (an agent's own blocks: its id)
@@ -124,10 +122,7 @@ class CoreStore:
         """The blocks of `scope` under its exclusive lock, written back (atomically) when the
         block leaves without an exception and changed them."""
         path = self.path(scope)
-        ensure_dir(path.parent)
-        lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(path):
             blocks = self.read(scope)
             before = dict(blocks)
             yield blocks
@@ -137,8 +132,6 @@ class CoreStore:
                     "blocks": {label: b.as_json() for label, b in sorted(blocks.items())},
                 }
                 write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        finally:
-            os.close(lock)  # releases the flock
 
 
 def _parse(path: Path, text: str) -> dict[str, Block]:
@@ -243,7 +236,7 @@ class CoreMemory:
 
         def change(value: str) -> str:
             if old not in value:
-                shown = value if len(value) <= 400 else value[:400] + "..."
+                shown = shortened(value, 400)
                 raise EditRefused(
                     f"core_memory_replace: the text {json.dumps(old)} does not occur in block "
                     f"'{label}'; nothing was changed. Its value is: {json.dumps(shown)}"

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from axoc.kernel.table import AgentSpec
 from axoc.memory.core import CoreMemory, CoreStore, EditRefused, uses_core
+from axoc.wording import shortened
 
 if TYPE_CHECKING:
     from axoc.memory.semantic import SemanticStore
@@ -99,7 +100,7 @@ class RunMemory:
             return
         semantic = self.semantic
         assert semantic is not None
-        text = f"Asked: {_short(prompt)}\nAnswered: {answer}" if prompt.strip() else answer
+        text = f"Asked: {shortened(prompt, 500)}\nAnswered: {answer}" if prompt.strip() else answer
         if self._storing is None:
             self._storing = ThreadPoolExecutor(1, thread_name_prefix="axoc-memory")
         stored = self._storing.submit(semantic.add, agent.id, text, time.time())
@@ -156,10 +157,6 @@ class RunMemory:
 def _one_line(text: str) -> str:
     """A memory as one line of a list: its whitespace runs (newlines too) made one space."""
     return " ".join(text.split())
-
-
-def _short(text: str, most: int = 500) -> str:
-    return text if len(text) <= most else text[:most] + "..."
 
 
 def _timeframe(arguments: Mapping[str, Any]) -> tuple[datetime, datetime]:

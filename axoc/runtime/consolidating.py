@@ -21,16 +21,7 @@ from axoc.fingerprint import Reads
 from axoc.kernel.checkpoint import Checkpointer
 from axoc.kernel.driver import RunResult
 from axoc.kernel.ports import Provider
-from axoc.memory.consolidation import (
-    BUSY,
-    ORIGIN,
-    Claim,
-    Pass,
-    Report,
-    due,
-    prepare,
-    settings_of,
-)
+from axoc.memory.consolidation import ORIGIN, Pass, Report, claim_pass
 from axoc.memory.core import CoreMemory, CoreStore
 from axoc.runnable import Runnable, RunRefused
 from axoc.runtime import startup
@@ -83,19 +74,14 @@ def run_due(
 ) -> list[Report | tuple[str, str]]:  # fmt: skip
     """A pass of each of `agents` that is due (all of them with `force`, when they have new
     memories), one after the other: its `Report`, or (agent, why it is not due)."""
-    settings = settings_of(loaded)
     done: list[Report | tuple[str, str]] = []
     for agent in agents:
-        claim = Claim.take(root, agent)
-        if claim is None:
-            done.append((agent, BUSY))
+        claimed = claim_pass(root, loaded, agent, time.time(), force=force)
+        if isinstance(claimed, str):
+            done.append((agent, claimed))
             continue
+        chosen, claim = claimed
         try:
-            found = due(root, agent, settings, time.time(), force=force)
-            if not found.memories:
-                done.append((agent, found.why))
-                continue
-            chosen = prepare(root, loaded, agent, found.memories)
             done.append(run_pass(root, path, chosen, reads, dry_run))
         finally:
             claim.release()

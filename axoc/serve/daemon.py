@@ -37,7 +37,7 @@ from typing import Protocol
 from axoc import runs, statedir
 from axoc.config import Config, Consolidation
 from axoc.kernel.journal import JournalError, read
-from axoc.memory.consolidation import Claim, Pass, candidates, due, prepare, settings_of
+from axoc.memory.consolidation import Claim, Pass, candidates, claim_pass
 from axoc.memory.core import MemoryFileError
 from axoc.runnable import RunRefused, Target
 from axoc.serve import log
@@ -244,22 +244,17 @@ class Daemon:
         """The passes due now, of the config in use (compiled once per generation), each with
         the claim on its agent (an agent another process consolidates now is left out)."""
         loaded, _ = self.manager.generation.compiled(Target(agent=agent), self.dry_run)
-        settings = settings_of(loaded)
         now = self.clock.time()
-        found = []
-        for spec in candidates(loaded):
-            claim = Claim.take(self.root, spec.id)
-            if claim is None:
-                continue
-            try:
-                wanted = due(self.root, spec.id, settings, now)
-            except MemoryFileError:
+        found: list[tuple[Pass, Claim]] = []
+        try:
+            for spec in candidates(loaded):
+                claimed = claim_pass(self.root, loaded, spec.id, now)
+                if not isinstance(claimed, str):
+                    found.append(claimed)
+        except BaseException:  # an unreadable record: no pass starts, no claim is kept
+            for _, claim in found:
                 claim.release()
-                raise
-            if wanted.memories:
-                found.append((prepare(self.root, loaded, spec.id, wanted.memories), claim))
-            else:
-                claim.release()
+            raise
         return found
 
     def _warn_once(self, text: str) -> None:

@@ -331,6 +331,7 @@ def test_a_pass_is_due_when_idle_past_the_threshold_and_the_interval(tmp_path: P
     assert "interval" in due(state, "keeper", settings, 600.0).why
     assert due(state, "keeper", settings, 600.0, force=True).memories == (found.memories[1],)
     assert due(state, "keeper", settings, 2300.0).memories == (found.memories[1],)
+    assert (found.since, due(state, "keeper", settings, 2300.0).since) == (0.0, 200.0)
     Passes(state).record("keeper", {"attempted": 500.0, "through": 300.0})
     assert "no new memories" in due(state, "keeper", settings, 9999.0, force=True).why
 
