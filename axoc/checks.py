@@ -163,10 +163,15 @@ def tool_names(doc: Document, config: Config) -> list[Diagnostic]:
     """Every tool an agent lists has a name its provider's API accepts (AX409): one it refuses
     would fail the agent's first call that offers it."""
     out = []
+    kinds: dict[str, registry.ProviderKind | None] = {}  # looked up once per provider name
     for i, agent in enumerate(config.agents):
         if not agent.tools:
             continue  # its provider is not looked up (a pydantic exception for most names)
-        kind = registry.kind_of(agent.provider, registry.entry(config.providers, agent.provider))
+        provider = agent.provider
+        if provider not in kinds:
+            settings = registry.entry(config.providers, provider)
+            kinds[provider] = registry.kind_of(provider, settings)
+        kind = kinds[provider]
         if kind is None or kind.tool_names is None:
             continue
         for j, name in enumerate(agent.tools):

@@ -105,10 +105,12 @@ def _consolidated(
 ) -> tuple[Runnable, list[str]]:
     """The compiled config and the agents to consolidate: `agent`, or every one that has core
     and semantic memory."""
-    agents = _agents(config) or []
-    first = agent or (agents[0].id if agents else None)
-    if first is None:
-        raise Refused(f"{config} has no agents")
+    first = agent
+    if first is None:  # compiled once more, for the id of one agent to compile it for
+        agents = _agents(config) or []
+        if not agents:
+            raise Refused(f"{config} has no agents")
+        first = agents[0].id
     try:
         loaded = prepare(config, Target(agent=first), dry_run, reads)
     except RunRefused as refused:
