@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from axoc.config import ID_PATTERN, Config
+from axoc.config import ID_PATTERN, Config, explain_id
 from axoc.diagnostics import Diagnostic, Path, error, format_path, warning
 from axoc.providers import registry
 from axoc.yamlload import Document
@@ -206,6 +206,9 @@ def _diagnostic(doc: Document, data: dict[str, Any], err: Any) -> Diagnostic:
     if kind in _CUSTOM_CODES:
         on_key = loc[-1:] == ("[key]",)
         return error(_CUSTOM_CODES[kind], err["msg"], doc.span(path, key=on_key), path)
+    if kind == "string_pattern_mismatch" and err["ctx"]["pattern"] == ID_PATTERN:
+        on_key = loc[-1:] == ("[key]",)
+        return error("AX207", explain_id(value), doc.span(path, key=on_key), path)
     if kind == "literal_error":
         if len(path) == 3 and path[0] == "providers" and path[2] == "kind":
             return _named_provider_kind(doc, path, where, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,19 @@ from tests.helpers import axoc
 SCHEMA_PATH = ROOT / "schema" / "axoc.schema.json"
 EXAMPLES = sorted((ROOT / "examples").glob("*.axoc.yaml"))
 GOLDEN = sorted((ROOT / "tests" / "golden" / "check").glob("*.yaml"))
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    """`pattern` as JSON Schema reads it (ECMA-262, as editors do): a final `$` ends the text.
+    jsonschema uses Python's `re`, whose `$` also matches before a final line break."""
+    python = pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
+    if validator.is_type(instance, "string") and not re.search(python, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+EcmaValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})
 
 
 def committed() -> dict[str, Any]:
@@ -110,7 +124,7 @@ def test_schema_rejects_what_axoc_rejects_as_schema_errors(case: Path, tmp_path:
     copy.write_text(source, encoding="utf-8")
     doc, _ = load_file(str(copy))
     assert doc is not None
-    errors = list(jsonschema.Draft7Validator(committed()).iter_errors(doc.data))
+    errors = list(EcmaValidator(committed()).iter_errors(doc.data))
     assert errors, f"{case.name}: axoc reports a schema error the JSON schema accepts"
 
 
