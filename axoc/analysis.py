@@ -186,7 +186,10 @@ def _arriving(routes: list[Route], events: _Published) -> list[Route]:
 
 def _most(routes: list[Route], once_only: set[str]) -> float:
     """The most weight these routes can add in one run: an agent that runs at most once
-    completes or fails, never both."""
+    completes or fails, never both. Without a route on AgentFailed, the sum of all (weights are
+    positive): the common case, a unit waiting for completions only."""
+    if all(route.event != "AgentFailed" for route in routes):
+        return sum(route.weight for route in routes)
     total = 0.0
     # source → [completed, failed] (the order of _EXCLUSIVE)
     exclusive: dict[str | None, list[float]] = {}
