@@ -244,17 +244,15 @@ class _Lowering:
 
     def deps_unit(self, flow: Workflow, agent: Agent, where: Path, inside: set[str]) -> set[str]:
         # `inside` holds agents only; an unknown dependency is AX302, from the reference checks
-        deps = [dep for dep in agent.depends_on if dep in inside]
-        outside = (
-            [
+        if inside.issuperset(agent.depends_on):  # the common case, tested in C
+            deps, outside = list(dict.fromkeys(agent.depends_on)), []
+        else:
+            deps = list(dict.fromkeys(dep for dep in agent.depends_on if dep in inside))
+            outside = [
                 (j, dep)
                 for j, dep in enumerate(agent.depends_on)
                 if dep not in inside and dep in self.agents
             ]
-            if len(deps) < len(agent.depends_on)
-            else []
-        )
-        deps = list(dict.fromkeys(deps))
         for j, dep in outside:
             path: Path = (*where, "depends_on", j)
             effect = (
