@@ -73,12 +73,20 @@ _EVENT = re.compile(EVENT_PATTERN)
 _EVENT_REF = re.compile(EVENT_REF_PATTERN)
 
 
+def shown(value: str) -> str:
+    """`value` for a message: a line break or another unprintable character escaped (`\\n`),
+    never printed raw."""
+    return value if value.isprintable() else value.encode("unicode_escape").decode("ascii")
+
+
 def explain_id(value: str) -> str:
     """Why `value` is not a valid id, in words a user can act on."""
     for index, char in enumerate(value):
-        if not char.isprintable():  # a line break, a tab: shown escaped, never printed raw
-            shown = value.encode("unicode_escape").decode("ascii")
-            return f"invalid id '{shown}': character {index + 1} is U+{ord(char):04X}, unprintable"
+        if not char.isprintable():
+            return (
+                f"invalid id '{shown(value)}': character {index + 1} is U+{ord(char):04X}, "
+                "unprintable"
+            )
         if ord(char) > 127:
             name = unicodedata.name(char, "unnamed character")
             return (
@@ -98,8 +106,8 @@ def _matching(pattern: re.Pattern[str], kind: str, message: str) -> Callable[[st
     """A validator accepting strings that match `pattern`; `message` may use {value}."""
 
     def check(value: str) -> str:
-        if not pattern.match(value):
-            raise PydanticCustomError(kind, message, {"value": value})
+        if not pattern.fullmatch(value):  # `match` and `$` would let a final line break through
+            raise PydanticCustomError(kind, message, {"value": shown(value)})
         return value
 
     return check

@@ -141,7 +141,7 @@ def _placeholder(section: str, index: int, data: dict[str, Any]) -> dict[str, An
         name = name if isinstance(name, str) else f"{SET_ASIDE}{index}"
         return {"name": name, **_NAMED_PLACEHOLDERS[section]}
     ident = original.get("id") if isinstance(original, dict) else None
-    if not (isinstance(ident, str) and ID_RE.match(ident)):
+    if not (isinstance(ident, str) and ID_RE.fullmatch(ident)):
         ident = f"{SET_ASIDE}{index}"
     return {"id": ident, **_PLACEHOLDERS.get(section, {})}
 

@@ -257,7 +257,9 @@ class CheckpointStore:
         """`<root>/<agent>` (`<root>/<agent>/checkpoints` nested); an id that is no safe file
         name (possible only in a hand-edited plan) is replaced by a digest of it."""
         name = (
-            agent if _SAFE.match(agent) else "_" + hashlib.sha256(agent.encode()).hexdigest()[:16]
+            agent
+            if _SAFE.fullmatch(agent)
+            else "_" + hashlib.sha256(agent.encode()).hexdigest()[:16]
         )
         return self.root / name / "checkpoints" if self._nested else self.root / name
 
@@ -381,9 +383,9 @@ class CheckpointStore:
             return []
         versions = []
         for name in names:
-            if (match := _NAME.match(name)) is not None:
+            if (match := _NAME.fullmatch(name)) is not None:
                 versions.append(int(match.group(1)))
-            elif (temp := _TEMP.match(name)) is not None and not _alive(int(temp.group(2))):
+            elif (temp := _TEMP.fullmatch(name)) is not None and not _alive(int(temp.group(2))):
                 (folder / name).unlink(missing_ok=True)
         return sorted(versions)
 
@@ -393,7 +395,7 @@ class CheckpointStore:
         """The agent's valid checkpoints, newest first; a warning per skipped file."""
         folder = self.folder(agent)
         try:
-            names = sorted((n for n in os.listdir(folder) if _NAME.match(n)), reverse=True)
+            names = sorted((n for n in os.listdir(folder) if _NAME.fullmatch(n)), reverse=True)
         except (FileNotFoundError, NotADirectoryError):
             return Loaded([], [])
         except OSError as exc:
