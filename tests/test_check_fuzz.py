@@ -47,6 +47,7 @@ HOSTILE_STRINGS = [
     "9" * 5000 + " of (a, b)", " and ".join(f"(a{i} or b{i})" for i in range(20)),
     "a\x85b", "a\u2028b", "x" * 5000, "0" * 300 + "5m", "9" * 400 + "m", "05m", "1.5h",
     "mcp__x__y", "AgentFailed(", "read_file", "", " ", "\t", "null", "no", "0x" + "f" * 300,
+    "5m\n", "writer\n", "Done\n", "read_file\n",  # valid but for a final line break
 ]  # fmt: skip
 VALUES = st.recursive(
     st.one_of(
