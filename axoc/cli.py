@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -39,12 +40,24 @@ class Parser(argparse.ArgumentParser):
 
 def usage_error(exc: UsageError, argv: list[str]) -> int:
     exc.parser.print_usage(sys.stderr)
-    print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc.message}{_did_you_mean(exc.message)}", file=sys.stderr)
     if exc.parser.prog.endswith(" run") and "--json" in argv:
         from axoc.runtime.outcome import refusal
 
         print(json.dumps(refusal("usage", exc.message), ensure_ascii=False), flush=True)
     return EXIT_USAGE
+
+
+def _did_you_mean(message: str) -> str:
+    """For argparse's "invalid choice: 'chek' (choose from 'check', ...)": the choice the user
+    most likely meant, as `; did you mean 'check'?`, when one is close enough."""
+    found = re.search(r"invalid choice: '(.*)' \(choose from (.*)\)$", message)
+    if found is None:
+        return ""
+    from axoc.wording import closest
+
+    close = closest(found[1], re.findall(r"'([^']*)'", found[2]))
+    return f"; did you mean '{close}'?" if close else ""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -62,3 +62,26 @@ def test_main_builds_the_parser_of_the_command_given(monkeypatch: pytest.MonkeyP
         assert cli.main(["nope"]) == cli.EXIT_USAGE
         assert cli.main(["-h", "check"]) == 0
     assert asked == ["schema", None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["chek", "x.axoc.yaml"], "check"),
+        (["plan", "x.axoc.yaml", "--format", "jsn"], "json"),
+        (["runs", "shwo", "r1"], "show"),
+        (["check", "x.axoc.yaml", "--format", "sarf"], "sarif"),
+    ],
+)
+def test_a_misspelt_choice_gets_a_did_you_mean(
+    argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == cli.EXIT_USAGE
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "invalid choice" in error and error.endswith(f"; did you mean '{meant}'?"), error
+
+
+def test_a_choice_nothing_like_any_gets_the_list_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["zzz"]) == cli.EXIT_USAGE
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "(choose from 'check'," in error and "did you mean" not in error
