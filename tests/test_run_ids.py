@@ -44,7 +44,7 @@ def hostile(other: Path, run_id: str) -> list[str]:
         f"{run_id}\n",
         f" {run_id}",
         f"{run_id}\x00",
-        run_id.upper(),
+        run_id.replace("T", "t"),  # upper() is the id itself when its hex part has no letter
         "２０２６" + run_id[4:],  # full-width digits: Unicode digits are not run-id digits
         "a" * 10_000,
     ]
