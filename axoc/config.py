@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from axoc.providers import registry
 from axoc.providers.settings import CompatibleProvider
+from axoc.wording import escaped
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 INTERVAL_PATTERN = r"^0*[1-9][0-9]{0,11}[smhd]$"  # Axocoatl reads the number as a u64: 05m is 5m
@@ -73,18 +74,12 @@ _EVENT = re.compile(EVENT_PATTERN)
 _EVENT_REF = re.compile(EVENT_REF_PATTERN)
 
 
-def shown(value: str) -> str:
-    """`value` for a message: a line break or another unprintable character escaped (`\\n`),
-    never printed raw."""
-    return value if value.isprintable() else value.encode("unicode_escape").decode("ascii")
-
-
 def explain_id(value: str) -> str:
     """Why `value` is not a valid id, in words a user can act on."""
     for index, char in enumerate(value):
         if not char.isprintable():
             return (
-                f"invalid id '{shown(value)}': character {index + 1} is U+{ord(char):04X}, "
+                f"invalid id '{escaped(value)}': character {index + 1} is U+{ord(char):04X}, "
                 "unprintable"
             )
         if ord(char) > 127:
@@ -107,7 +102,7 @@ def _matching(pattern: re.Pattern[str], kind: str, message: str) -> Callable[[st
 
     def check(value: str) -> str:
         if not pattern.fullmatch(value):  # `match` and `$` would let a final line break through
-            raise PydanticCustomError(kind, message, {"value": shown(value)})
+            raise PydanticCustomError(kind, message, {"value": escaped(value)})
         return value
 
     return check

@@ -18,6 +18,12 @@ def shortened(text: str, most: int) -> str:
     return text if len(text) <= most else text[:most] + "..."
 
 
+def escaped(text: str) -> str:
+    """`text` for a message about a value: a line break or another unprintable character escaped
+    (`\\n`), never printed raw."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`count` and the noun, singular for exactly 1: `plural(1, "agent")` is "1 agent"."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"

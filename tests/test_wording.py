@@ -4,7 +4,7 @@ closest valid one as a suggestion."""
 from __future__ import annotations
 
 from axoc.kernel.ports import BudgetRefused
-from axoc.wording import closest, plural, unknown
+from axoc.wording import closest, escaped, plural, unknown
 
 
 def test_plural() -> None:
@@ -58,3 +58,9 @@ def test_a_guess_among_many_names_looks_at_a_bounded_few(monkeypatch) -> None:  
     assert max(seen) <= 32
     assert wording.Names(["b", "a"]).shown() == "a, b"
     assert wording.Names(str(i) for i in range(30)).shown().endswith(", …")
+
+
+def test_escaped_shows_unprintable_characters_escaped_and_leaves_the_rest() -> None:
+    assert escaped("writer\n") == "writer\\n"
+    assert escaped("a\tb\x00") == "a\\tb\\x00"
+    assert escaped("reseаrcher") == "reseаrcher"  # printable, non-ASCII: as written
